@@ -1,0 +1,32 @@
+"""Gymnasium ids under the ``Foresight/`` namespace.
+
+Entry points are strings, so nothing heavy is imported until ``gymnasium.make`` is called.
+Options such as ``obs_mode``, ``reward_type``, ``control``, ``randomize`` and image size are
+``gymnasium.make`` keyword arguments of the PyBullet ids.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+
+NAMESPACE = "Foresight"
+
+
+def _register(env_id: str, **kwargs) -> None:
+    """Register once; re-importing (e.g. under pytest) must not warn about overriding."""
+    if env_id not in gym.registry:
+        gym.register(id=env_id, **kwargs)
+
+
+def _register_pybullet() -> None:
+    """PyBullet worlds (one simulator client per env instance)."""
+    # Filled in by the PyBullet worlds (issue #2).
+
+
+def _register_batched() -> None:
+    """Batched torch worlds: ``gymnasium.make_vec(id, num_envs=N)`` gives N worlds as one tensor."""
+    # Filled in by the batched worlds (issue #3).
+
+
+def register_all() -> None:
+    _register_pybullet()
+    _register_batched()

@@ -1,0 +1,1 @@
+"""Foresight perception package."""

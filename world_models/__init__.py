@@ -1,0 +1,1 @@
+"""Foresight world_models package."""
