@@ -118,10 +118,10 @@ class Planner:
 
     def reset(self, env_mask: torch.Tensor | None = None) -> None:
         """Forget the stored plan for all environments, or those where ``env_mask[E]`` is true."""
-        if env_mask is None or self._plan is None:
-            self._plan = None
+        mask = None if env_mask is None else torch.as_tensor(env_mask, dtype=torch.bool, device=self.device)
+        if mask is None or self._plan is None or mask.shape[0] != self._plan.shape[0]:
+            self._plan = None  # a different number of envs also starts afresh
             return
-        mask = torch.as_tensor(env_mask, dtype=torch.bool, device=self.device)
         self._plan[mask] = self._middle()
 
     def _middle(self) -> torch.Tensor:
