@@ -33,7 +33,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from agents.planning_config import PlanningAgentConfig
 from world_models.devices import resolve_device
-from world_models.models import EnsembleDynamics, ModelConfig
+from world_models.models import EnsembleDynamics, ModelConfig, load_model
 from world_models.planners import make_planner
 from world_models.replay import ReplayBuffer
 from world_models.scoring import RewardFn, env_goal_reward, goal_distance_reward, model_score_fn
@@ -270,3 +270,17 @@ class PlanningAgent:
         agent.replay = ReplayBuffer.from_state_dict(checkpoint["replay"])
         agent.num_timesteps, agent.fits = int(checkpoint["num_timesteps"]), int(checkpoint["fits"])
         return agent
+
+
+def from_world_model(env: gym.Env, model_path: str | os.PathLike, seed: int = 0, device: str | torch.device = "auto",
+                     **hyperparams: Any) -> PlanningAgent:
+    """A planning agent over a model saved by ``scripts/fit_world_model.py`` (sizes read from the file)."""
+    model, checkpoint = load_model(str(model_path))
+    sizes = {k: checkpoint["config"][k] for k in ("ensemble_size", "hidden_size", "num_layers", "probabilistic")}
+    agent = PlanningAgent(env, seed=seed, device=device, **{**hyperparams, **sizes})
+    if (model.state_dim, model.action_dim) != (agent.layout.state_dim, agent.action_dim):
+        raise ValueError(f"model {model_path} predicts state {model.state_dim} / action {model.action_dim}, "
+                         f"env needs {agent.layout.state_dim} / {agent.action_dim}")
+    agent.model.load_state_dict(model.state_dict())
+    agent.fits = 1
+    return agent

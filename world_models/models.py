@@ -182,3 +182,23 @@ class EnsembleDynamics(nn.Module):
 def build_model(state_dim: int, action_dim: int, config: dict) -> EnsembleDynamics:
     """Rebuild a model from :meth:`EnsembleDynamics.extra_config`-style fields (checkpoint loading)."""
     return EnsembleDynamics(state_dim, action_dim, ModelConfig(**config))
+
+
+MODEL_FORMAT = "foresight.ensemble_dynamics/1"
+
+
+def save_model(path: str, model: EnsembleDynamics, extra: dict[str, str] | None = None) -> None:
+    """Weights plus rebuild data in one file for ``torch.load(weights_only=True)``; ``extra`` holds strings."""
+    torch.save({"format": MODEL_FORMAT, "model": model.state_dict(), "state_dim": model.state_dim,
+                "action_dim": model.action_dim, "config": asdict(model.config), **(extra or {})}, path)
+
+
+def load_model(path: str, device: str | torch.device = "cpu") -> tuple[EnsembleDynamics, dict]:
+    """The model saved by :func:`save_model` and the whole checkpoint dict (for ``extra`` entries)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if checkpoint.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path} is not a world-model checkpoint (format {checkpoint.get('format')!r}, "
+                         f"expected {MODEL_FORMAT!r})")
+    model = build_model(checkpoint["state_dim"], checkpoint["action_dim"], checkpoint["config"])
+    model.load_state_dict(checkpoint["model"])
+    return model.to(device), checkpoint

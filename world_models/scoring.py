@@ -148,3 +148,12 @@ def _replay(base: Any, saved: Any, sequence: np.ndarray, discount: float) -> flo
         if terminated:
             break
     return total
+
+
+def env_planning_policy(env: Any, planner: Any) -> Callable[[Any], np.ndarray]:
+    """``obs -> action`` that plans with ``env`` as its own model (``save_state``/``restore_state``)."""
+    score = env_score_fn(env)
+
+    def policy(obs: Any) -> np.ndarray:
+        return planner.plan(score).actions[0, 0].cpu().numpy()
+    return policy
