@@ -22,9 +22,26 @@ def _register_pybullet() -> None:
     # Filled in by the PyBullet worlds (issue #2).
 
 
+#: Batched world ids: name in ``envs.batched.factory.WORLDS`` and episode length (steps).
+BATCHED_WORLDS = {
+    "BatchedCartPole-v0": ("cartpole", 500),
+    "BatchedPendulum-v0": ("pendulum", 200),
+}
+
+
 def _register_batched() -> None:
-    """Batched torch worlds: ``gymnasium.make_vec(id, num_envs=N)`` gives N worlds as one tensor."""
-    # Filled in by the batched worlds (issue #3).
+    """Batched torch worlds: ``gymnasium.make_vec(id, num_envs=N)`` gives N worlds as one tensor.
+
+    Only a ``vector_entry_point`` is registered, so ``make_vec``'s default mode builds ours; options
+    (``device``, ``obs_mode``, ``array_type``, world parameters...) are ``make_vec`` keywords.
+    """
+    for name, (world, max_steps) in BATCHED_WORLDS.items():
+        _register(
+            f"{NAMESPACE}/{name}",
+            vector_entry_point="envs.batched.factory:make_batched",
+            kwargs={"world": world},
+            max_episode_steps=max_steps,
+        )
 
 
 def register_all() -> None:

@@ -1,0 +1,38 @@
+"""Build a ``BatchedVectorEnv`` by world name: the ``vector_entry_point`` of the batched ids."""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from envs.batched.cartpole import CartPole
+from envs.batched.pendulum import Pendulum
+from envs.batched.vector_env import BatchedVectorEnv
+from envs.batched.world import BatchedWorld
+
+WORLDS: dict[str, type[BatchedWorld]] = {
+    "cartpole": CartPole,
+    "pendulum": Pendulum,
+}
+
+
+def make_batched(world: str, num_envs: int = 1, **kwargs: Any) -> BatchedVectorEnv:
+    """``BatchedVectorEnv`` of the named world; ``kwargs`` are env options or world parameters.
+
+    Example:
+        >>> env = make_batched("cartpole", num_envs=4, device="cpu", masspole=0.2)
+        >>> env.world.masspole, env.observation_space.shape
+        (0.2, (4, 4))
+    """
+    if world not in WORLDS:
+        raise ValueError(f"unknown batched world {world!r}; valid: {', '.join(sorted(WORLDS))}")
+    world_type = WORLDS[world]
+    env_options = set(inspect.signature(BatchedVectorEnv).parameters) - {"world", "num_envs"}
+    unknown = set(kwargs) - env_options - set(world_type.fields())
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {sorted(unknown)} for world {world!r}; valid env options: "
+            f"{sorted(env_options)}; valid world parameters: {world_type.fields()}"
+        )
+    world_kwargs = {k: v for k, v in kwargs.items() if k not in env_options}
+    env_kwargs = {k: v for k, v in kwargs.items() if k in env_options}
+    return BatchedVectorEnv(world_type(**world_kwargs), num_envs, **env_kwargs)

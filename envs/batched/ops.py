@@ -1,0 +1,114 @@
+"""The few array operations the batched worlds need, for torch tensors and for numpy arrays.
+
+World dynamics are written once against this small namespace, so the same function runs on a
+torch tensor on any device (differentiable, for planners and large batches) and on a numpy array
+on the CPU (cheap per call, for one or a few worlds where torch's per-op overhead dominates).
+Every operation works along the last axis, so a state may be batched ``[..., S]`` or single ``[S]``.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+Array = Any  # torch.Tensor | np.ndarray | numpy scalar
+
+
+class NumpyOps:
+    """Numpy implementation; float64 like gymnasium's classic-control worlds."""
+
+    float_dtype = np.float64
+    cos, sin, sqrt, abs, tanh = map(staticmethod, (np.cos, np.sin, np.sqrt, np.abs, np.tanh))
+    where, clip, maximum, minimum = map(staticmethod, (np.where, np.clip, np.maximum, np.minimum))
+
+    @staticmethod
+    def stack(items: Sequence[Array]) -> Array:
+        """Stack ``k`` arrays ``[...]`` into ``[..., k]`` (``np.array`` is 20x faster on scalars)."""
+        if np.ndim(items[0]) == 0:
+            return np.array(items)
+        return np.stack(items, axis=-1)
+
+    @staticmethod
+    def concat(items: Sequence[Array]) -> Array:
+        return np.concatenate(items, axis=-1)
+
+    @staticmethod
+    def sum(x: Array) -> Array:
+        return np.sum(x, axis=-1)
+
+    @staticmethod
+    def cumsum(x: Array) -> Array:
+        return np.cumsum(x, axis=-1)
+
+    @staticmethod
+    def norm(x: Array) -> Array:
+        """Euclidean length along the last axis, ``[..., D] -> [...]``."""
+        return np.sqrt(np.sum(x * x, axis=-1))
+
+    @staticmethod
+    def asarray(x: Array, like: Array) -> Array:
+        return np.asarray(x, dtype=np.asarray(like).dtype)
+
+    @staticmethod
+    def uniform(rng: np.random.Generator, low: Array, high: Array, shape: tuple[int, ...]) -> Array:
+        return rng.uniform(low, high, size=shape)
+
+    @staticmethod
+    def zeros(shape: tuple[int, ...], dtype: str = "float") -> Array:
+        return np.zeros(shape, dtype={"float": np.float64, "int": np.int32, "bool": np.bool_}[dtype])
+
+
+class TorchOps:
+    """Torch implementation on one device and float dtype; every op is differentiable."""
+
+    cos, sin, sqrt, abs, tanh = map(staticmethod, (torch.cos, torch.sin, torch.sqrt, torch.abs, torch.tanh))
+    where, clip = staticmethod(torch.where), staticmethod(torch.clamp)
+    maximum, minimum = staticmethod(torch.maximum), staticmethod(torch.minimum)
+
+    def __init__(self, device: torch.device, float_dtype: torch.dtype = torch.float32):
+        self.device = device
+        self.float_dtype = float_dtype
+
+    @staticmethod
+    def stack(items: Sequence[Array]) -> Array:
+        return torch.stack(tuple(items), dim=-1)
+
+    @staticmethod
+    def concat(items: Sequence[Array]) -> Array:
+        return torch.cat(tuple(items), dim=-1)
+
+    @staticmethod
+    def sum(x: Array) -> Array:
+        return x.sum(dim=-1)
+
+    @staticmethod
+    def cumsum(x: Array) -> Array:
+        return x.cumsum(dim=-1)
+
+    @staticmethod
+    def norm(x: Array) -> Array:
+        """Euclidean length along the last axis, ``[..., D] -> [...]``, with a finite gradient at 0."""
+        return torch.sqrt((x * x).sum(dim=-1) + 1e-12)
+
+    @staticmethod
+    def asarray(x: Array, like: Array) -> Array:
+        return torch.as_tensor(x, dtype=like.dtype, device=like.device)
+
+    def uniform(self, rng: torch.Generator, low: Array, high: Array, shape: tuple[int, ...]) -> Array:
+        unit = torch.rand(shape, generator=rng, device=self.device, dtype=self.float_dtype)
+        low = torch.as_tensor(low, dtype=self.float_dtype, device=self.device)
+        high = torch.as_tensor(high, dtype=self.float_dtype, device=self.device)
+        return low + unit * (high - low)
+
+    def zeros(self, shape: tuple[int, ...], dtype: str = "float") -> Array:
+        kind = {"float": self.float_dtype, "int": torch.int32, "bool": torch.bool}[dtype]
+        return torch.zeros(shape, dtype=kind, device=self.device)
+
+
+def ops_for(x: Array) -> NumpyOps | TorchOps:
+    """The namespace matching ``x``: torch ops on its device and dtype, else numpy ops."""
+    if isinstance(x, torch.Tensor):
+        dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+        return TorchOps(x.device, dtype)
+    return NumpyOps()
