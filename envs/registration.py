@@ -26,6 +26,9 @@ def _register_pybullet() -> None:
 BATCHED_WORLDS = {
     "BatchedCartPole-v0": ("cartpole", 500),
     "BatchedPendulum-v0": ("pendulum", 200),
+    "BatchedPointMassReach-v0": ("point_mass_reach", 100),
+    "BatchedArmReach-v0": ("arm_reach", 100),
+    "BatchedSpaceship-v0": ("spaceship", 200),
 }
 
 

@@ -10,20 +10,28 @@ Example:
     >>> tuple(obs.shape)
     (8, 4)
 """
+from envs.batched.arm import ArmReach
 from envs.batched.cartpole import CartPole
 from envs.batched.factory import WORLDS, make_batched
 from envs.batched.pendulum import Pendulum
+from envs.batched.point_mass import PointMassReach
 from envs.batched.raster import Canvas
+from envs.batched.rollout import rollout
+from envs.batched.spaceship import Spaceship
 from envs.batched.vector_env import BatchedVectorEnv, resolve_device
 from envs.batched.world import BatchedWorld
 
 __all__ = [
+    "ArmReach",
     "BatchedVectorEnv",
     "BatchedWorld",
     "Canvas",
     "CartPole",
     "Pendulum",
+    "PointMassReach",
+    "Spaceship",
     "WORLDS",
     "make_batched",
     "resolve_device",
+    "rollout",
 ]

@@ -4,14 +4,20 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from envs.batched.arm import ArmReach
 from envs.batched.cartpole import CartPole
 from envs.batched.pendulum import Pendulum
+from envs.batched.point_mass import PointMassReach
+from envs.batched.spaceship import Spaceship
 from envs.batched.vector_env import BatchedVectorEnv
 from envs.batched.world import BatchedWorld
 
 WORLDS: dict[str, type[BatchedWorld]] = {
     "cartpole": CartPole,
     "pendulum": Pendulum,
+    "point_mass_reach": PointMassReach,
+    "arm_reach": ArmReach,
+    "spaceship": Spaceship,
 }
 
 

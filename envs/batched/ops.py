@@ -64,7 +64,15 @@ class TorchOps:
 
     cos, sin, sqrt, abs, tanh = map(staticmethod, (torch.cos, torch.sin, torch.sqrt, torch.abs, torch.tanh))
     where, clip = staticmethod(torch.where), staticmethod(torch.clamp)
-    maximum, minimum = staticmethod(torch.maximum), staticmethod(torch.minimum)
+
+    @staticmethod
+    def maximum(x: Array, y: Array | float) -> Array:
+        """Elementwise max; ``y`` may be a tensor or a number (numpy's ``maximum`` takes both)."""
+        return torch.maximum(x, y) if isinstance(y, torch.Tensor) else torch.clamp(x, min=y)
+
+    @staticmethod
+    def minimum(x: Array, y: Array | float) -> Array:
+        return torch.minimum(x, y) if isinstance(y, torch.Tensor) else torch.clamp(x, max=y)
 
     def __init__(self, device: torch.device, float_dtype: torch.dtype = torch.float32):
         self.device = device
