@@ -35,12 +35,14 @@ BATCHED_WORLDS = {
 def _register_batched() -> None:
     """Batched torch worlds: ``gymnasium.make_vec(id, num_envs=N)`` gives N worlds as one tensor.
 
-    Only a ``vector_entry_point`` is registered, so ``make_vec``'s default mode builds ours; options
-    (``device``, ``obs_mode``, ``array_type``, world parameters...) are ``make_vec`` keywords.
+    ``make_vec`` (default mode) builds our ``BatchedVectorEnv``; ``make`` builds one world as a
+    plain ``Env``. Options (``device``, ``obs_mode``, ``array_type``, world parameters...) are
+    keywords of ``make_vec`` / ``make``.
     """
     for name, (world, max_steps) in BATCHED_WORLDS.items():
         _register(
             f"{NAMESPACE}/{name}",
+            entry_point="envs.batched.factory:make_single",
             vector_entry_point="envs.batched.factory:make_batched",
             kwargs={"world": world},
             max_episode_steps=max_steps,

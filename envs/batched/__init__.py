@@ -12,11 +12,12 @@ Example:
 """
 from envs.batched.arm import ArmReach
 from envs.batched.cartpole import CartPole
-from envs.batched.factory import WORLDS, make_batched
+from envs.batched.factory import WORLDS, make_batched, make_single
 from envs.batched.pendulum import Pendulum
 from envs.batched.point_mass import PointMassReach
 from envs.batched.raster import Canvas
 from envs.batched.rollout import rollout
+from envs.batched.single_env import BatchedWorldEnv
 from envs.batched.spaceship import Spaceship
 from envs.batched.vector_env import BatchedVectorEnv, resolve_device
 from envs.batched.world import BatchedWorld
@@ -25,6 +26,7 @@ __all__ = [
     "ArmReach",
     "BatchedVectorEnv",
     "BatchedWorld",
+    "BatchedWorldEnv",
     "Canvas",
     "CartPole",
     "Pendulum",
@@ -32,6 +34,7 @@ __all__ = [
     "Spaceship",
     "WORLDS",
     "make_batched",
+    "make_single",
     "resolve_device",
     "rollout",
 ]

@@ -64,8 +64,8 @@ class CartPole(BatchedWorld):
 
     def dynamics(self, state: Array, action: Array) -> tuple[Array, Array]:
         ops = ops_for(state)
-        x, x_dot, theta, theta_dot = state[..., 0], state[..., 1], state[..., 2], state[..., 3]
-        force = (2.0 * action[..., 0] - 1.0) * self.force_mag
+        theta, x_dot, theta_dot = state[..., 2], state[..., 1], state[..., 3]
+        force = action[..., 0] * (2.0 * self.force_mag) - self.force_mag
         cos, sin = ops.cos(theta), ops.sin(theta)
         total_mass = self.masspole + self.masscart
         polemass_length = self.masspole * self.length
@@ -74,13 +74,8 @@ class CartPole(BatchedWorld):
             self.length * (4.0 / 3.0 - self.masspole * cos * cos / total_mass)
         )
         x_acc = temp - polemass_length * theta_acc * cos / total_mass
-        next_state = ops.stack((
-            x + self.tau * x_dot,
-            x_dot + self.tau * x_acc,
-            theta + self.tau * theta_dot,
-            theta_dot + self.tau * theta_acc,
-        ))
-        return next_state, x * 0.0 + 1.0
+        derivative = ops.stack((x_dot, x_acc, theta_dot, theta_acc))
+        return state + self.tau * derivative, ops.full_like(theta, 1.0)  # explicit Euler
 
     def terminated(self, state: Array) -> Array:
         ops = ops_for(state)

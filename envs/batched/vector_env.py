@@ -25,9 +25,9 @@ from envs.batched.world import BatchedWorld
 OBS_MODES = ("state", "rgb")
 ARRAY_TYPES = ("torch", "numpy")
 BACKENDS = ("auto", "torch", "numpy")
-#: Up to this many worlds on the CPU, ``backend="auto"`` steps with numpy (torch's per-op overhead
-#: of a few microseconds dominates small batches; see docs/batched.md).
-NUMPY_MAX_WORLDS = 16
+#: Up to this many worlds on the CPU, ``backend="auto"`` steps with numpy: torch's per-op overhead
+#: (a few microseconds) outweighs its faster arithmetic below ~10k worlds there (docs/batched.md).
+NUMPY_MAX_WORLDS = 8192
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -143,12 +143,27 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         steps = self._steps + 1
         truncated = steps >= self.max_episode_steps
         done = terminated | truncated
-        fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
-        self.state = self.ops.where(done[:, None], fresh, next_state)
-        self._steps = self.ops.where(done, 0, steps)
+        self.state, self._steps = self._autoreset(next_state, steps, done)
         infos = {"final_obs": self._output(self._observe(next_state)), "_final_obs": self._output(done)}
         obs = self._output(self._observe(self.state))
         return obs, self._output(reward), self._output(terminated), self._output(truncated), infos
+
+    def _autoreset(self, state: Array, steps: Array, done: Array) -> tuple[Array, Array]:
+        """New states and step counts: finished worlds restart, the others carry on.
+
+        On the CPU only the finished worlds draw fresh states (as gymnasium's vector envs do;
+        a data-dependent index costs nothing there). On an accelerator every world draws and a
+        mask picks, so the step keeps fixed shapes and never waits for the device.
+        """
+        if self.backend == "torch" and self.device.type != "cpu":
+            fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
+            return self.ops.where(done[:, None], fresh, state), steps.masked_fill(done, 0)
+        rows = done.nonzero()[0] if self.backend == "numpy" else done.nonzero()[:, 0]
+        state, steps = state.copy() if self.backend == "numpy" else state.clone(), steps
+        if len(rows):
+            state[rows] = self.world.initial_state(self.ops, self._rng, len(rows))
+            steps[rows] = 0
+        return state, steps
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         """The N current frames as ``uint8 [H, W, 3]`` numpy arrays (``render_mode="rgb_array"``)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
@@ -69,17 +70,19 @@ class BatchedWorld(abc.ABC):
 
     # -- shared helpers ----------------------------------------------------------------------------
 
+    @functools.cached_property
+    def discrete_actions(self) -> bool:
+        """Whether actions are indices of a ``Discrete`` space (cached: spaces are built per call)."""
+        return isinstance(self.single_action_space, gym.spaces.Discrete)
+
     @property
     def action_size(self) -> int:
         """A, the length of the float action vector that ``dynamics`` takes."""
-        space = self.single_action_space
-        return 1 if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape))
+        return 1 if self.discrete_actions else int(np.prod(self.single_action_space.shape))
 
     def action_input(self, action: Array) -> Array:
         """Env action already in float (``[N]`` for ``Discrete``, ``[N, A]`` for ``Box``) -> ``[N, A]``."""
-        if isinstance(self.single_action_space, gym.spaces.Discrete):
-            return action[..., None]
-        return action
+        return action[..., None] if self.discrete_actions else action
 
     def step(self, state: Array, action: Array) -> tuple[Array, Array, Array]:
         """``dynamics`` plus termination: ``(next_state [..., S], reward [...], terminated [...])``."""
