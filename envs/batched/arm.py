@@ -101,5 +101,5 @@ class ArmReach(BatchedWorld):
         zero = xs[:, :1] * 0.0
         starts_x, starts_y = ops_for(xs).concat((zero, xs[:, :-1])), ops_for(ys).concat((zero, ys[:, :-1]))
         canvas.circles(state[:, -2], state[:, -1], 1.5 * self.goal_radius, (40, 200, 60))
-        canvas.segments(starts_x, starts_y, xs, ys, 0.4 * self.link_length, (220, 220, 220))
+        canvas.segments(starts_x, starts_y, xs, ys, 0.4 * self.link_length, (220, 220, 220), self.link_length)
         canvas.circles(starts_x, starts_y, 0.25 * self.link_length, (240, 160, 40))

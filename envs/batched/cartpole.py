@@ -90,4 +90,4 @@ class CartPole(BatchedWorld):
         canvas.boxes(x * 0.0, x * 0.0 - 0.15, 2.4, 0.01, colour=(90, 90, 90))
         canvas.boxes(x, x * 0.0, 0.25, 0.15, colour=(40, 90, 200))
         tip_x, tip_y = x + pole * theta.sin(), pole * theta.cos()
-        canvas.segments(x, x * 0.0, tip_x, tip_y, width=0.15, colour=(200, 140, 60))
+        canvas.segments(x, x * 0.0, tip_x, tip_y, 0.15, (200, 140, 60), max_length=pole)

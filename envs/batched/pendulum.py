@@ -75,5 +75,5 @@ class Pendulum(BatchedWorld):
     def draw(self, canvas: Canvas, state: Array) -> None:
         theta = state[:, 0]
         zero = theta * 0.0
-        canvas.segments(zero, zero, self.l * theta.sin(), self.l * theta.cos(), 0.2, (200, 80, 80))
+        canvas.segments(zero, zero, self.l * theta.sin(), self.l * theta.cos(), 0.2, (200, 80, 80), self.l)
         canvas.circles(zero, zero, 0.06, (230, 230, 230))

@@ -108,4 +108,4 @@ class PointMassReach(BatchedWorld):
             canvas.circles(obstacles[:, 0::d], obstacles[:, 1::d], self.obstacle_radius, (120, 120, 120))
         canvas.circles(goal[:, 0], goal[:, 1], 1.5 * self.goal_radius, (40, 200, 60))
         height = (position[:, 2] / self.arena + 1) / 2 if d == 3 else 0.5  # 3D: higher looks bigger
-        canvas.circles(position[:, 0], position[:, 1], 0.04 + 0.04 * height, (60, 120, 240))
+        canvas.circles(position[:, 0], position[:, 1], 0.04 + 0.04 * height, (60, 120, 240), max_radius=0.08)

@@ -102,8 +102,9 @@ class Spaceship(BatchedWorld):
         return state
 
     def draw(self, canvas: Canvas, state: Array) -> None:
-        x, y = state[:, 0], state[:, 1]
+        x, y, velocity = state[:, 0], state[:, 1], state[:, 2:4]
+        heading = 0.15 * velocity / velocity.norm(dim=-1, keepdim=True).clamp(min=0.5)  # <= 0.15 m
         canvas.circles(state[:, 6], state[:, 7], self.planet_radius, (220, 130, 50))
         canvas.circles(state[:, 4], state[:, 5], self.target_radius, (40, 200, 60))
-        canvas.segments(x, y, x + 0.3 * state[:, 2], y + 0.3 * state[:, 3], 0.03, (90, 200, 230))
+        canvas.segments(x, y, x + heading[:, 0], y + heading[:, 1], 0.03, (90, 200, 230), max_length=0.15)
         canvas.circles(x, y, 0.05, (240, 240, 240))
