@@ -51,7 +51,7 @@ class NumpyOps:
         return value if np.ndim(x) == 0 else np.full_like(x, value, dtype=np.float64)
 
     @staticmethod
-    def uniform(rng: np.random.Generator, low: Array, high: Array, shape: tuple[int, ...]) -> Array:
+    def uniform(rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...]) -> Array:
         return rng.uniform(low, high, size=shape)
 
     @staticmethod
@@ -110,11 +110,10 @@ class TorchOps:
     def full_like(x: Array, value: float) -> Array:
         return torch.full_like(x, value)
 
-    def uniform(self, rng: torch.Generator, low: Array, high: Array, shape: tuple[int, ...]) -> Array:
+    def uniform(self, rng: torch.Generator, low: float, high: float, shape: tuple[int, ...]) -> Array:
+        """Uniform samples in ``[low, high)``; the bounds are numbers, so nothing is copied to the device."""
         unit = torch.rand(shape, generator=rng, device=self.device, dtype=self.float_dtype)
-        low = torch.as_tensor(low, dtype=self.float_dtype, device=self.device)
-        high = torch.as_tensor(high, dtype=self.float_dtype, device=self.device)
-        return low + unit * (high - low)
+        return unit * (high - low) + low
 
     def zeros(self, shape: tuple[int, ...], dtype: str = "float") -> Array:
         kind = {"float": self.float_dtype, "int": torch.int32, "bool": torch.bool}[dtype]

@@ -52,7 +52,7 @@ class Pendulum(BatchedWorld):
         return gym.spaces.Box(-high, high, dtype=np.float32)
 
     def initial_state(self, ops: NumpyOps | TorchOps, rng: Any, n: int) -> Array:
-        return ops.uniform(rng, [-math.pi, -1.0], [math.pi, 1.0], (n, 2))
+        return ops.stack((ops.uniform(rng, -math.pi, math.pi, (n,)), ops.uniform(rng, -1.0, 1.0, (n,))))
 
     def dynamics(self, state: Array, action: Array) -> tuple[Array, Array]:
         ops = ops_for(state)

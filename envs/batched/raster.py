@@ -67,8 +67,8 @@ class Canvas:
         """
         bound = radius if isinstance(radius, float | int) else max_radius
         window = self._window(cx, cy, bound, bound)
-        r2 = self._per_shape(radius, window.dx) ** 2
-        inside = window.dy[..., :, None] ** 2 + window.dx[..., None, :] ** 2 <= r2[..., None, None]
+        r2 = radius**2 if isinstance(radius, float | int) else self._rows(radius)[..., None, None] ** 2
+        inside = window.dy[..., :, None] ** 2 + window.dx[..., None, :] ** 2 <= r2
         return self._paint(window, inside, colour)
 
     def boxes(self, cx: torch.Tensor, cy: torch.Tensor, half_w: float, half_h: float, colour: Colour) -> Canvas:
@@ -125,11 +125,6 @@ class Canvas:
         cols, dx, col_ok = self._axis(cx, half_x, self.pixel_w, self.width, flip=False)
         rows, dy, row_ok = self._axis(cy, half_y, self.pixel_h, self.height, flip=True)
         return _Window(rows, cols, dx, dy, row_ok, col_ok)
-
-    def _per_shape(self, value: Size, like: torch.Tensor) -> torch.Tensor:
-        """A size given once, per world ``[N]`` or per shape ``[N, K]`` -> ``[N, K]``."""
-        value = torch.as_tensor(value, dtype=like.dtype, device=like.device).detach()
-        return value.expand(like.shape[:2]) if value.dim() == 0 else value.reshape(self.n, -1).expand(like.shape[:2])
 
     def _paint(self, window: _Window, inside: torch.Tensor, colour: Colour) -> Canvas:
         """Scatter ``colour`` into the pixels where ``inside [N, K, h, w]`` holds."""

@@ -155,7 +155,7 @@ def bench_ppo(args: argparse.Namespace) -> None:
     print(f"ppo: SB3 PPO frames/s, {args.ppo_steps} steps, rl-zoo CartPole hyperparameters {ZOO_PPO}")
     learn: dict[str, list[float]] = {"SB3 DummyVecEnv, 8 envs": [], "ours, 256 worlds": []}
     collect: dict[str, list[float]] = {name: [] for name in learn}
-    for _ in range(args.repeats):
+    for _ in range(args.ppo_repeats):
         peer = make_vec_env("CartPole-v1", n_envs=8, seed=0)
         ours = VectorEnvToSB3(gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=256, device="cpu"))
         for name, venv in zip(learn, (peer, ours)):
@@ -164,6 +164,9 @@ def bench_ppo(args: argparse.Namespace) -> None:
     median = lambda d: {k: statistics.median(v) for k, v in d.items()}  # noqa: E731
     report("whole learn()", "frames/s", median(learn), "SB3 DummyVecEnv, 8 envs")
     report("rollout collection only", "frames/s", median(collect), "SB3 DummyVecEnv, 8 envs")
+    for name in learn:  # what is left is the PPO update, the same work per frame for both
+        update = 1e6 / median(learn)[name] - 1e6 / median(collect)[name]
+        print(f"    {name:34s} update phase {update:8.1f} us/frame")
 
 
 def pybullet_renderer(size: int) -> Callable[[], int]:
@@ -212,6 +215,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats; medians are printed")
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one timing")
     parser.add_argument("--ppo-steps", type=int, default=2**15, help="PPO timesteps per run")
+    parser.add_argument("--ppo-repeats", type=int, default=3, help="PPO runs per side (each takes seconds)")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--render-batches", type=ints, default=[1, 256, 1024], help="worlds per render call")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")

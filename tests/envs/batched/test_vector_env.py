@@ -98,3 +98,27 @@ def test_bad_world_and_bad_action_shape_raise_clear_errors():
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"expected shape \(2,\)"):
         env.step(np.zeros(3, np.int64))
+
+
+def test_gradients_flow_through_the_torch_env_step():
+    env = make_batched("pendulum", 4, device="cpu", backend="torch")
+    env.reset(seed=0)
+    actions = torch.zeros(3, 4, 1, requires_grad=True)
+    total = sum(env.step(actions[t])[1].sum() for t in range(3))
+    total.backward()
+    assert actions.grad[0].abs().sum() > 0  # the first torque changes later costs
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["cartpole", "point_mass_reach"])
+def test_cuda_step_never_waits_for_the_device(name):
+    env = make_batched(name, 1024, device="cuda", obs_mode="rgb" if name == "point_mass_reach" else "state")
+    env.reset(seed=0)
+    actions = torch.as_tensor(env.action_space.sample(), device="cuda")
+    env.step(actions)  # warm-up (lazy CUDA initialisation may sync)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            env.step(actions)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
