@@ -187,6 +187,9 @@ def make_encoder(
 ) -> ImageEncoder:
     """Build an encoder by name: ``"nature"``, ``"impala"`` or ``"keypoints"``.
 
+    The encoder's ``spec`` attribute records these arguments, so ``perception.checkpoint`` can
+    rebuild it.
+
     Args:
         name: which encoder.
         in_channels: input channels C.
@@ -197,5 +200,13 @@ def make_encoder(
         raise ValueError(f"unknown encoder {name!r}; valid: {sorted(ENCODERS)}")
     kwargs = {} if features_dim is None else {"features_dim": features_dim}
     if name == "keypoints":
-        return SpatialSoftmaxEncoder(in_channels, **kwargs)
-    return ENCODERS[name](in_channels, image_size=tuple(image_size), **kwargs)
+        encoder = SpatialSoftmaxEncoder(in_channels, **kwargs)
+    else:
+        encoder = ENCODERS[name](in_channels, image_size=tuple(image_size), **kwargs)
+    encoder.spec = {
+        "name": name,
+        "in_channels": in_channels,
+        "features_dim": encoder.features_dim,
+        "image_size": [int(s) for s in image_size],
+    }
+    return encoder
