@@ -1,4 +1,5 @@
 """Short self-supervised runs lower their loss; datasets round-trip; checkpoints reload."""
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -7,7 +8,9 @@ from perception.checkpoint import load_encoder, save_encoder
 from perception.encoders import make_encoder
 from perception.frames import FrameDataset, collect_frames
 from perception.pretrain import pretrain
+from perception.probe import linear_probe
 from perception.ssl import make_objective
+from perception.visualize import neighbours_png, reconstruction_png
 from tests.perception.synthetic import SIZE, MovingSquare
 
 
@@ -49,3 +52,20 @@ def test_bad_input_names_the_problem(tmp_path):
         load_encoder(tmp_path / "missing.pt")
     with pytest.raises(ValueError, match="spec"):
         save_encoder(torch.nn.Linear(2, 2), tmp_path / "x.pt")
+
+
+def test_probe_recovers_a_linear_target_and_not_noise():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 16))
+    target = np.c_[features @ rng.normal(size=16), rng.normal(size=400)]  # linear, then pure noise
+    r2 = linear_probe(features[:300], target[:300], features[300:], target[300:])
+    assert r2[0] > 0.99 and r2[1] < 0.1
+
+
+def test_pictures_are_written(dataset, tmp_path):
+    encoder = make_encoder("nature", 3, 16, (SIZE, SIZE))
+    objective = make_objective("autoencoder", encoder, (SIZE, SIZE))
+    for path in (reconstruction_png(objective, dataset.frames[:4], tmp_path / "rec.png"),
+                 neighbours_png(encoder, dataset.frames[:50], tmp_path / "nn.png", queries=3, k=4)):  # fmt: skip
+        image = cv2.imread(str(path))
+        assert image is not None and image.shape[0] > SIZE and image.std() > 0
