@@ -1,10 +1,14 @@
-"""The self-supervised training loop and a device helper."""
+"""The self-supervised training loop, its configuration, and a device helper."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from perception.encoders import ImageEncoder, make_encoder
 from perception.frames import FrameDataset
+from perception.ssl import OBJECTIVES, make_objective
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -51,3 +55,38 @@ def pretrain(
         objective.after_step()
         losses.append(loss.item())
     return losses
+
+
+def _option(default, help: str):
+    """A config field whose help text the CLI shows (``field.metadata["help"]``)."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """What to pre-train and how; ``scripts/pretrain_encoder.py`` makes one flag per field."""
+
+    objective: str = _option("contrastive", "SSL objective: autoencoder, contrastive or inverse")
+    encoder: str = _option("nature", "encoder architecture: nature, impala or keypoints")
+    features_dim: int = _option(64, "encoder output width D")
+    steps: int = _option(1000, "gradient steps")
+    batch_size: int = _option(64, "transitions per gradient step")
+    lr: float = _option(1e-3, "Adam learning rate")
+    seed: int = _option(0, "seeds the encoder's initial weights, batch sampling and augmentation")
+    device: str = _option("auto", "auto (CUDA when present), cpu or cuda")
+
+
+def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig) -> tuple[ImageEncoder, nn.Module, list[float]]:
+    """Build an encoder for ``dataset``'s frames and train it with ``config.objective``.
+
+    Returns:
+        The trained encoder, its objective (holding the decoder or heads) and the per-step losses.
+    """
+    if config.objective not in OBJECTIVES:
+        raise ValueError(f"unknown SSL objective {config.objective!r}; valid: {list(OBJECTIVES)}")
+    torch.manual_seed(config.seed)
+    channels, height, width = dataset.frames.shape[1:]
+    encoder = make_encoder(config.encoder, channels, config.features_dim, (height, width))
+    objective = make_objective(config.objective, encoder, (height, width), action_dim=dataset.actions.shape[1])
+    losses = pretrain(objective, dataset, config.steps, config.batch_size, config.lr, config.seed, config.device)
+    return encoder, objective, losses
