@@ -73,11 +73,11 @@ class RandomShift(nn.Module):
         offsets = torch.randint(
             -self.pad, self.pad + 1, (2, b), generator=self.generator, device=gen_device
         ).to(images.device)
-        rows = (torch.arange(h, device=images.device) + offsets[0, :, None]).clamp_(0, h - 1)
-        cols = (torch.arange(w, device=images.device) + offsets[1, :, None]).clamp_(0, w - 1)
-        batch = torch.arange(b, device=images.device)[:, None, None]
-        shifted = images[batch, :, rows[:, :, None], cols[:, None, :]]  # [B, H, W, C]
-        return shifted.permute(0, 3, 1, 2).contiguous()
+        rows = (torch.arange(h, device=images.device) + offsets[0, :, None]).clamp_(0, h - 1)  # [B, H]
+        cols = (torch.arange(w, device=images.device) + offsets[1, :, None]).clamp_(0, w - 1)  # [B, W]
+        source = (rows[:, :, None] * w + cols[:, None, :]).view(b, 1, h * w)  # flat source pixel per output
+        flat = images.flatten(2)  # [B, C, H*W]
+        return flat.gather(2, source.expand(-1, flat.shape[1], -1)).view(images.shape)
 
 
 class ColorJitter(nn.Module):
