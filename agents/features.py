@@ -10,7 +10,9 @@ transposed by SB3; the extractors move their channels first themselves.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -54,27 +56,40 @@ class _ImageBranch(nn.Module):
         return self.encoder(images)
 
 
-def _image_branch(
-    space: gym.spaces.Box,
-    encoder: str,
-    features_dim: int | None,
-    pretrained: str | os.PathLike | None,
-    freeze: bool,
-    augment: str | list[str] | None,
-) -> _ImageBranch:
+@dataclass(frozen=True)
+class EncoderOptions:
+    """How an image key is encoded; the extractors take these fields as keyword arguments."""
+
+    encoder: str = "nature"
+    """``"nature"``, ``"impala"`` or ``"keypoints"``."""
+    features_dim: int | None = None
+    """output width; ``None`` keeps the encoder's default."""
+    pretrained: str | None = None
+    """path of a checkpoint from ``perception.checkpoint.save_encoder``."""
+    freeze: bool = False
+    """keep the encoder's weights fixed (a frozen representation)."""
+    augment: str | list[str] | None = None
+    """augmentation applied only in training mode (``"shift"``, ``["shift", "jitter"]``)."""
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {self.encoder!r}; valid: {sorted(ENCODERS)}")
+
+
+def _image_branch(space: gym.spaces.Box, options: EncoderOptions) -> _ImageBranch:
     channels, size, channels_first = _channels_and_size(space)
-    if pretrained is not None:
-        net = load_encoder(pretrained)
+    if options.pretrained is not None:
+        net = load_encoder(options.pretrained)
         if net.in_channels != channels or tuple(net.spec["image_size"]) != size:
             raise ValueError(
-                f"pretrained encoder {pretrained} takes {net.in_channels} channels of {net.spec['image_size']}, "
-                f"but the observation has {channels} channels of {list(size)}"
+                f"pretrained encoder {options.pretrained} takes {net.in_channels} channels of "
+                f"{net.spec['image_size']}, but the observation has {channels} channels of {list(size)}"
             )
     else:
-        net = make_encoder(encoder, channels, features_dim, size)
-    if freeze:
+        net = make_encoder(options.encoder, channels, options.features_dim, size)
+    if options.freeze:
         net.requires_grad_(False)
-    return _ImageBranch(net, channels_first, augment)
+    return _ImageBranch(net, channels_first, options.augment)
 
 
 class EncoderExtractor(BaseFeaturesExtractor):
@@ -82,25 +97,13 @@ class EncoderExtractor(BaseFeaturesExtractor):
 
     Args:
         observation_space: a 3-D ``Box``.
-        encoder: ``"nature"``, ``"impala"`` or ``"keypoints"``.
-        features_dim: output width; ``None`` keeps the encoder's default.
-        pretrained: path of a checkpoint from ``perception.checkpoint.save_encoder``.
-        freeze: keep the encoder's weights fixed (a frozen representation).
-        augment: augmentation applied only in training mode (``"shift"``, ``["shift", "jitter"]``).
+        **options: fields of ``EncoderOptions``.
     """
 
-    def __init__(
-        self,
-        observation_space: gym.spaces.Box,
-        encoder: str = "nature",
-        features_dim: int | None = None,
-        pretrained: str | os.PathLike | None = None,
-        freeze: bool = False,
-        augment: str | list[str] | None = None,
-    ) -> None:
+    def __init__(self, observation_space: gym.spaces.Box, **options) -> None:
         if not _is_image(observation_space):
             raise ValueError(f"EncoderExtractor needs a 3-D Box image space, got {observation_space}")
-        branch = _image_branch(observation_space, encoder, features_dim, pretrained, freeze, augment)
+        branch = _image_branch(observation_space, EncoderOptions(**options))
         super().__init__(observation_space, branch.features_dim)
         self.branch = branch
 
@@ -111,30 +114,20 @@ class EncoderExtractor(BaseFeaturesExtractor):
 class MultiInputEncoderExtractor(BaseFeaturesExtractor):
     """Dict observation: each 3-D ``Box`` key through an encoder, other keys flattened, concatenated.
 
-    Takes the same arguments as ``EncoderExtractor``; ``pretrained`` needs exactly one image key.
+    Args:
+        observation_space: a ``Dict`` space; ``pretrained`` needs exactly one image key in it.
+        **options: fields of ``EncoderOptions``, used for every image key.
     """
 
-    def __init__(
-        self,
-        observation_space: gym.spaces.Dict,
-        encoder: str = "nature",
-        features_dim: int | None = None,
-        pretrained: str | os.PathLike | None = None,
-        freeze: bool = False,
-        augment: str | list[str] | None = None,
-    ) -> None:
+    def __init__(self, observation_space: gym.spaces.Dict, **options) -> None:
         if not isinstance(observation_space, gym.spaces.Dict):
             raise ValueError(f"MultiInputEncoderExtractor needs a Dict space, got {observation_space}")
+        opts = EncoderOptions(**options)
         image_keys = [k for k, s in observation_space.spaces.items() if _is_image(s)]
-        if pretrained is not None and len(image_keys) != 1:
+        if opts.pretrained is not None and len(image_keys) != 1:
             raise ValueError(f"pretrained needs exactly one image key, found {image_keys}")
-        branches = {
-            k: _image_branch(observation_space[k], encoder, features_dim, pretrained, freeze, augment)
-            for k in image_keys
-        }
-        vectors = {
-            k: int(np.prod(s.shape)) for k, s in observation_space.spaces.items() if k not in branches
-        }
+        branches = {k: _image_branch(observation_space[k], opts) for k in image_keys}
+        vectors = {k: int(np.prod(s.shape)) for k, s in observation_space.spaces.items() if k not in branches}
         fusion = DictEncoder(branches, vectors)
         super().__init__(observation_space, fusion.features_dim)
         self.fusion = fusion
@@ -169,8 +162,7 @@ def policy_kwargs_for(
         >>> policy_kwargs_for(space, encoder="impala")["features_extractor_class"].__name__
         'EncoderExtractor'
     """
-    if encoder not in ENCODERS:
-        raise ValueError(f"unknown encoder {encoder!r}; valid: {sorted(ENCODERS)}")
+    options = EncoderOptions(encoder, features_dim, None if pretrained is None else str(pretrained), freeze, augment)
     if isinstance(observation_space, gym.spaces.Dict):
         if not any(_is_image(s) for s in observation_space.spaces.values()):
             raise ValueError(f"Dict space has no 3-D image key: {observation_space}")
@@ -179,6 +171,4 @@ def policy_kwargs_for(
         extractor = EncoderExtractor
     else:
         raise ValueError(f"policy_kwargs_for needs an image Box or a Dict holding one, got {observation_space}")
-    kwargs = {"encoder": encoder, "pretrained": None if pretrained is None else str(pretrained),
-              "features_dim": features_dim, "freeze": freeze, "augment": augment}  # fmt: skip
-    return {"features_extractor_class": extractor, "features_extractor_kwargs": kwargs}
+    return {"features_extractor_class": extractor, "features_extractor_kwargs": dataclasses.asdict(options)}
