@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import pickle
 import re
 import zipfile
 from typing import Any
@@ -55,6 +56,8 @@ def load(path: pathlib.Path) -> dict[str, Any]:
         raise CheckpointError(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(f"checkpoint {path} holds objects that would run code on load; refused") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
         raise CheckpointError(f"checkpoint {path} is unreadable (truncated or corrupt): {err}") from err
     if not isinstance(state, dict) or "format" not in state:
@@ -74,10 +77,19 @@ def step_files(folder: pathlib.Path) -> list[pathlib.Path]:
 def save_step(state: dict[str, Any], folder: pathlib.Path, step: int, keep: int = 2) -> pathlib.Path:
     """Write ``step_<step>.pt`` atomically and delete all but the ``keep`` newest."""
     path = pathlib.Path(folder) / f"step_{step:010d}.pt"
+    remove_stale_temps(folder)
     atomic_save(state, path)
     for old in step_files(folder)[keep:]:
         old.unlink(missing_ok=True)
     return path
+
+
+def remove_stale_temps(folder: pathlib.Path) -> None:
+    """Delete temp files left by a writer that was killed mid-write (one writer per run folder)."""
+    folder = pathlib.Path(folder)
+    if folder.is_dir():
+        for tmp in folder.glob(".step_*.pt.tmp*"):
+            tmp.unlink(missing_ok=True)
 
 
 def load_latest(folder: pathlib.Path) -> tuple[dict[str, Any], pathlib.Path, list[str]]:
