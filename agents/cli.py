@@ -80,7 +80,7 @@ def train_config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def train_main(argv: list[str] | None = None) -> int:
     """``scripts/train.py``: parse, validate everything, then train or resume and say where results are."""
     from agents import training
-    from agents.training_env import check_env_id
+    from agents.checkpoints import CheckpointError
 
     parser = train_parser()
     args = parser.parse_args(argv)
@@ -90,15 +90,12 @@ def train_main(argv: list[str] | None = None) -> int:
             overrides = {"progress": not args.no_progress, "verbose": args.verbose}
             if args.n_timesteps is not None:
                 overrides["n_timesteps"] = args.n_timesteps
-            result_fn = lambda: training.resume(args.resume, **overrides)  # noqa: E731
+            plan = training.plan_resume(args.resume, **overrides)
         else:
-            config = training.TrainConfig(**train_config_kwargs(args))
-            check_env_id(config.env_id)
-            training.resolve_hyperparams(config)
-            result_fn = lambda: training.train(config)  # noqa: E731
-    except (ValueError, FileNotFoundError) as err:
+            plan = training.plan_train(training.TrainConfig(**train_config_kwargs(args)))
+    except (ValueError, FileNotFoundError, ImportError, CheckpointError) as err:
         parser.error(str(err))
-    result = result_fn()
+    result = training.execute(plan)
     print(report(result))
     return 0
 

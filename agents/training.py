@@ -18,7 +18,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from agents import checkpoints, train_state
 from agents.callbacks import RunCallback
 from agents.evaluation import EvalSummary, evaluate, model_policy, summarize
-from agents.factory import ALGOS, make_agent
+from agents.factory import ALGOS, algo_class, make_agent
 from agents.hyperparams import load_hyperparams
 from agents.media import plot_curve, write_mp4
 from agents.run_folder import RunFolder
@@ -149,17 +149,25 @@ def config_record(config: TrainConfig, hyperparams: dict[str, Any]) -> dict[str,
     return {"config": dataclasses.asdict(config), "hyperparams": hyperparams}
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train a new run; returns its folder and final evaluation."""
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A validated run, ready to execute: nothing has been written yet."""
+
+    config: TrainConfig
+    hyperparams: dict[str, Any]
+    run: RunFolder | None = None
+    state: dict[str, Any] | None = None
+
+
+def plan_train(config: TrainConfig) -> Plan:
+    """Check everything a new run needs (env id, algorithm back-end, hyperparameters); write nothing."""
     check_env_id(config.env_id)
-    hyperparams = resolve_hyperparams(config)
-    run = RunFolder.create(config.log_folder, config.env_id, config.algo, config.seed)
-    run.write_yaml(config_record(config, hyperparams))
-    return _learn(config, hyperparams, run, state=None)
+    algo_class(config.algo)
+    return Plan(config, resolve_hyperparams(config))
 
 
-def resume(run_dir: str | pathlib.Path, **overrides: Any) -> TrainResult:
-    """Continue ``run_dir`` from its newest readable checkpoint (bad ones are skipped, with a warning).
+def plan_resume(run_dir: str | pathlib.Path, **overrides: Any) -> Plan:
+    """Read a run's config and its newest readable checkpoint (bad ones are skipped, with a warning).
 
     ``overrides`` may change run-time settings (``progress``, ``verbose``, ``n_timesteps`` to train
     longer), never the model.
@@ -175,7 +183,26 @@ def resume(run_dir: str | pathlib.Path, **overrides: Any) -> TrainResult:
     for warning in warnings:
         print(f"warning: {warning}")
     print(f"resuming {run.path} from {path.name} (step {state['counters']['num_timesteps']})")
-    return _learn(config, hyperparams, run, state=state)
+    return Plan(config, hyperparams, run, state)
+
+
+def execute(plan: Plan) -> TrainResult:
+    """Train (a new run gets its folder and ``config.yaml`` now) and finish with the final evaluation."""
+    run = plan.run
+    if run is None:
+        run = RunFolder.create(plan.config.log_folder, plan.config.env_id, plan.config.algo, plan.config.seed)
+        run.write_yaml(config_record(plan.config, plan.hyperparams))
+    return _learn(plan.config, plan.hyperparams, run, plan.state)
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a new run; returns its folder and final evaluation."""
+    return execute(plan_train(config))
+
+
+def resume(run_dir: str | pathlib.Path, **overrides: Any) -> TrainResult:
+    """Continue ``run_dir`` from its newest readable checkpoint; see :func:`plan_resume`."""
+    return execute(plan_resume(run_dir, **overrides))
 
 
 def _learn(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder, state: dict[str, Any] | None) -> TrainResult:
