@@ -30,12 +30,21 @@ class RunCallback(BaseCallback):
         eval_freq: evaluate every this many env steps (all envs together); 0 disables.
         save_freq: checkpoint every this many env steps; 0 disables.
         state: the ``extra["callback"]`` of a checkpoint, when resuming.
+        on_evaluation: called with ``(step, summary)`` after each periodic evaluation; may raise
+            to stop training (Optuna's ``TrialPruned``).
     """
 
     def __init__(
-        self, run: RunFolder, evaluator: Evaluator, eval_freq: int, save_freq: int, state: dict[str, Any] | None = None
+        self,
+        run: RunFolder,
+        evaluator: Evaluator,
+        eval_freq: int,
+        save_freq: int,
+        state: dict[str, Any] | None = None,
+        on_evaluation: Callable[[int, EvalSummary], None] | None = None,
     ) -> None:
         super().__init__()
+        self.on_evaluation = on_evaluation
         self.run, self.evaluator = run, evaluator
         self.eval_freq, self.save_freq = eval_freq, save_freq
         state = state or {}
@@ -54,8 +63,10 @@ class RunCallback(BaseCallback):
     def _on_rollout_start(self) -> None:
         step = self.model.num_timesteps
         if self.eval_freq > 0 and step >= self.next_eval:
-            self.evaluate()
+            summary = self.evaluate()
             self.next_eval = next_multiple(step, self.eval_freq)
+            if self.on_evaluation is not None:
+                self.on_evaluation(step, summary)
         if self.save_freq > 0 and step >= self.next_save:
             self.next_save = next_multiple(step, self.save_freq)
             self.save()

@@ -170,3 +170,52 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     if args.plot:
         rev.plot_comparison(reports, labels, out_root / "comparison.png")
     return 0
+
+
+def tune_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tune.py",
+        description="Optuna hyperparameter search over train.py's runs (rl-baselines3-zoo style). Give several "
+        "machines the same --storage and --study-name to join one study. Prints the best trial as a YAML "
+        "entry for --hyperparams-folder.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--algo", default="sac", choices=[a for a in ALGOS if a != "mpc"], help="algorithm")
+    p.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium env id")
+    p.add_argument("-n", "--n-timesteps", type=int, default=None, help="env steps per trial (default: the file's)")
+    p.add_argument("--n-trials", type=int, default=10, help="trials this process runs")
+    p.add_argument("--n-evaluations", type=int, default=4, help="evaluations per trial, reported to the pruner")
+    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation")
+    p.add_argument("--study-name", default="foresight", help="study to create or join")
+    p.add_argument("--storage", default=None, help="Optuna storage URL shared by all workers, e.g. sqlite:///study.db")
+    p.add_argument("--sampler", default="tpe", choices=("tpe", "random"), help="Optuna sampler")
+    p.add_argument("--pruner", default="median", choices=("median", "none"), help="Optuna pruner")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial's run")
+    p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="fixed hyperparameters for every trial")
+    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make kwargs")
+    p.add_argument("-f", "--log-folder", default="runs", help="trial runs go to LOG_FOLDER/tune/STUDY/")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
+    return p
+
+
+def tune_main(argv: list[str] | None = None) -> int:
+    """``scripts/tune.py``: validate, run the trials, print the best as a zoo YAML entry."""
+    from agents import tuning
+    from agents.training import TrainConfig, plan_train
+
+    parser = tune_parser()
+    args = parser.parse_args(argv)
+    import_gym_packages(args.gym_packages)
+    try:
+        base = TrainConfig(algo=args.algo, env_id=args.env, n_timesteps=args.n_timesteps, seed=args.seed,
+                           eval_episodes=args.eval_episodes, save_freq=0, params=parse_overrides(args.params),
+                           env_kwargs=parse_overrides(args.env_kwargs), log_folder=args.log_folder)
+        plan = plan_train(base)
+        config = tuning.TuneConfig(base, args.n_trials, args.study_name, args.storage, args.sampler, args.pruner,
+                                   args.n_evaluations)
+    except (ValueError, ImportError) as err:
+        parser.error(str(err))
+    study = tuning.tune(config)
+    print(f"best trial {study.best_trial.number}: value {study.best_value:.3f}, params {study.best_params}")
+    print(tuning.best_as_zoo_yaml(study, args.algo, args.env, plan.hyperparams["n_timesteps"]))
+    return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from stable_baselines3.common.logger import configure
@@ -186,13 +186,16 @@ def plan_resume(run_dir: str | pathlib.Path, **overrides: Any) -> Plan:
     return Plan(config, hyperparams, run, state)
 
 
-def execute(plan: Plan) -> TrainResult:
-    """Train (a new run gets its folder and ``config.yaml`` now) and finish with the final evaluation."""
+def execute(plan: Plan, on_evaluation: Callable[[int, EvalSummary], None] | None = None) -> TrainResult:
+    """Train (a new run gets its folder and ``config.yaml`` now) and finish with the final evaluation.
+
+    ``on_evaluation(step, summary)`` is called after each periodic evaluation (Optuna pruning).
+    """
     run = plan.run
     if run is None:
         run = RunFolder.create(plan.config.log_folder, plan.config.env_id, plan.config.algo, plan.config.seed)
         run.write_yaml(config_record(plan.config, plan.hyperparams))
-    return _learn(plan.config, plan.hyperparams, run, plan.state)
+    return _learn(plan.config, plan.hyperparams, run, plan.state, on_evaluation)
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -205,13 +208,14 @@ def resume(run_dir: str | pathlib.Path, **overrides: Any) -> TrainResult:
     return execute(plan_resume(run_dir, **overrides))
 
 
-def _learn(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder, state: dict[str, Any] | None) -> TrainResult:
+def _learn(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder, state: dict[str, Any] | None,
+           on_evaluation: Callable[[int, EvalSummary], None] | None = None) -> TrainResult:
     venv, model = build(config, hyperparams, run)
     if state is not None and not train_state.restore(model, state):
         print("warning: env episodes could not be replayed exactly; training continues from the restored state")
     callback_state = state["extra"].get("callback") if state else None
     evaluate_model = evaluator(config, hyperparams, venv)
-    callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state)
+    callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state, on_evaluation)
     total = hyperparams["n_timesteps"]
     remaining = max(0, total - model.num_timesteps)
     model.learn(remaining, callback=callback, progress_bar=config.progress, reset_num_timesteps=state is None)
