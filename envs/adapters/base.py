@@ -129,7 +129,7 @@ class RobotAdapter(ABC):
                 return
             try:
                 if self._connected:
-                    self.stop()
+                    self._stop_quietly()
             finally:
                 self._closed = True
                 self._close()
