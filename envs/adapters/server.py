@@ -50,7 +50,7 @@ class RobotServer:
 
     Args:
         adapter: the local robot; connected by :meth:`serve` and closed when serving ends.
-        endpoint: where to bind, loopback by default.
+        endpoint: where to bind, loopback by default; port ``*`` picks a free one (see ``bound_endpoint``).
         watchdog_s: safe-stop after this long without a request following an ``act`` (seconds).
         allow_remote: permit binding a non-loopback address.
     """
@@ -59,6 +59,7 @@ class RobotServer:
                  allow_remote: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
         self.adapter = adapter
         self.endpoint = check_endpoint(endpoint, allow_remote)
+        self.bound_endpoint: str | None = None  # the real address once bound (a ``:*`` port resolved)
         self.watchdog_s = watchdog_s
         self.session = uuid.uuid4().hex
         self.counts: Counter[str] = Counter()
@@ -78,7 +79,8 @@ class RobotServer:
         try:
             with self.adapter:
                 socket.bind(self.endpoint)
-                log.info("robot server %s on %s", self.session[:8], self.endpoint)
+                self.bound_endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
+                log.info("robot server %s on %s", self.session[:8], self.bound_endpoint)
                 if ready is not None:
                     ready.set()
                 self._loop(socket, max_requests)
