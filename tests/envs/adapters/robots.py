@@ -37,3 +37,7 @@ class PointRobot(RobotAdapter):
 
     def _close(self) -> None:
         pass
+
+    def reset_to(self, observation) -> None:
+        self.position = np.asarray(observation["position"], dtype=np.float64).copy()
+        self.velocity = np.asarray(observation["velocity"], dtype=np.float64).copy()
