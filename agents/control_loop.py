@@ -124,7 +124,11 @@ class ControlLoop:
         return record
 
     def run(self) -> LoopStats:
-        """Step on the fixed grid until ``max_steps``/``duration_s``; any exception safe-stops first."""
+        """Step on the fixed grid until ``max_steps``/``duration_s``; any exception safe-stops first.
+
+        Returns this run's statistics (each run starts new ones).
+        """
+        self.stats = LoopStats(self.period_s)
         try:
             self._run()
         except BaseException as err:
