@@ -184,7 +184,7 @@ class SafetySupervisor:
         return self._stopped_reason
 
     def resume(self, last_command: Command | None = None) -> None:
-        """The explicit operator command that ends a latched stop.
+        """The explicit operator command that ends a latched stop (also: a new episode in sim).
 
         Args:
             last_command: what the robot now holds (e.g. its measured joint positions for
@@ -195,9 +195,12 @@ class SafetySupervisor:
                 clean = validate_command(last_command, self.limits)
                 self._last = {k: np.clip(v, f.low, f.high) for (k, v), f in
                               zip(clean.items(), self.limits.fields.values())}
+            else:
+                self._last = self._hold_command()
+            if self._stopped_reason is not None:
+                self.counts["resumes"] += 1
             self._stopped_reason = None
             self._last_valid_t = self.clock()
-            self.counts["resumes"] += 1
 
     def report(self) -> dict[str, float]:
         """Intervention counts plus the fraction of commands each affected (for evaluation reports)."""

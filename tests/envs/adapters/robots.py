@@ -41,3 +41,7 @@ class PointRobot(RobotAdapter):
     def reset_to(self, observation) -> None:
         self.position = np.asarray(observation["position"], dtype=np.float64).copy()
         self.velocity = np.asarray(observation["velocity"], dtype=np.float64).copy()
+
+    def home(self) -> None:
+        self.position[:] = 0.0
+        self.velocity[:] = 0.0
