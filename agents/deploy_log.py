@@ -32,14 +32,16 @@ class DeployLog:
         command_keys: the robot's command keys and sizes, e.g. ``{"ee_delta": 3, "gripper": 1}``.
         interventions: the supervisor's intervention names (bit order of the bitmask).
         rate_hz: the control rate, for replay.
+        extra: more JSON-able facts for ``deploy.json`` (e.g. the robot's configuration).
     """
 
     def __init__(self, path: str | pathlib.Path, action_low: np.ndarray, action_high: np.ndarray,
-                 command_keys: Mapping[str, int], interventions: Sequence[str], rate_hz: float) -> None:
+                 command_keys: Mapping[str, int], interventions: Sequence[str], rate_hz: float,
+                 extra: Mapping[str, Any] | None = None) -> None:
         self.path = pathlib.Path(path)
         self.action_space = spaces.Box(np.asarray(action_low, np.float64), np.asarray(action_high, np.float64))
         self.sidecar = {"rate_hz": rate_hz, "command_keys": dict(command_keys),
-                        "interventions": list(interventions)}
+                        "interventions": list(interventions), **dict(extra or {})}
         self._writer: Any = None
         self._pending: tuple[np.ndarray, dict[str, Any]] | None = None
         self.steps = 0

@@ -34,6 +34,11 @@ class FaultConfig:
     noise_std: float = 0.0
     seed: int = 0
 
+    @property
+    def active(self) -> bool:
+        """True when any fault is switched on."""
+        return any((self.latency_s, self.jitter_s, self.drop_command, self.drop_observation, self.noise_std))
+
     def __post_init__(self) -> None:
         for name in ("latency_s", "jitter_s", "noise_std"):
             if not getattr(self, name) >= 0:
@@ -102,6 +107,17 @@ class FaultyAdapter(RobotAdapter):
         if value.dtype.kind != "f":
             return value
         return value + self.rng.normal(0.0, self.faults.noise_std, value.shape).astype(value.dtype)
+
+    def home(self) -> None:
+        """Home the inner robot (simulation) and forget commands in flight."""
+        self._queue.clear()
+        self._current = None
+        self.inner.home()
+
+    def reset_to(self, observation) -> None:
+        self._queue.clear()
+        self._current = None
+        self.inner.reset_to(observation)
 
     def _stop(self) -> None:
         """The safe stop bypasses the faulty link: it is the robot's own (or its watchdog's) stop."""

@@ -38,6 +38,12 @@ class GoalSpec:
     success: Callable[[np.ndarray, np.ndarray], np.ndarray]
     observation_key: str = "observation"
 
+    def view(self, data: Mapping[str, np.ndarray], desired: np.ndarray) -> dict[str, np.ndarray]:
+        """A robot reading -> the goal dict a goal-conditioned policy takes (float64 arrays)."""
+        return {"observation": np.asarray(data[self.observation_key], np.float64),
+                "achieved_goal": np.asarray(self.achieved(data), np.float64),
+                "desired_goal": np.asarray(desired, np.float64).copy()}
+
 
 def _box_like(value: np.ndarray) -> spaces.Box:
     value = np.asarray(value)
@@ -75,9 +81,7 @@ class AdapterEnv(gym.Env):
     def _observation(self, data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.goal is None:
             return {k: np.asarray(v, np.float64) for k, v in data.items()}
-        return {"observation": np.asarray(data[self.goal.observation_key], np.float64),
-                "achieved_goal": np.asarray(self.goal.achieved(data), np.float64),
-                "desired_goal": self.desired.copy()}
+        return self.goal.view(data, self.desired)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Home the robot when it can (``adapter.home()``), clear a latched stop, draw a goal."""

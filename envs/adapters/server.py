@@ -71,7 +71,8 @@ class RobotServer:
     def shutdown(self) -> None:
         self._halt.set()
 
-    def serve(self, max_requests: int | None = None, ready: threading.Event | None = None) -> None:
+    def serve(self, max_requests: int | None = None, ready: threading.Event | None = None,
+              on_ready: Callable[[], None] | None = None) -> None:
         """Bind, then answer requests; the robot is safe-stopped and closed however this ends."""
         context = zmq.Context.instance()
         socket = context.socket(zmq.REP)
@@ -83,6 +84,8 @@ class RobotServer:
                 log.info("robot server %s on %s", self.session[:8], self.bound_endpoint)
                 if ready is not None:
                     ready.set()
+                if on_ready is not None:
+                    on_ready()
                 self._loop(socket, max_requests)
         finally:
             socket.close(linger=0)
