@@ -1,0 +1,119 @@
+"""A robot process killed and restarted mid-run: the loop stops safely, the adapter reconnects, and
+commands flow again only after an explicit resume."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("zmq")
+
+from agents.control_loop import ControlLoop, LoopConfig  # noqa: E402
+from agents.deploy_session import run_session  # noqa: E402
+from envs.adapters.errors import RobotStopped, RobotTimeout  # noqa: E402
+from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
+from envs.adapters.safety import SafetyConfig, SafetySupervisor  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RobotProcess:
+    """scripts/robot_server.py in a subprocess; waits for its 'serving' line; always killed."""
+
+    def __init__(self, endpoint: str) -> None:
+        env = {**os.environ, "PYTHONPATH": ROOT}
+        self.proc = subprocess.Popen([sys.executable, "scripts/robot_server.py", "--endpoint", endpoint,
+                                      "--block-gripper"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self._readline(timeout_s=60.0)
+        assert line.startswith("serving"), line
+        self.session = line.split()[-1]
+
+    def _readline(self, timeout_s: float) -> str:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout_s)
+        if not lines:
+            self.kill()
+            pytest.fail("robot server did not start")
+        return lines[0]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def reach_forward(data):
+    return np.array([0.3, 0.0, 0.0])
+
+
+def test_robot_restart_stops_reconnects_and_resumes_only_when_told():
+    endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    server = RobotProcess(endpoint)
+    try:
+        client = NetworkRobotAdapter(endpoint, timeout_s=0.2, retries=1).connect()
+        supervisor = SafetySupervisor(client.limits, SafetyConfig(watchdog_s=None))
+        loop = ControlLoop(client, reach_forward, supervisor, LoopConfig(50.0, duration_s=20.0))
+        threading.Timer(0.5, server.kill).start()
+        start = time.monotonic()
+        with pytest.raises(RobotTimeout):
+            loop.run()
+        assert time.monotonic() - start < 5.0 and supervisor.stopped == "loop_error"
+        steps_before = len(loop.stats.starts_s)
+        assert steps_before > 5
+
+        server = RobotProcess(endpoint)
+        client.reconnect()
+        assert client.session == server.session
+        loop.config = LoopConfig(50.0, max_steps=5)
+        with pytest.raises(RobotStopped):
+            loop.run()  # no explicit resume yet: nothing is sent
+        assert client.stats()["counts"].get("act", 0) == 0
+        supervisor.resume()  # the explicit command
+        loop.run()
+        assert client.stats()["counts"]["act"] == 5
+    finally:
+        server.kill()
+
+
+def test_session_asks_before_resuming_after_a_restart():
+    endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    server = RobotProcess(endpoint)
+    try:
+        client = NetworkRobotAdapter(endpoint, timeout_s=0.2, retries=1).connect()
+        supervisor = SafetySupervisor(client.limits, SafetyConfig(watchdog_s=None))
+        loop = ControlLoop(client, reach_forward, supervisor, LoopConfig(50.0, duration_s=1.0))
+        restarted: list[RobotProcess] = []
+
+        def restart():
+            server.kill()
+            restarted.append(RobotProcess(endpoint))
+
+        threading.Timer(0.3, restart).start()
+        asked: list[str] = []
+
+        def operator(reason: str) -> bool:
+            asked.append(reason)
+            assert client.stats()["counts"].get("act", 0) == 0  # back, but nothing sent before the yes
+            return True
+
+        runs = run_session(loop, operator, reconnect_timeout_s=60.0)
+        assert len(asked) == 1 and len(runs) == 2
+        assert client.stats()["counts"]["act"] == runs[-1].summary()["steps"] > 0
+    finally:
+        server.kill()
+        for proc in restarted:
+            proc.kill()
