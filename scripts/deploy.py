@@ -130,10 +130,8 @@ def run(args: argparse.Namespace) -> dict:
                                                                  watchdog_s=args.watchdog_s))
         recorder = None
         if args.log:
-            fields = robot.limits.fields
-            recorder = DeployLog(args.log, np.concatenate([f.low for f in fields.values()]),
-                                 np.concatenate([f.high for f in fields.values()]),
-                                 {k: f.size for k, f in fields.items()}, supervisor.interventions, args.rate,
+            recorder = DeployLog(args.log, *robot.limits.bounds,
+                                 {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
                                  extra={"robot": {"control": args.control, "block_gripper": args.block_gripper}})
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),
                            recorder=recorder)

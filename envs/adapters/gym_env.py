@@ -52,10 +52,8 @@ def _box_like(value: np.ndarray) -> spaces.Box:
 
 def command_space(supervisor: SafetySupervisor) -> spaces.Box:
     """The flat action space [A] of a robot's command limits (key order)."""
-    fields = supervisor.limits.fields.values()
-    low = np.concatenate([f.low for f in fields]).astype(np.float32)
-    high = np.concatenate([f.high for f in fields]).astype(np.float32)
-    return spaces.Box(low, high, dtype=np.float32)
+    low, high = supervisor.limits.bounds
+    return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
 
 
 class AdapterEnv(gym.Env):

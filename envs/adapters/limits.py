@@ -8,6 +8,7 @@ how the robot holds still: ``"zero"`` (velocity-like keys: holding means sending
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, Mapping
 
 import numpy as np
@@ -90,15 +91,23 @@ class CommandLimits:
         """Command dict -> flat array [A] in declared key order."""
         return np.concatenate([np.asarray(command[k], dtype=np.float64).reshape(-1) for k in self.keys])
 
+    @cached_property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """All lows and all highs, flat [A] each, in key order."""
+        fields = self.fields.values()
+        return np.concatenate([f.low for f in fields]), np.concatenate([f.high for f in fields])
+
     def within(self, command: Mapping[str, np.ndarray], atol: float = 1e-9) -> bool:
-        """True when every declared key is present, finite and inside its bounds."""
-        for key, f in self.fields.items():
-            value = np.asarray(command.get(key), dtype=np.float64)
-            if value.shape != (f.size,) or not np.all(np.isfinite(value)):
-                return False
-            if np.any(value < f.low - atol) or np.any(value > f.high + atol):
-                return False
-        return True
+        """True when every declared key is present with its shape, finite and inside its bounds."""
+        try:
+            parts = [np.asarray(command[k], dtype=np.float64) for k in self.fields]
+        except (KeyError, TypeError, ValueError):
+            return False
+        if any(p.shape != (f.size,) for p, f in zip(parts, self.fields.values())):
+            return False
+        flat = np.concatenate(parts)
+        low, high = self.bounds
+        return bool(np.isfinite(flat).all() and (flat >= low - atol).all() and (flat <= high + atol).all())
 
     def to_dict(self) -> dict:
         """Plain JSON-able description (sent over the wire by the robot server)."""

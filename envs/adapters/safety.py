@@ -30,6 +30,12 @@ INTERVENTIONS = ("rejected_non_finite", "rejected_wrong_shape", "rejected_wrong_
 """Every name a :class:`Decision` may carry, in a fixed order (logs store them as a bitmask)."""
 
 
+def _is_power_of_ten(n: int) -> bool:
+    while n % 10 == 0 and n > 1:
+        n //= 10
+    return n == 1
+
+
 @dataclass(frozen=True)
 class SafetyConfig:
     """Supervisor settings; defaults are the safe ones.
@@ -106,8 +112,10 @@ class SafetySupervisor:
             try:
                 clean = validate_command(command, self.limits)
             except SafetyError as err:
-                self.counts[f"rejected_{err.reason}"] += 1
-                log.warning("command rejected, holding: %s", err)
+                key = f"rejected_{err.reason}"
+                self.counts[key] += 1
+                if _is_power_of_ten(self.counts[key]):  # a broken policy at 50 Hz must not flood the log
+                    log.warning("command rejected (%s #%d), holding: %s", key, self.counts[key], err)
                 return Decision(self._hold_command(), (f"rejected_{err.reason}",), err)
             self._last_valid_t = self.clock()
             return self._shape(clean, uncertainty)

@@ -19,7 +19,7 @@ from stable_baselines3 import SAC
 import envs  # noqa: F401
 from agents.deploy_log import read_deploy_log
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
@@ -27,7 +27,7 @@ def _deploy(*args: str, timeout: float = 120.0) -> dict:
     out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=ENV, capture_output=True,
                          text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout)
+    return json.loads(out.stdout[out.stdout.index("{"):out.stdout.rindex("}") + 1])  # PyBullet prints banners
 
 
 @pytest.fixture(scope="module")

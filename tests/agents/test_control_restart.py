@@ -38,19 +38,25 @@ class RobotProcess:
         self.proc = subprocess.Popen([sys.executable, "scripts/robot_server.py", "--endpoint", endpoint,
                                       "--block-gripper"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
-        line = self._readline(timeout_s=60.0)
-        assert line.startswith("serving"), line
-        self.session = line.split()[-1]
+        self.session = self._serving_line(timeout_s=60.0).split()[-1]
 
-    def _readline(self, timeout_s: float) -> str:
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.append(self.proc.stdout.readline()), daemon=True)
+    def _serving_line(self, timeout_s: float) -> str:
+        """The server's 'serving <endpoint> session <id>' line (PyBullet prints banners too)."""
+        found: list[str] = []
+
+        def read():
+            for line in self.proc.stdout:
+                if line.startswith("serving"):
+                    found.append(line)
+                    return
+
+        reader = threading.Thread(target=read, daemon=True)
         reader.start()
         reader.join(timeout_s)
-        if not lines:
+        if not found:
             self.kill()
             pytest.fail("robot server did not start")
-        return lines[0]
+        return found[0]
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -29,7 +29,7 @@ def test_adapter_env_matches_the_sim_env_keys_units_and_motion():
     for key in sim_obs:
         assert sim_obs[key].shape == robot_obs[key].shape, key
     np.testing.assert_allclose(robot_obs["observation"], sim_obs["observation"], atol=1e-6)
-    actions = [np.array([0.4, -0.3, 0.2])] * 5 + [np.array([-0.2, 0.2, -0.4])] * 5
+    actions = [np.array([0.4, -0.3, 0.2])] * 5 + [np.array([0.1, 0.1, -0.2])] * 5  # within the rate limit
     for action in actions:
         sim_obs, *_ = sim_env.step(action.astype(np.float32))
         robot_obs, *_ = robot_env.step(action.astype(np.float32))
