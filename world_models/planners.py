@@ -263,17 +263,29 @@ class GradientPlanner(Planner):
         raw[:, 0] = start[:, 0]  # the warm start itself is one of the starts
         raw.requires_grad_(True)
         optimiser = torch.optim.Adam([raw], lr=cfg.learning_rate)
+        best_actions = best_score = None
         for _ in range(cfg.iterations):
             with torch.enable_grad():
-                scores = _check_scores(score_fn(self._to_actions(raw)), num_envs, cfg.num_candidates)
+                actions = self._to_actions(raw)
+                scores = _check_scores(score_fn(actions), num_envs, cfg.num_candidates)
                 optimiser.zero_grad(set_to_none=True)
                 (-scores.sum()).backward()
+            best_actions, best_score = _keep_best(best_actions, best_score, *_best(actions.detach(), scores.detach()))
             optimiser.step()
-        with torch.no_grad():
+        with torch.no_grad():  # the last step's result has not been scored yet
             actions = self._to_actions(raw)
             scores = _check_scores(score_fn(actions), num_envs, cfg.num_candidates)
-            best, score = _best(actions, scores)
-        return PlanResult(best, score, (cfg.iterations + 1) * cfg.num_candidates)
+            best_actions, best_score = _keep_best(best_actions, best_score, *_best(actions, scores))
+        return PlanResult(best_actions, best_score, (cfg.iterations + 1) * cfg.num_candidates)
+
+
+def _keep_best(actions: torch.Tensor | None, score: torch.Tensor | None, new_actions: torch.Tensor,
+               new_score: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per env, the better of the best so far and a new best (gradient steps can make things worse)."""
+    if actions is None:
+        return new_actions, new_score
+    better = new_score > score
+    return torch.where(better[:, None, None], new_actions, actions), torch.maximum(score, new_score)
 
 
 PLANNERS = {"cem": (CEMPlanner, CEMConfig), "mppi": (MPPIPlanner, MPPIConfig),
