@@ -2,22 +2,12 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-
-import envs  # noqa: F401  (registers the Foresight/ ids)
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.planning_agent import PlanningAgent
-
-REACH = "Foresight/PandaReach-v0"
-SMALL = dict(learning_starts=200, train_freq=200, num_candidates=100, num_elites=10, horizon=5, iterations=3,
-             hidden_size=64, num_layers=2, max_epochs=20)
-
-
-def make_reach() -> gym.Env:
-    return gym.make(REACH, obs_mode="goal")
+from tests.agents.planning_fixtures import SMALL, make_reach, trained_reach_agent
 
 
 def success_rate(act, episodes: int = 6) -> float:
@@ -40,9 +30,7 @@ class CountSteps(BaseCallback):
 
 @pytest.fixture(scope="module")
 def trained():
-    torch.set_num_threads(1)
-    agent = PlanningAgent(make_reach(), seed=0, **SMALL)
-    return agent.learn(400)
+    return trained_reach_agent()
 
 
 def test_planning_agent_beats_random_on_reach_within_400_steps(trained):
