@@ -9,6 +9,8 @@ from envs.robots.panda import Panda
 from envs.sim.bullet import PhysicsConfig, Simulator
 from envs.sim.camera import CameraSpec
 from envs.tasks.base import GoalTask
+from envs.tasks.pick_and_place import PickAndPlace
+from envs.tasks.push import Push
 from envs.tasks.reach import Reach
 from envs.tasks.scene import build_table_scene
 
@@ -60,3 +62,19 @@ class PandaReachEnv(PandaEnv):
 
     def make_task(self, sim: Simulator, robot: Panda, reward_type: str) -> GoalTask:
         return Reach(sim, robot.ee_position, reward_type)
+
+
+class PandaPushEnv(PandaEnv):
+    """Push a cube to a target on the table with the closed gripper (3-D action)."""
+
+    block_gripper = True
+
+    def make_task(self, sim: Simulator, robot: Panda, reward_type: str) -> GoalTask:
+        return Push(sim, robot.ee_position, robot.gripper_width, reward_type)
+
+
+class PandaPickAndPlaceEnv(PandaEnv):
+    """Grasp a cube and bring it to a target on or above the table (4-D action with gripper)."""
+
+    def make_task(self, sim: Simulator, robot: Panda, reward_type: str) -> GoalTask:
+        return PickAndPlace(sim, robot.ee_position, robot.gripper_width, reward_type)

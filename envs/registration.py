@@ -19,7 +19,8 @@ def _register(env_id: str, **kwargs) -> None:
 
 def _register_pybullet() -> None:
     """PyBullet worlds (one simulator client per env instance); 50 steps of 0.04 s per episode."""
-    _register(f"{NAMESPACE}/PandaReach-v0", entry_point="envs.panda_envs:PandaReachEnv", max_episode_steps=50)
+    for name in ("PandaReach", "PandaPush", "PandaPickAndPlace"):
+        _register(f"{NAMESPACE}/{name}-v0", entry_point=f"envs.panda_envs:{name}Env", max_episode_steps=50)
 
 
 def _register_batched() -> None:

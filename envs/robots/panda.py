@@ -50,6 +50,8 @@ class Panda:
         self.body = sim.load_urdf("franka_panda/panda.urdf", position=base_position, fixed=True)
         for finger in FINGER_JOINTS:
             sim.set_dynamics(self.body, finger, lateralFriction=1.0, spinningFriction=0.001)
+        # Without the coupling, both finger motors saturate on a grasped object and it slides freely.
+        sim.couple_joints(self.body, *FINGER_JOINTS, max_force=FINGER_FORCE)
         self._joints = list(ARM_JOINTS + FINGER_JOINTS)
         self._forces = list(ARM_FORCES) + [FINGER_FORCE] * 2
         n_action = (3 if control == "ee" else len(ARM_JOINTS)) + (0 if block_gripper else 1)

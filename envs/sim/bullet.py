@@ -94,6 +94,8 @@ class Simulator:
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.client.setTimeStep(physics.timestep)
         self.client.setGravity(0.0, 0.0, physics.gravity)
+        # Same seed, same episode: contact pairs in a fixed order whatever happened before.
+        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
         if gui:
             self.client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
 
@@ -223,6 +225,13 @@ class Simulator:
             body, link, position, orientation, maxNumIterations=iterations, residualThreshold=1e-4, **kwargs
         )
         return np.array(solution)
+
+    def couple_joints(self, body: int, joint_a: int, joint_b: int, max_force: float) -> None:
+        """Make two joints move as mirror images (a gear), like the Panda's mechanically coupled fingers."""
+        constraint = self.client.createConstraint(
+            body, joint_a, body, joint_b, pybullet.JOINT_GEAR, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+        )
+        self.client.changeConstraint(constraint, gearRatio=-1, erp=0.1, maxForce=max_force)
 
     def set_dynamics(self, body: int, link: int = -1, **kwargs) -> None:
         """Change dynamics (``lateralFriction``, ``mass``, ``spinningFriction`` ...) of one link."""

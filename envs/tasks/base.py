@@ -35,7 +35,11 @@ class GoalTask(ABC):
         self.reward_type = reward_type
         self.distance_threshold = distance_threshold
         self.goal = np.zeros(self.goal_size)
-        self.segmentation_ids: dict[str, int] = {}
+
+    @property
+    def segmentation_ids(self) -> dict[str, int]:
+        """Body ids of the task's things by name (``object``, ``target`` ...)."""
+        return {}
 
     @abstractmethod
     def reset(self, rng: np.random.Generator) -> None:

@@ -29,7 +29,10 @@ class Reach(GoalTask):
         self.sim = sim
         self.ee_position = ee_position
         self.target = sim.create_sphere(distance_threshold / 2, (0.0, 0.0, 0.1), TARGET_RGBA, ghost=True)
-        self.segmentation_ids = {"target": self.target}
+
+    @property
+    def segmentation_ids(self) -> dict[str, int]:
+        return {"target": self.target}
 
     def reset(self, rng: np.random.Generator) -> None:
         self.goal = rng.uniform(GOAL_LOW, GOAL_HIGH)
