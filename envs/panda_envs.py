@@ -15,7 +15,7 @@ from envs.tasks.reach import Reach
 from envs.tasks.scene import build_table_scene
 
 # Third-person view from the front right of the table, looking at the workspace.
-ARM_CAMERA = CameraSpec(eye=(0.45, 0.9, 0.75), target=(-0.2, 0.0, 0.1), fov_deg=50.0, near=0.05, far=3.0)
+ARM_CAMERA = CameraSpec(eye=(0.4, 0.65, 0.6), target=(-0.15, 0.0, 0.12), fov_deg=50.0, near=0.05, far=3.0)
 
 
 class PandaEnv(RobotTaskEnv):
@@ -32,18 +32,20 @@ class PandaEnv(RobotTaskEnv):
         image_size: Observation image side, pixels.
         render_size: ``render()`` image side, pixels.
         randomize: False, True (default randomization) or a ``Randomization`` config.
+        visuals: ``"low_poly"`` (fast cameras) or ``"full"`` (detailed robot meshes).
     """
 
     block_gripper = False
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "ee",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize=False) -> None:
+                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize=False,
+                 visuals: str = "low_poly") -> None:
         ObsLayout.parse(obs_mode)  # fail before opening a simulator
         sim = Simulator(PhysicsConfig(timestep=timestep, substeps=substeps), gui=render_mode == "human", renderer=renderer)
         try:
             scene = build_table_scene(sim)
-            robot = Panda(sim, control=control, block_gripper=self.block_gripper)
+            robot = Panda(sim, control=control, block_gripper=self.block_gripper, visuals=visuals)
             task = self.make_task(sim, robot, reward_type)
             super().__init__(sim, robot, task, obs_mode, ARM_CAMERA, image_size=image_size,
                              render_mode=render_mode, render_size=render_size, scene_ids=scene)

@@ -20,6 +20,7 @@ import pybullet_data
 from pybullet_utils.bullet_client import BulletClient
 
 from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
+from envs.sim.urdf import low_poly_urdf
 
 RENDERERS = ("tiny", "egl")
 
@@ -124,8 +125,15 @@ class Simulator:
             self.client.disconnect()
 
     # --- bodies ---------------------------------------------------------------------------------
-    def load_urdf(self, path: str, position=(0.0, 0.0, 0.0), orientation=(0.0, 0.0, 0.0, 1.0), fixed: bool = False) -> int:
-        """Load a URDF (absolute, or relative to pybullet_data) and return its body id."""
+    def load_urdf(self, path: str, position=(0.0, 0.0, 0.0), orientation=(0.0, 0.0, 0.0, 1.0), fixed: bool = False,
+                  low_poly: bool = False) -> int:
+        """Load a URDF (absolute, or relative to pybullet_data) and return its body id.
+
+        ``low_poly`` draws the collision meshes instead of the visual ones: cameras get much faster.
+        """
+        if low_poly:
+            local = os.path.join(pybullet_data.getDataPath(), path)
+            path = low_poly_urdf(local if os.path.exists(local) else path)
         flags = pybullet.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
         return self.client.loadURDF(path, position, orientation, useFixedBase=fixed, flags=flags)
 
