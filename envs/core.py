@@ -21,10 +21,10 @@ RENDER_MODES = ("rgb_array", "human")
 
 @dataclass(frozen=True)
 class EnvState:
-    """A full snapshot for planners: simulator state plus the task's goal."""
+    """A full snapshot for planners: simulator state plus the task's own state (goal ...)."""
 
     sim: SimState
-    goal: np.ndarray
+    task: dict[str, np.ndarray]
 
 
 def validate_image_size(image_size: int) -> int:
@@ -139,11 +139,11 @@ class RobotTaskEnv(gym.Env):
 
     def save_state(self) -> EnvState:
         """Snapshot for ``restore_state`` (same episode: randomized dynamics are not part of it)."""
-        return EnvState(sim=self.sim.save_state(), goal=self.task.goal.copy())
+        return EnvState(sim=self.sim.save_state(), task=self.task.snapshot())
 
     def restore_state(self, state: EnvState) -> None:
         self.sim.restore_state(state.sim)
-        self.task.goal = state.goal.copy()
+        self.task.restore(state.task)
         self._refresh()
 
     @property

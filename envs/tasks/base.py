@@ -57,6 +57,13 @@ class GoalTask(ABC):
     def scripted_command(self) -> np.ndarray:
         """Privileged expert: an end-effector command [dx, dy, dz, gripper] in [-1, 1]."""
 
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Task state that lives outside the simulator (copies), for planners' save/restore."""
+        return {"goal": self.goal.copy()}
+
+    def restore(self, snapshot: dict[str, np.ndarray]) -> None:
+        self.goal = snapshot["goal"].copy()
+
     def update(self) -> None:
         """Read task state from the simulator once per step (objects); default: nothing."""
 
