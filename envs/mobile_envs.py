@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from envs.core import RobotTaskEnv
 from envs.observations import ObsLayout
+from envs.randomization import Randomization, make_randomizer
 from envs.robots.mobile_base import MobileBase
 from envs.sim.bullet import PhysicsConfig, Simulator
 from envs.sim.camera import CameraSpec
@@ -21,8 +22,9 @@ class MobilePointNavEnv(RobotTaskEnv):
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "velocity",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize=False,
+                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
                  visuals: str = "low_poly") -> None:
+        randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)
         if control != "velocity":
             raise ValueError(f"unknown control {control!r} for the mobile base; valid: velocity")
@@ -33,7 +35,7 @@ class MobilePointNavEnv(RobotTaskEnv):
             task = PointNav(sim, robot.position, robot.yaw, reward_type)
             super().__init__(sim, robot, task, obs_mode, EGO_CAMERA, camera_mount=robot.pose_matrix,
                              image_size=image_size, render_mode=render_mode, render_size=render_size,
-                             scene_ids={"floor": floor})
+                             randomizer=randomizer, scene_ids={"floor": floor})
         except Exception:
             sim.close()
             raise

@@ -5,6 +5,7 @@ import numpy as np
 
 from envs.core import RobotTaskEnv
 from envs.observations import ObsLayout
+from envs.randomization import Randomization, make_randomizer
 from envs.robots.panda import Panda
 from envs.sim.bullet import PhysicsConfig, Simulator
 from envs.sim.camera import CameraSpec
@@ -39,8 +40,9 @@ class PandaEnv(RobotTaskEnv):
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "ee",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize=False,
+                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
                  visuals: str = "low_poly") -> None:
+        randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)  # fail before opening a simulator
         sim = Simulator(PhysicsConfig(timestep=timestep, substeps=substeps), gui=render_mode == "human", renderer=renderer)
         try:
@@ -48,7 +50,8 @@ class PandaEnv(RobotTaskEnv):
             robot = Panda(sim, control=control, block_gripper=self.block_gripper, visuals=visuals)
             task = self.make_task(sim, robot, reward_type)
             super().__init__(sim, robot, task, obs_mode, ARM_CAMERA, image_size=image_size,
-                             render_mode=render_mode, render_size=render_size, scene_ids=scene)
+                             render_mode=render_mode, render_size=render_size, randomizer=randomizer,
+                             scene_ids=scene)
         except Exception:
             sim.close()
             raise

@@ -246,7 +246,11 @@ class Simulator:
         self.client.changeDynamics(body, link, **kwargs)
 
     def mass(self, body: int, link: int = -1) -> float:
+        """Mass in kg (0 for static bodies)."""
         return float(self.client.getDynamicsInfo(body, link)[0])
+
+    def lateral_friction(self, body: int, link: int = -1) -> float:
+        return float(self.client.getDynamicsInfo(body, link)[1])
 
     def set_color(self, body: int, rgba, link: int = -1) -> None:
         self.client.changeVisualShape(body, link, rgbaColor=list(rgba))

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 REWARD_TYPES = ("sparse", "dense")
+GOAL_RGBA = (0.1, 0.9, 0.1, 0.4)  # every goal marker is translucent green; randomized colours avoid it
 
 
 def goal_distance(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Callable
 import numpy as np
 
 from envs.sim.bullet import Simulator
-from envs.tasks.base import GoalTask
+from envs.tasks.base import GOAL_RGBA, GoalTask
 
 NUM_OBSTACLES = 4
 OBSTACLE_RADIUS = 0.2  # metres
@@ -15,7 +15,6 @@ ARENA_HALF_SIZE = 2.5  # metres: obstacles lie in [-2.5, 2.5]^2 around the start
 GOAL_DISTANCE = (1.0, 2.5)  # metres from the start
 ROBOT_RADIUS = 0.55  # metres: circle around the base used for clearances
 OBSTACLE_RGBA = (0.6, 0.25, 0.2, 1.0)
-GOAL_RGBA = (0.1, 0.9, 0.1, 0.5)
 INFLUENCE = 0.6  # metres of clearance within which obstacles repel the scripted driver
 TURN_GAIN = 1.5  # turn command per radian of heading error
 

@@ -6,12 +6,11 @@ from typing import Callable
 import numpy as np
 
 from envs.sim.bullet import Simulator
-from envs.tasks.base import GoalTask
+from envs.tasks.base import GOAL_RGBA, GoalTask
 
 OBJECT_HALF_SIZE = 0.02  # metres: a 4 cm cube
 OBJECT_MASS = 0.1  # kg: a dense plastic 4 cm cube (1 kg would be twice as dense as steel)
 OBJECT_RGBA = (0.1, 0.3, 0.9, 1.0)
-TARGET_RGBA = (0.1, 0.9, 0.1, 0.35)
 OBJECT_RANGE = 0.15  # metres: object and goal xy sampled in [-range, range]^2
 
 
@@ -39,7 +38,7 @@ class TabletopObjectTask(GoalTask):
         self.gripper_width = gripper_width
         self.object_half_size = OBJECT_HALF_SIZE
         self.object = self._create_object(OBJECT_HALF_SIZE)
-        self.target = sim.create_box([OBJECT_HALF_SIZE] * 3, (0.0, 0.0, OBJECT_HALF_SIZE), TARGET_RGBA, ghost=True)
+        self.target = sim.create_box([OBJECT_HALF_SIZE] * 3, (0.0, 0.0, OBJECT_HALF_SIZE), GOAL_RGBA, ghost=True)
         self._object_state = np.zeros(13)
 
     def _create_object(self, half_size: float) -> int:
@@ -47,8 +46,9 @@ class TabletopObjectTask(GoalTask):
         self.sim.set_dynamics(body, lateralFriction=1.0, spinningFriction=0.001)
         return body
 
-    def resize_object(self, half_size: float) -> None:
-        """Replace the cube by one of another size (domain randomization); keeps mass and colour."""
+    def scale_object(self, scale: float) -> None:
+        """Replace the cube by one ``scale`` times the nominal 4 cm (domain randomization)."""
+        half_size = OBJECT_HALF_SIZE * scale
         if half_size != self.object_half_size:
             self.sim.remove_body(self.object)
             self.object = self._create_object(half_size)

@@ -18,3 +18,13 @@ def test_checkers_pass(env_id, obs_mode):
         sb3_check_env(env.unwrapped, warn=False)
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("env_id", ["Foresight/PandaPush-v0", "Foresight/MobilePointNav-v0"])
+def test_checkers_pass_with_randomization(env_id):
+    env = make(env_id, obs_mode="rgb+state", randomize=True)
+    try:
+        gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
+        sb3_check_env(env.unwrapped, warn=False)
+    finally:
+        env.close()
