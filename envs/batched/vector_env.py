@@ -63,7 +63,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         array_type: ``"torch"`` returns tensors on ``device``; ``"numpy"`` returns numpy arrays.
         backend: Array library that steps the worlds: ``"torch"``, ``"numpy"`` (CPU only, no
             gradients) or ``"auto"`` (numpy for up to ``NUMPY_MAX_WORLDS`` worlds on the CPU).
-        dtype: Float dtype of the torch backend's state (``torch.float32`` or ``torch.float64``).
+        dtype: Float dtype of the state (``torch.float32`` or ``torch.float64``; numpy's likewise).
         render_mode: ``None`` or ``"rgb_array"`` (``render()`` returns N ``[H, W, 3]`` frames).
     """
 
@@ -92,7 +92,10 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self.backend = self._pick_backend(_choose("backend", backend, BACKENDS))
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.max_episode_steps = max_episode_steps or world.default_max_episode_steps
-        self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps()
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"unknown dtype {dtype}; valid: torch.float32, torch.float64")
+        numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
+        self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps(numpy_dtype)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
         self._set_spaces()
         self._rng: Any = None
@@ -159,7 +162,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
             return self.ops.where(done[:, None], fresh, state), steps.masked_fill(done, 0)
         rows = done.nonzero()[0] if self.backend == "numpy" else done.nonzero()[:, 0]
-        state, steps = state.copy() if self.backend == "numpy" else state.clone(), steps
+        state = state.copy(order="K") if self.backend == "numpy" else state.clone()  # keeps the layout
         if len(rows):
             state[rows] = self.world.initial_state(self.ops, self._rng, len(rows))
             steps[rows] = 0
@@ -198,7 +201,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             x = torch.as_tensor(x, device=self.device).to(kind)
         else:
             x = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
-            x = x.astype(np.float64 if dtype == "float" else np.bool_, copy=False)
+            x = x.astype(self.ops.float_dtype if dtype == "float" else np.bool_, copy=False)
         expected = self.action_space.shape if dtype == "float" else (self.num_envs,)
         if tuple(x.shape) != tuple(expected):
             raise ValueError(f"expected shape {tuple(expected)} ({dtype}), got {tuple(x.shape)}")
