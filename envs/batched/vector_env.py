@@ -25,9 +25,6 @@ from envs.batched.world import BatchedWorld
 OBS_MODES = ("state", "rgb")
 ARRAY_TYPES = ("torch", "numpy")
 BACKENDS = ("auto", "torch", "numpy")
-#: Up to this many worlds on the CPU, ``backend="auto"`` steps with numpy: torch's per-op overhead
-#: (a few microseconds) outweighs its faster arithmetic below ~10k worlds there (docs/batched.md).
-NUMPY_MAX_WORLDS = 8192
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -61,8 +58,8 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             or side view drawn by the batched rasterizer).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
         array_type: ``"torch"`` returns tensors on ``device``; ``"numpy"`` returns numpy arrays.
-        backend: Array library that steps the worlds: ``"torch"``, ``"numpy"`` (CPU only, no
-            gradients) or ``"auto"`` (numpy for up to ``NUMPY_MAX_WORLDS`` worlds on the CPU).
+        backend: Array library that steps the worlds: ``"torch"`` (any device, differentiable),
+            ``"numpy"`` (CPU only) or ``"auto"`` (numpy on the CPU, where it is faster, else torch).
         dtype: Float dtype of the state (``torch.float32`` or ``torch.float64``; numpy's likewise).
         render_mode: ``None`` or ``"rgb_array"`` (``render()`` returns N ``[H, W, 3]`` frames).
     """
@@ -105,9 +102,8 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
     def _pick_backend(self, backend: str) -> str:
         if backend == "numpy" and self.device.type != "cpu":
             raise ValueError(f"backend 'numpy' runs on the CPU only, but device is {self.device}")
-        if backend == "auto":
-            small = self.device.type == "cpu" and self.num_envs <= NUMPY_MAX_WORLDS
-            return "numpy" if small else "torch"
+        if backend == "auto":  # measured: numpy beats torch on the CPU at every N (docs/batched.md)
+            return "numpy" if self.device.type == "cpu" else "torch"
         return backend
 
     def _set_spaces(self) -> None:
