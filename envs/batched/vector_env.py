@@ -1,8 +1,8 @@
 """N copies of a batched world as one ``gymnasium.vector.VectorEnv``, stepped as tensor ops.
 
 ``step`` is one call of the world's pure ``dynamics`` on the whole ``[N, S]`` state, then a masked
-autoreset: finished worlds take a fresh state drawn for every world (a fixed-size draw, so there
-is no data-dependent branch and no host-device sync), the others keep theirs.
+autoreset of the finished worlds (see ``_autoreset``: fixed shapes and no host-device sync on an
+accelerator). The arrays are numpy or torch (``backend``), returned as numpy or torch (``array_type``).
 
 Autoreset is ``AutoresetMode.SAME_STEP`` (what SB3 expects): the observation returned for a
 finished world is already its next episode's first one; its last observation is in
