@@ -1,4 +1,4 @@
-"""Observation wrapper: camera observations -> object positions + confidence + proprioception.
+"""Observation wrappers: camera observations -> object positions + confidence, or frozen features.
 
 ``ObjectLocalizationWrapper`` turns a dict observation holding a depth image and a segmentation
 (or RGB) image into the intermediate representation of "Does computer vision matter for action?":
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from perception.localization import colour_mask, localize, segmentation_mask
 
@@ -146,3 +147,40 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
                 positions[i], visible[i] = found.position, 1.0
         out = {"object_positions": positions, "object_confidence": confidence, "object_visible": visible}
         return {**out, **{k: observation[k] for k in self.keep_keys}}
+
+
+class EncodedObservationWrapper(gym.ObservationWrapper):
+    """Replace an image by the features of a frozen encoder: ``[H, W, C]`` uint8 -> ``[D]`` float32.
+
+    The representation is computed once per env step (batch of one, no gradients), so an agent
+    on top learns from small vectors: the cheap way to use a pre-trained encoder as a fixed
+    representation. Dict observations keep their other keys; a plain image becomes a ``Box``.
+
+    Args:
+        env: env whose observation is an image or a dict holding one (channels last, uint8).
+        encoder: ``nn.Module`` ``[1, C, H, W]`` -> ``[1, D]`` with a ``features_dim`` attribute.
+        image_key: the image's key for dict observations.
+    """
+
+    def __init__(self, env: gym.Env, encoder, image_key: str | None = None) -> None:
+        super().__init__(env)
+        self.encoder = encoder.eval().requires_grad_(False)
+        self.device = next(encoder.parameters()).device
+        self.image_key = image_key
+        features = gym.spaces.Box(-np.inf, np.inf, (encoder.features_dim,), np.float32)
+        space = env.observation_space
+        if image_key is None:
+            self.observation_space = features
+        elif isinstance(space, gym.spaces.Dict) and image_key in space.spaces:
+            self.observation_space = gym.spaces.Dict({**space.spaces, image_key: features})
+        else:
+            raise ValueError(f"image_key {image_key!r} is not a key of the observation space {space}")
+
+    def observation(self, observation):
+        image = observation if self.image_key is None else observation[self.image_key]
+        image = torch.as_tensor(np.asarray(image)).permute(2, 0, 1)[None].to(self.device)
+        with torch.no_grad():
+            features = self.encoder(image)[0].cpu().numpy().astype(np.float32)
+        if self.image_key is None:
+            return features
+        return {**observation, self.image_key: features}
