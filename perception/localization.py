@@ -7,8 +7,10 @@ to the world with the camera pose, and the points are averaged. Too few pixels, 
 the object's size predicts at that distance, give ``visible=False`` and no position at all.
 
 Conventions (numpy, metres):
-    * ``K``: 3x3 intrinsics, OpenCV style: pixel (row v, column u) has its centre at (u, v), so
-      ``u = fx * x / z + cx``.
+    * ``K``: 3x3 intrinsics in pixels with the origin at the top-left pixel *corner* (as in
+      ``envs`` and OpenGL): pixel (row v, column u) has its centre at ``(u + 0.5, v + 0.5)``, and
+      a camera point projects to ``fx * x / z + cx``. (OpenCV puts pixel centres at integers:
+      for such a K, add 0.5 to ``cx`` and ``cy``.)
     * camera frame: ``"opencv"`` (x right, y down, z forward, the default) or ``"opengl"``
       (x right, y up, z backward, as in PyBullet's view matrix).
     * ``world_from_camera``: 4x4 pose, ``p_world = R @ p_camera + t``.
@@ -57,14 +59,14 @@ def backproject(u: np.ndarray, v: np.ndarray, depth: np.ndarray, intrinsics: np.
     """Pixels with z-depth -> ``[N, 3]`` points in the OpenCV camera frame (metres).
 
     Args:
-        u: ``[N]`` column coordinates (pixels).
-        v: ``[N]`` row coordinates (pixels).
+        u: ``[N]`` column indices (the pixel centre is at ``u + 0.5``).
+        v: ``[N]`` row indices.
         depth: ``[N]`` z-depth in metres.
         intrinsics: 3x3 ``K``.
     """
     fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
-    x = (np.asarray(u, np.float64) - cx) / fx * depth
-    y = (np.asarray(v, np.float64) - cy) / fy * depth
+    x = (np.asarray(u, np.float64) + 0.5 - cx) / fx * depth
+    y = (np.asarray(v, np.float64) + 0.5 - cy) / fy * depth
     return np.stack([x, y, np.asarray(depth, np.float64)], axis=-1)
 
 
