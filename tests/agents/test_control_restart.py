@@ -10,8 +10,6 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("envs.robots.panda")  # TEMPORARY until the PyBullet robots are merged
-pytest.importorskip("world_models.data")
 
 pytest.importorskip("zmq")
 

@@ -4,8 +4,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("envs.robots.panda")  # TEMPORARY until the PyBullet robots are merged
-pytest.importorskip("world_models.data")
 
 import envs  # noqa: F401  (registers the ids)
 from agents.control_loop import ControlLoop, LoopConfig
