@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("world_models.data")  # TEMPORARY until world_models is merged
 from stable_baselines3 import SAC
 
 import envs  # noqa: F401
@@ -47,7 +46,7 @@ def test_run_stops_on_sigint_writes_log_and_replays(exported):
     log = exported / "log"
     proc = subprocess.Popen([sys.executable, "scripts/deploy.py", "run", "--policy", str(exported / "policy.onnx"),
                              "--robot", "sim", "--block-gripper", "--rate", "25", "--duration", "60",
-                             "--log", str(log), "--no-resume"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("world_models.training")  # TEMPORARY until world_models is merged
 
 from agents.control_loop import ControlLoop, LoopConfig  # noqa: E402
 from agents.deploy_uncertainty import ensemble_disagreement  # noqa: E402

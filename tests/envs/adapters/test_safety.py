@@ -95,6 +95,9 @@ def test_watchdog_latches_until_explicit_resume():
     clock = FakeClock()
     sup = SafetySupervisor(arm_limits(), SafetyConfig(watchdog_s=0.06), clock=clock)
     good = {"ee_delta": [0, 0, 0], "joints": [0, 0]}
+    clock.t = -5.0
+    assert not sup.watchdog_expired()  # armed by the first valid command, not by construction
+    clock.t = 0.0
     sup.supervise(good)
     clock.t = 0.05
     assert not sup.watchdog_expired()
