@@ -67,10 +67,13 @@ def test_fuzzed_commands_never_crash_never_reach_pybullet_and_stay_in_limits():
     assert all(np.all(np.isfinite(v)) for v in final.values())
 
 
-def test_safe_stop_holds_the_arm():
-    with SimRobotAdapter() as robot:
+@pytest.mark.parametrize("control, arm", [("ee", np.array([0.5, 0.0, -0.5])), ("joints", np.full(7, 0.4))])
+def test_safe_stop_holds_the_arm(control, arm):
+    with SimRobotAdapter(control=control) as robot:
+        start = robot.observe().data["joint_positions"]
         for _ in range(5):
-            robot.act({"ee_delta": np.array([0.5, 0.0, -0.5]), "gripper": np.array([0.0])})
+            robot.act({robot.limits.keys[0]: arm, "gripper": np.array([0.0])})
+        assert np.abs(robot.observe().data["joint_positions"] - start).max() > 0.05  # it moved
         robot.stop()
         held = robot.observe().data["joint_positions"]
         robot.sim.step()
