@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Deploy a trained policy to a robot: export it, run it at a fixed rate, compare sim and real.
 
-    # 1. export an SB3 model (no unpickling) to ONNX, checked against the original on 1,000 observations
-    python scripts/deploy.py export --model runs/.../best_model.zip --algo SAC \\
-        --env Foresight/PandaReach-v0 --env-kwargs '{"obs_mode": "goal"}' --out policy.onnx
+    # 1. export a training run (or --model an SB3 zip) to ONNX, checked against the original on 1,000 observations
+    python scripts/deploy.py export --run runs/Foresight_PandaReach-v0/sac/<stamp>_s0 --out policy.onnx
     # 2. run it: on the simulated robot, or on a robot server (scripts/robot_server.py)
     python scripts/deploy.py run --policy policy.onnx --robot sim --block-gripper --steps 500 --log runs/deploy/a
     python scripts/deploy.py run --policy policy.onnx --robot tcp://127.0.0.1:5555 --duration 60 --log runs/deploy/b
@@ -39,10 +38,13 @@ from envs.adapters.watchdog import Watchdog
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("export", help="SB3 model zip -> .onnx or .pt2, verified")
-    exp.add_argument("--model", required=True, help="SB3 model zip (best_model.zip, a checkpoint)")
-    exp.add_argument("--algo", required=True, help="SB3 algorithm: PPO, SAC, TD3, A2C, DDPG, DQN")
-    exp.add_argument("--env", required=True, help="gymnasium id giving the spaces, e.g. Foresight/PandaReach-v0")
+    exp = sub.add_parser("export", help="SB3 model zip or training run -> .onnx or .pt2, verified")
+    source = exp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="a run folder written by scripts/train.py (VecNormalize folded in)")
+    source.add_argument("--model", help="an SB3 model zip (needs --algo and --env)")
+    exp.add_argument("--which", default="best", choices=("best", "latest"), help="run checkpoint to export")
+    exp.add_argument("--algo", help="SB3 algorithm of --model: PPO, SAC, TD3, A2C, DDPG, DQN")
+    exp.add_argument("--env", help="gymnasium id giving --model's spaces, e.g. Foresight/PandaReach-v0")
     exp.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
     exp.add_argument("--out", required=True, help="output file; .onnx (onnxruntime) or .pt2 (torch.export)")
     exp.add_argument("--check", type=int, default=1000, help="observations to compare exported vs original")
@@ -71,23 +73,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def export(args: argparse.Namespace) -> dict:
-    import gymnasium as gym
-
     import envs  # noqa: F401  (registers the Foresight ids)
-    from agents.export import export_onnx, export_program, verify_export
-    from agents.sb3_load import load_sb3_policy
+    from agents.deploy_export import export_run, export_sb3_zip
 
-    env = gym.make(args.env, **json.loads(args.env_kwargs))
-    obs_space, act_space = env.observation_space, env.action_space
-    env.close()
-    policy = load_sb3_policy(args.model, args.algo, obs_space, act_space)
-    out = pathlib.Path(args.out)
-    (export_onnx if out.suffix == ".onnx" else export_program)(policy, out)
-    obs_space.seed(0)
-    samples = [obs_space.sample() for _ in range(args.check)]
-    batch = ({k: np.stack([s[k] for s in samples]) for k in samples[0]} if isinstance(samples[0], dict)
-             else np.stack(samples))
-    return {"exported": str(out), "max_abs_error": verify_export(policy, load_policy(out), batch)}
+    if args.run:
+        return export_run(args.run, args.out, args.which, args.check)
+    if not (args.algo and args.env):
+        raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")
+    return export_sb3_zip(args.model, args.algo, args.env, json.loads(args.env_kwargs), args.out, args.check)
 
 
 def policy_on_readings(path: str, goal: list[float] | None, seed: int):

@@ -178,3 +178,20 @@ def _check_pt2_attacks(tmp_path, good, evil_pickle):
     (tmp_path / "pickle.pt2").write_bytes(evil_pickle)
     with pytest.raises(UnsafeFileError):
         load_policy(tmp_path / "pickle.pt2")
+
+
+def test_training_run_folder_exports_with_its_normalization(tmp_path):
+    """A run written by agents.training (PPO, VecNormalize on) exports with its statistics folded in."""
+    import point_goal_env
+
+    from agents.deploy_export import export_run
+    from agents.training import TrainConfig, train
+
+    params = {"n_steps": 64, "batch_size": 32, "n_epochs": 1, "policy_kwargs": "dict(net_arch=[16])",
+              "normalize": True}
+    result = train(TrainConfig(algo="ppo", env_id=point_goal_env.ENV_ID, n_timesteps=128, n_envs=1, eval_freq=0,
+                               eval_episodes=1, save_freq=0, params=params, log_folder=str(tmp_path),
+                               video_episodes=0, progress=False, device="cpu"))
+    report = export_run(result.run.path, tmp_path / "run.onnx", which="latest", check=N_OBS)
+    assert report["max_abs_error"] <= 1e-5 and report["checked_observations"] == N_OBS
+    assert OnnxPolicy(tmp_path / "run.onnx").meta["normalized"]
