@@ -16,6 +16,7 @@ import torch
 from stable_baselines3 import SAC
 
 import envs  # noqa: F401
+from agents.deploy_export import export_sb3_zip
 from agents.deploy_log import read_deploy_log
 
 ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
@@ -36,8 +37,8 @@ def exported(tmp_path_factory):
     torch.set_num_threads(1)  # tiny network on a shared CPU
     SAC("MultiInputPolicy", env, policy_kwargs={"net_arch": [16]}, device="cpu", seed=0).save(tmp / "model.zip")
     env.close()
-    result = _deploy("export", "--model", str(tmp / "model.zip"), "--algo", "SAC", "--env", "Foresight/PandaReach-v0",
-                     "--env-kwargs", '{"obs_mode": "goal"}', "--out", str(tmp / "policy.onnx"))
+    result = export_sb3_zip(tmp / "model.zip", "SAC", "Foresight/PandaReach-v0", {"obs_mode": "goal"},
+                            tmp / "policy.onnx")  # what `deploy.py export --model` runs, in-process
     assert result["max_abs_error"] <= 1e-5
     return tmp
 
