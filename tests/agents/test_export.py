@@ -182,7 +182,7 @@ def _check_pt2_attacks(tmp_path, good, evil_pickle):
 
 def test_training_run_folder_exports_with_its_normalization(tmp_path):
     """A run written by agents.training (PPO, VecNormalize on) exports with its statistics folded in."""
-    import point_goal_env
+    from tests.agents import point_goal_env
 
     from agents.deploy_export import export_run
     from agents.training import TrainConfig, train

@@ -13,7 +13,7 @@ from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.sim import SimRobotAdapter, make_sim_robot, panda_reach_goal
 from envs.sim.bullet import PhysicsConfig
-from hostile_commands import hostile_command
+from tests.envs.adapters.hostile_commands import hostile_command
 
 N_FUZZ = 10_000
 
