@@ -4,7 +4,7 @@
     # 1. export a training run (or --model an SB3 zip) to ONNX, checked against the original on 1,000 observations
     python scripts/deploy.py export --run runs/Foresight_PandaReach-v0/sac/<stamp>_s0 --out policy.onnx
     # 2. run it: on the simulated robot, or on a robot server (scripts/robot_server.py)
-    python scripts/deploy.py run --policy policy.onnx --robot sim --block-gripper --steps 500 --log runs/deploy/a
+    python scripts/deploy.py run --policy policy.onnx --robot panda --block-gripper --rate 25 --steps 500 --log runs/deploy/a
     python scripts/deploy.py run --policy policy.onnx --robot tcp://127.0.0.1:5555 --duration 60 --log runs/deploy/b
     # 3. replay the log in simulation: per-step divergence and estimated command latency
     python scripts/deploy.py replay --log runs/deploy/b
@@ -31,7 +31,9 @@ from envs.adapters.base import SignalStop
 from envs.adapters.faults import FaultConfig
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import CONTROLS, make_sim_robot, panda_reach_goal, physics_for_rate
+from envs.adapters.sim import CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate
+
+REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}
 from envs.adapters.watchdog import Watchdog
 
 
@@ -50,9 +52,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     exp.add_argument("--check", type=int, default=1000, help="observations to compare exported vs original")
     run = sub.add_parser("run", help="fixed-rate control loop on a robot")
     run.add_argument("--policy", required=True, help="exported policy (.onnx or .pt2)")
-    run.add_argument("--robot", default="sim", help="'sim' (PyBullet Panda) or a robot server tcp://host:port")
-    run.add_argument("--control", default="ee", choices=CONTROLS, help="sim robot: end-effector or joint deltas")
-    run.add_argument("--block-gripper", action="store_true", help="sim robot: no gripper command (reaching)")
+    run.add_argument("--robot", default="panda",
+                     help=f"a simulated robot ({', '.join(ROBOTS)}) or a robot server tcp://host:port")
+    run.add_argument("--control", default="ee", choices=CONTROLS, help="simulated Panda: end-effector or joint deltas")
+    run.add_argument("--block-gripper", action="store_true", help="simulated Panda: no gripper command (reaching)")
     run.add_argument("--goal", type=float, nargs="+", help="desired goal for goal-conditioned policies (metres)")
     run.add_argument("--rate", type=float, default=50.0, help="control rate (Hz)")
     run.add_argument("--steps", type=int, help="stop after this many steps")
@@ -67,7 +70,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--seed", type=int, default=0, help="seeds faults and a sampled goal")
     rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency")
     rep.add_argument("--log", required=True, help="a log written by 'run --log'")
-    rep.add_argument("--key", default="ee_position", help="reading to compare")
+    rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: the log's)")
+    rep.add_argument("--key", help="reading to compare (default: ee_position for the Panda, base_pose for the base)")
     rep.add_argument("--max-delay", type=int, default=10, help="largest latency considered (steps)")
     return parser.parse_args(argv)
 
@@ -101,10 +105,10 @@ def make_robot(args: argparse.Namespace):
         from envs.adapters.network import NetworkRobotAdapter
 
         return NetworkRobotAdapter(args.robot)
-    if args.robot != "sim":
-        raise SystemExit(f"--robot must be 'sim' or tcp://host:port, got {args.robot!r}")
+    if args.robot not in ROBOTS:
+        raise SystemExit(f"--robot must be one of {ROBOTS} or tcp://host:port, got {args.robot!r}")
     faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
-    return make_sim_robot("panda", args.control, args.block_gripper, faults if faults.active else None,
+    return make_sim_robot(args.robot, args.control, args.block_gripper, faults if faults.active else None,
                           physics_for_rate(args.rate))
 
 
@@ -125,7 +129,8 @@ def run(args: argparse.Namespace) -> dict:
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
                                  {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
-                                 extra={"robot": {"control": args.control, "block_gripper": args.block_gripper}})
+                                 extra={"robot": {"name": args.robot, "control": args.control,
+                                                  "block_gripper": args.block_gripper}})
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),
                            recorder=recorder)
         try:
@@ -140,14 +145,16 @@ def run(args: argparse.Namespace) -> dict:
 def replay(args: argparse.Namespace) -> dict:
     sidecar, episodes = read_deploy_log(args.log)
     robot_cfg = sidecar.get("robot", {})
-    period = 1.0 / sidecar["rate_hz"]
+    name = args.robot or (robot_cfg.get("name") if robot_cfg.get("name") in ROBOTS else "panda")
+    key = args.key or REPLAY_KEYS[name]
     reports = []
-    with make_sim_robot("panda", robot_cfg.get("control", "ee"), robot_cfg.get("block_gripper", False),
+    with make_sim_robot(name, robot_cfg.get("control", "ee"), robot_cfg.get("block_gripper", False),
                         physics=physics_for_rate(sidecar["rate_hz"])) as sim:
         for episode in episodes:
-            report = replay_divergence(sim, episode.observations, episode.actions, period, args.key, args.max_delay)
+            report = replay_divergence(sim, episode.observations, episode.actions, 1.0 / sidecar["rate_hz"], key,
+                                       args.max_delay)
             reports.append({**report.summary(), "divergence": np.round(report.divergence, 5).tolist()})
-    return {"episodes": reports}
+    return {"robot": name, "episodes": reports}
 
 
 def main(argv: list[str]) -> int:

@@ -46,7 +46,7 @@ def exported(tmp_path_factory):
 def test_run_stops_on_sigint_writes_log_and_replays(exported):
     log = exported / "log"
     proc = subprocess.Popen([sys.executable, "scripts/deploy.py", "run", "--policy", str(exported / "policy.onnx"),
-                             "--robot", "sim", "--block-gripper", "--rate", "25", "--duration", "60",
+                             "--robot", "panda", "--block-gripper", "--rate", "25", "--duration", "60",
                              "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:

@@ -11,7 +11,7 @@ from envs.adapters.faults import FaultConfig
 from envs.adapters.gym_env import AdapterEnv
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import SimRobotAdapter, make_sim_robot, panda_reach_goal
+from envs.adapters.sim import SimPandaAdapter, make_sim_robot, panda_reach_goal
 from envs.sim.bullet import PhysicsConfig
 from tests.envs.adapters.hostile_commands import hostile_command
 
@@ -20,7 +20,7 @@ N_FUZZ = 10_000
 
 def test_adapter_env_matches_the_sim_env_keys_units_and_motion():
     sim_env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
-    robot_env = AdapterEnv(SimRobotAdapter(block_gripper=True), goal=panda_reach_goal())
+    robot_env = AdapterEnv(SimPandaAdapter(block_gripper=True), goal=panda_reach_goal())
     sim_obs, _ = sim_env.reset(seed=0)
     robot_obs, _ = robot_env.reset(seed=0)
     assert set(sim_obs) == set(robot_obs)
@@ -39,7 +39,7 @@ def test_adapter_env_matches_the_sim_env_keys_units_and_motion():
 
 
 def test_fuzzed_commands_never_crash_never_reach_pybullet_and_stay_in_limits():
-    robot = SimRobotAdapter(physics=PhysicsConfig(substeps=1))
+    robot = SimPandaAdapter(physics=PhysicsConfig(substeps=1))
     reaching_pybullet: list[np.ndarray] = []  # every target handed to PyBullet (IK goals, joint targets)
     with robot:
         for name in ("set_joint_targets", "inverse_kinematics"):
@@ -68,7 +68,7 @@ def test_fuzzed_commands_never_crash_never_reach_pybullet_and_stay_in_limits():
 
 @pytest.mark.parametrize("control, arm", [("ee", np.array([0.5, 0.0, -0.5])), ("joints", np.full(7, 0.4))])
 def test_safe_stop_holds_the_arm(control, arm):
-    with SimRobotAdapter(control=control) as robot:
+    with SimPandaAdapter(control=control) as robot:
         start = robot.observe().data["joint_positions"]
         for _ in range(5):
             robot.act({robot.limits.keys[0]: arm, "gripper": np.array([0.0])})
@@ -91,7 +91,7 @@ def test_replay_estimates_injected_latency_on_the_panda():
             commands.append(robot.limits.join(robot.act(command)))
             observations.append(robot.observe().data)
     stacked = {k: np.stack([o[k] for o in observations]) for k in observations[0]}
-    with SimRobotAdapter(block_gripper=True) as sim:
+    with SimPandaAdapter(block_gripper=True) as sim:
         report = replay_divergence(sim, stacked, np.stack(commands), 0.04, "ee_position", max_delay_steps=5)
     assert report.latency_s == pytest.approx(0.08)
     assert report.divergence.mean() < 0.2 * report.divergence_no_delay.mean()
