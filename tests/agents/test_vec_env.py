@@ -97,3 +97,14 @@ def test_cnn_policy_trains_on_pixel_observations(one_torch_thread):
     model = A2C("CnnPolicy", env, n_steps=4, seed=0, device="cpu", policy_kwargs={"features_extractor_kwargs": {"features_dim": 16}})
     model.learn(16)
     assert model.num_timesteps == 16
+
+
+def test_multi_input_policy_trains_on_image_plus_state_dicts(one_torch_thread):
+    from stable_baselines3 import A2C
+
+    venv = gym.make_vec("Foresight/BatchedPointMassReach-v0", num_envs=2, device="cpu", obs_mode="rgb+state",
+                        image_size=40, max_episode_steps=3)
+    model = A2C("MultiInputPolicy", VectorEnvToSB3(venv), n_steps=4, seed=0, device="cpu",
+                policy_kwargs={"features_extractor_kwargs": {"cnn_output_dim": 16}})
+    model.learn(16)
+    assert model.num_timesteps == 16

@@ -54,3 +54,11 @@ def test_render_gives_one_hwc_frame_per_world():
 def test_bad_image_size_is_refused():
     with pytest.raises(ValueError, match="image size must be positive"):
         Canvas(1, (-1.0, 1.0, -1.0, 1.0), size=(0, 64))
+
+
+def test_rgb_plus_state_gives_a_dict_with_the_pybullet_envs_keys():
+    env = make_batched("spaceship", 3, device="cpu", obs_mode="rgb+state", image_size=32, array_type="numpy")
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs) and set(obs) == {"image", "state"}
+    _, _, _, _, info = env.step(np.zeros((3, 2), np.float32))
+    assert info["final_obs"]["image"].shape == (3, 3, 32, 32) and info["final_obs"]["state"].shape == (3, 8)
