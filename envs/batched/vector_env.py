@@ -104,6 +104,8 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"unknown dtype {dtype}; valid: torch.float32, torch.float64")
         numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
         self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps(numpy_dtype)
+        #: Fixed-shape autoreset (see ``_autoreset``); on for accelerators, where shapes must not depend on data.
+        self.dense_reset = self.backend == "torch" and self.device.type != "cpu"
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
         self._set_spaces()
         self._rng: Any = None
@@ -162,7 +164,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         a data-dependent index costs nothing there). On an accelerator every world draws and a
         mask picks, so the step keeps fixed shapes and never waits for the device.
         """
-        if self.backend == "torch" and self.device.type != "cpu":
+        if self.dense_reset:
             fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
             return self.ops.where(done[:, None], fresh, state), steps.masked_fill(done, 0)
         rows = done.nonzero()[0] if self.backend == "numpy" else done.nonzero()[:, 0]

@@ -9,9 +9,10 @@ import envs  # noqa: F401  (registers the ids)
 from envs.batched import make_batched
 
 
-@pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_autoreset_restarts_only_the_finished_worlds(backend):
+@pytest.mark.parametrize("backend, dense", [("numpy", False), ("torch", False), ("torch", True)])
+def test_autoreset_restarts_only_the_finished_worlds(backend, dense):
     env = make_batched("cartpole", 64, device="cpu", backend=backend, array_type="numpy", reset_bound=0.2)
+    env.dense_reset = dense  # the accelerator's fixed-shape path, exercised on the CPU
     obs, _ = env.reset(seed=0)
     push_right = np.ones(64, dtype=np.int64)
     seen_partial = False
