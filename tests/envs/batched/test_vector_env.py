@@ -123,3 +123,29 @@ def test_cuda_step_never_waits_for_the_device(name):
             env.step(actions)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("obs_mode", ["state", "rgb"])
+def test_a_step_makes_the_same_python_calls_for_4_or_64_worlds(backend, obs_mode):
+    """No Python loop over worlds: the interpreter does the same work whatever N is."""
+    import sys
+
+    def calls_in_one_step(n):
+        env = make_batched("point_mass_reach", n, device="cpu", backend=backend, obs_mode=obs_mode)
+        env.reset(seed=0)
+        action = np.zeros((n, 2), np.float32)
+        env.step(action)  # warm-up
+        count = [0]
+
+        def profile(frame, event, arg):
+            count[0] += event in ("call", "c_call")
+
+        sys.setprofile(profile)
+        try:
+            env.step(action)
+        finally:
+            sys.setprofile(None)
+        return count[0]
+
+    assert calls_in_one_step(4) == calls_in_one_step(64)
