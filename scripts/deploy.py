@@ -10,8 +10,8 @@
     python scripts/deploy.py replay --log runs/deploy/b
 
 Every command goes through the safety supervisor (bounds, max change per step, watchdog). After a
-safe stop (lost robot, watchdog, error) the robot stays stopped until you type 'resume'. Ctrl-C
-stops the robot first, then writes the log.
+safe stop (lost robot, watchdog, error) the robot stays stopped until you type 'resume' (exit
+status 3 when it is not resumed). Ctrl-C stops the robot first, then writes the log (status 130).
 """
 from __future__ import annotations
 
@@ -28,10 +28,12 @@ from agents.deploy_log import DeployLog, read_deploy_log
 from agents.deploy_session import run_session
 from agents.policy_runtime import load_policy
 from envs.adapters.base import SignalStop
+from envs.adapters.errors import RobotError, RobotStopped
 from envs.adapters.faults import FaultConfig
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate
+from envs.adapters.sim import (CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate,
+                               sim_robot_for_commands)
 
 REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}
 from envs.adapters.watchdog import Watchdog
@@ -70,7 +72,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--seed", type=int, default=0, help="seeds faults and a sampled goal")
     rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency")
     rep.add_argument("--log", required=True, help="a log written by 'run --log'")
-    rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: the log's)")
+    rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: from the log's commands)")
     rep.add_argument("--key", help="reading to compare (default: ee_position for the Panda, base_pose for the base)")
     rep.add_argument("--max-delay", type=int, default=10, help="largest latency considered (steps)")
     return parser.parse_args(argv)
@@ -129,27 +131,28 @@ def run(args: argparse.Namespace) -> dict:
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
                                  {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
-                                 extra={"robot": {"name": args.robot, "control": args.control,
-                                                  "block_gripper": args.block_gripper}})
+                                 extra={"robot": args.robot})
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),
                            recorder=recorder)
+        status = "completed"
         try:
             with Watchdog(supervisor, robot):
-                runs = run_session(loop, (lambda _: False) if args.no_resume else ask_operator)
+                runs = run_session(loop, None if args.no_resume else ask_operator)
+        except (RobotError, RobotStopped) as err:  # the loop has already safe-stopped the robot
+            runs, status = [loop.stats], f"safe-stopped, not resumed: {type(err).__name__}: {err}"
         finally:
             if recorder is not None:
                 recorder.close()
-    return {"loop": [r.summary() for r in runs], "safety": supervisor.report(), "log": args.log}
+    return {"status": status, "loop": [r.summary() for r in runs], "safety": supervisor.report(), "log": args.log}
 
 
 def replay(args: argparse.Namespace) -> dict:
     sidecar, episodes = read_deploy_log(args.log)
-    robot_cfg = sidecar.get("robot", {})
-    name = args.robot or (robot_cfg.get("name") if robot_cfg.get("name") in ROBOTS else "panda")
+    name, control, block_gripper = sim_robot_for_commands(sidecar["command_keys"])
+    name = args.robot or name
     key = args.key or REPLAY_KEYS[name]
     reports = []
-    with make_sim_robot(name, robot_cfg.get("control", "ee"), robot_cfg.get("block_gripper", False),
-                        physics=physics_for_rate(sidecar["rate_hz"])) as sim:
+    with make_sim_robot(name, control, block_gripper, physics=physics_for_rate(sidecar["rate_hz"])) as sim:
         for episode in episodes:
             report = replay_divergence(sim, episode.observations, episode.actions, 1.0 / sidecar["rate_hz"], key,
                                        args.max_delay)
@@ -164,7 +167,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit("give --steps or --duration (or run from a terminal and stop with Ctrl-C)")
     result = {"export": export, "run": run, "replay": replay}[args.command](args)
     print(json.dumps(result, indent=1))
-    return 0
+    return 0 if result.get("status", "completed") == "completed" else 3
 
 
 if __name__ == "__main__":

@@ -166,6 +166,21 @@ def make_sim_robot(robot: str = "panda", control: str = "ee", block_gripper: boo
     return adapter if faults is None else FaultyAdapter(adapter, faults, adapter.period_s)
 
 
+def sim_robot_for_commands(command_keys: Mapping[str, int]) -> tuple[str, str, bool]:
+    """(robot name, Panda control, block_gripper) of the simulated robot taking these commands.
+
+    Lets a log from any robot (also one across the network) be replayed on its simulated twin.
+    """
+    keys = set(command_keys)
+    if keys == {"base_velocity"}:
+        return "mobile", "ee", False
+    for control, arm in (("ee", "ee_delta"), ("joints", "joint_delta")):
+        if keys in ({arm}, {arm, "gripper"}):
+            return "panda", control, "gripper" not in keys
+    raise ValueError(f"no simulated robot takes commands {sorted(keys)}; known: panda (ee_delta | joint_delta "
+                     "[+ gripper]) and mobile (base_velocity)")
+
+
 def physics_for_rate(rate_hz: float, timestep: float = PhysicsConfig().timestep) -> PhysicsConfig:
     """Physics whose control period (``timestep * substeps``) equals ``1 / rate_hz``."""
     substeps = max(1, int(round(1.0 / (rate_hz * timestep))))
