@@ -11,7 +11,7 @@ from envs.adapters.faults import FaultConfig
 from envs.adapters.gym_env import AdapterEnv
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import SimPandaAdapter, make_sim_robot, panda_reach_goal
+from envs.adapters.sim import SimPandaAdapter, make_sim_robot, panda_reach_goal, sim_robot_for_commands
 from envs.sim.bullet import PhysicsConfig
 from tests.envs.adapters.hostile_commands import hostile_command
 
@@ -95,3 +95,11 @@ def test_replay_estimates_injected_latency_on_the_panda():
         report = replay_divergence(sim, stacked, np.stack(commands), 0.04, "ee_position", max_delay_steps=5)
     assert report.latency_s == pytest.approx(0.08)
     assert report.divergence.mean() < 0.2 * report.divergence_no_delay.mean()
+
+
+def test_simulated_twin_is_found_from_command_keys():
+    assert sim_robot_for_commands({"ee_delta": 3}) == ("panda", "ee", True)
+    assert sim_robot_for_commands({"joint_delta": 7, "gripper": 1}) == ("panda", "joints", False)
+    assert sim_robot_for_commands({"base_velocity": 2})[0] == "mobile"
+    with pytest.raises(ValueError, match="known"):
+        sim_robot_for_commands({"velocity": 2})
