@@ -103,3 +103,15 @@ def test_simulated_twin_is_found_from_command_keys():
     assert sim_robot_for_commands({"base_velocity": 2})[0] == "mobile"
     with pytest.raises(ValueError, match="known"):
         sim_robot_for_commands({"velocity": 2})
+
+
+def test_camera_readings_match_the_sim_env_images():
+    env = gym.make("Foresight/PandaReach-v0", obs_mode="rgb", image_size=32)
+    env_image, _ = env.reset(seed=0)
+    env.close()
+    with SimPandaAdapter(block_gripper=True, image_size=32) as robot:
+        readings = robot.observe().data
+    assert readings["rgb"].shape == env_image.shape and readings["rgb"].dtype == env_image.dtype
+    assert readings["depth"].shape == (32, 32, 1) and readings["depth"].dtype == np.float32
+    same = np.all(readings["rgb"] == env_image, axis=-1).mean()
+    assert same > 0.9 and readings["rgb"].std() > 10  # same camera and scene; only the target marker differs
