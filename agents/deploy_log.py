@@ -18,9 +18,16 @@ import numpy as np
 from gymnasium import spaces
 
 
+def _as_logged(value: Any) -> np.ndarray:
+    """Readings as logged: camera images keep their integer dtype, everything else float64."""
+    array = np.asarray(value)
+    return array if array.dtype == np.uint8 else array.astype(np.float64)
+
+
 def observation_space_like(observation: Mapping[str, np.ndarray]) -> spaces.Dict:
-    """An unbounded Dict space with the keys, shapes and float dtypes of one reading."""
-    return spaces.Dict({k: spaces.Box(-np.inf, np.inf, np.shape(v), np.float64) for k, v in observation.items()})
+    """A Dict space with the keys, shapes and dtypes of one reading (uint8 images, float64 else)."""
+    return spaces.Dict({k: spaces.Box(0, 255, np.shape(v), np.uint8) if np.asarray(v).dtype == np.uint8
+                        else spaces.Box(-np.inf, np.inf, np.shape(v), np.float64) for k, v in observation.items()})
 
 
 class DeployLog:
@@ -47,9 +54,14 @@ class DeployLog:
         self._pending: tuple[np.ndarray, dict[str, Any]] | None = None
         self.steps = 0
 
+    def open(self, observation: Mapping[str, np.ndarray]) -> None:
+        """Create the dataset from one reading now (file creation is slow: do it before the loop)."""
+        if self._writer is None:
+            self._open({k: np.asarray(v) for k, v in observation.items()})
+
     def append(self, record: Any) -> None:
         """Record one control step (a ``StepRecord``)."""
-        observation = {k: np.asarray(v, dtype=np.float64) for k, v in record.observation.items()}
+        observation = {k: _as_logged(v) for k, v in record.observation.items()}
         if self._writer is None:
             self._open(observation)
         if self._pending is None:

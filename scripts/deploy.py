@@ -58,12 +58,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      help=f"a simulated robot ({', '.join(ROBOTS)}) or a robot server tcp://host:port")
     run.add_argument("--control", default="ee", choices=CONTROLS, help="simulated Panda: end-effector or joint deltas")
     run.add_argument("--block-gripper", action="store_true", help="simulated Panda: no gripper command (reaching)")
+    run.add_argument("--image-size", type=int, help="simulated Panda: also read its camera (pixels square)")
     run.add_argument("--goal", type=float, nargs="+", help="desired goal for goal-conditioned policies (metres)")
     run.add_argument("--rate", type=float, default=50.0, help="control rate (Hz)")
     run.add_argument("--steps", type=int, help="stop after this many steps")
     run.add_argument("--duration", type=float, help="stop after this many seconds")
     run.add_argument("--log", help="dataset folder for the world-models log (must not exist)")
-    run.add_argument("--watchdog-s", type=float, default=0.06, help="safe stop without a valid command (s)")
+    run.add_argument("--watchdog-s", type=float, help="safe stop without a valid command (s; default: 3 periods)")
     run.add_argument("--no-rate-limit", action="store_true", help="turn the max change per step off")
     run.add_argument("--no-resume", action="store_true", help="never resume after a safe stop")
     for name, help_ in (("latency-s", "injected latency (s)"), ("jitter-s", "latency spread (s)"),
@@ -98,8 +99,9 @@ def policy_on_readings(path: str, goal: list[float] | None, seed: int):
         desired = np.asarray(goal) if goal else spec.sample(np.random.default_rng(seed))
         return lambda data: policy(spec.view(data, desired))
     if "obs" in inputs:
-        return lambda data: policy(data["observation"])
-    return lambda data: policy(data)
+        key = "observation" if len(inputs["obs"]) == 1 else ("rgb" if inputs["obs"][-1] == 3 else "depth")
+        return lambda data: policy(data[key])  # a state vector, or a camera image (--image-size)
+    return lambda data: policy(data)  # a dict policy whose keys are reading keys
 
 
 def make_robot(args: argparse.Namespace):
@@ -111,7 +113,7 @@ def make_robot(args: argparse.Namespace):
         raise SystemExit(f"--robot must be one of {ROBOTS} or tcp://host:port, got {args.robot!r}")
     faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
     return make_sim_robot(args.robot, args.control, args.block_gripper, faults if faults.active else None,
-                          physics_for_rate(args.rate))
+                          physics_for_rate(args.rate), image_size=args.image_size)
 
 
 def ask_operator(reason: str) -> bool:
@@ -125,13 +127,15 @@ def ask_operator(reason: str) -> bool:
 def run(args: argparse.Namespace) -> dict:
     policy = policy_on_readings(args.policy, args.goal, args.seed)
     with make_robot(args) as robot:
+        watchdog_s = args.watchdog_s or 3.0 / args.rate
         supervisor = SafetySupervisor(robot.limits, SafetyConfig(rate_limit=not args.no_rate_limit,
-                                                                 watchdog_s=args.watchdog_s))
+                                                                 watchdog_s=watchdog_s))
         recorder = None
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
                                  {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
                                  extra={"robot": args.robot})
+            recorder.open(robot.observe().data)
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),
                            recorder=recorder)
         status = "completed"

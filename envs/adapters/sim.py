@@ -164,13 +164,13 @@ class SimPandaAdapter(SimRobotAdapter):
 
 def make_sim_robot(robot: str = "panda", control: str = "ee", block_gripper: bool = False,
                    faults: FaultConfig | None = None, physics: PhysicsConfig = PhysicsConfig(),
-                   max_delta: float = 0.5) -> RobotAdapter:
-    """A simulated robot by name (``control``/``block_gripper`` apply to the Panda), behind a
-    faulty link when ``faults`` is given."""
+                   max_delta: float = 0.5, image_size: int | None = None) -> RobotAdapter:
+    """A simulated robot by name (``control``/``block_gripper``/``image_size`` apply to the
+    Panda), behind a faulty link when ``faults`` is given."""
     if robot not in ROBOTS:
         raise ValueError(f"unknown robot {robot!r}; valid: {ROBOTS}")
     if robot == "panda":
-        adapter: SimRobotAdapter = SimPandaAdapter(control, block_gripper, physics, max_delta)
+        adapter: SimRobotAdapter = SimPandaAdapter(control, block_gripper, physics, max_delta, image_size)
     else:
         from envs.adapters.sim_mobile import SimMobileBaseAdapter
 
