@@ -1,8 +1,8 @@
 """N copies of a batched world as one ``gymnasium.vector.VectorEnv``, stepped as tensor ops.
 
 ``step`` is one call of the world's pure ``dynamics`` on the whole ``[N, S]`` state, then a masked
-autoreset: finished worlds take a fresh state drawn for every world (a fixed-size draw, so there
-is no data-dependent branch and no host-device sync), the others keep theirs.
+autoreset of the finished worlds (see ``_autoreset``: fixed shapes and no host-device sync on an
+accelerator). The arrays are numpy or torch (``backend``), returned as numpy or torch (``array_type``).
 
 Autoreset is ``AutoresetMode.SAME_STEP`` (what SB3 expects): the observation returned for a
 finished world is already its next episode's first one; its last observation is in
@@ -25,9 +25,6 @@ from envs.batched.world import BatchedWorld
 OBS_MODES = ("state", "rgb")
 ARRAY_TYPES = ("torch", "numpy")
 BACKENDS = ("auto", "torch", "numpy")
-#: Up to this many worlds on the CPU, ``backend="auto"`` steps with numpy: torch's per-op overhead
-#: (a few microseconds) outweighs its faster arithmetic below ~10k worlds there (docs/batched.md).
-NUMPY_MAX_WORLDS = 8192
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -61,9 +58,9 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             or side view drawn by the batched rasterizer).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
         array_type: ``"torch"`` returns tensors on ``device``; ``"numpy"`` returns numpy arrays.
-        backend: Array library that steps the worlds: ``"torch"``, ``"numpy"`` (CPU only, no
-            gradients) or ``"auto"`` (numpy for up to ``NUMPY_MAX_WORLDS`` worlds on the CPU).
-        dtype: Float dtype of the torch backend's state (``torch.float32`` or ``torch.float64``).
+        backend: Array library that steps the worlds: ``"torch"`` (any device, differentiable),
+            ``"numpy"`` (CPU only) or ``"auto"`` (numpy on the CPU, where it is faster, else torch).
+        dtype: Float dtype of the state (``torch.float32`` or ``torch.float64``; numpy's likewise).
         render_mode: ``None`` or ``"rgb_array"`` (``render()`` returns N ``[H, W, 3]`` frames).
     """
 
@@ -92,7 +89,10 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self.backend = self._pick_backend(_choose("backend", backend, BACKENDS))
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.max_episode_steps = max_episode_steps or world.default_max_episode_steps
-        self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps()
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"unknown dtype {dtype}; valid: torch.float32, torch.float64")
+        numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
+        self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps(numpy_dtype)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
         self._set_spaces()
         self._rng: Any = None
@@ -102,9 +102,8 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
     def _pick_backend(self, backend: str) -> str:
         if backend == "numpy" and self.device.type != "cpu":
             raise ValueError(f"backend 'numpy' runs on the CPU only, but device is {self.device}")
-        if backend == "auto":
-            small = self.device.type == "cpu" and self.num_envs <= NUMPY_MAX_WORLDS
-            return "numpy" if small else "torch"
+        if backend == "auto":  # measured: numpy beats torch on the CPU at every N (docs/batched.md)
+            return "numpy" if self.device.type == "cpu" else "torch"
         return backend
 
     def _set_spaces(self) -> None:
@@ -159,7 +158,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
             return self.ops.where(done[:, None], fresh, state), steps.masked_fill(done, 0)
         rows = done.nonzero()[0] if self.backend == "numpy" else done.nonzero()[:, 0]
-        state, steps = state.copy() if self.backend == "numpy" else state.clone(), steps
+        state = state.copy(order="K") if self.backend == "numpy" else state.clone()  # keeps the layout
         if len(rows):
             state[rows] = self.world.initial_state(self.ops, self._rng, len(rows))
             steps[rows] = 0
@@ -198,7 +197,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             x = torch.as_tensor(x, device=self.device).to(kind)
         else:
             x = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
-            x = x.astype(np.float64 if dtype == "float" else np.bool_, copy=False)
+            x = x.astype(self.ops.float_dtype if dtype == "float" else np.bool_, copy=False)
         expected = self.action_space.shape if dtype == "float" else (self.num_envs,)
         if tuple(x.shape) != tuple(expected):
             raise ValueError(f"expected shape {tuple(expected)} ({dtype}), got {tuple(x.shape)}")
