@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import pathlib
 import sys
 
 import numpy as np
@@ -34,9 +33,9 @@ from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.sim import (CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate,
                                sim_robot_for_commands)
+from envs.adapters.watchdog import Watchdog
 
 REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}
-from envs.adapters.watchdog import Watchdog
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
