@@ -1,12 +1,13 @@
 """A control-loop recorder that writes the world-models dataset format (``world_models.data``).
 
-One control run (until a safe stop) is one episode: ``observations`` are the robot's readings [T + 1] (the first is
-the start state), ``actions`` are the commands actually sent [T, A] (flat, in the robot's command
-key order), and ``infos`` hold per step the policy's raw action (``policy_action`` [T, A], NaN
-where it was not a valid vector), the supervisor's interventions as a bitmask (``interventions``
-[T], bit i = ``deploy.json``'s ``interventions[i]``), the step start time (``time_s``) and the
-compute latency (``compute_s``). The last command has no following reading, so it is not a
-transition and is not written. ``deploy.json`` beside ``data/`` records the rate and names.
+One control run (until a safe stop) is one episode: ``observations`` are the robot's readings
+[T + 1] (the first is the start state), ``actions`` are the commands actually sent [T, A] (flat,
+in the robot's command key order), and ``infos`` [T + 1], row k for the control step that started
+at reading k, hold the policy's raw action (``policy_action`` [A], NaN where it was not a valid
+vector), the supervisor's interventions as a bitmask (``interventions``, bit i =
+``deploy.json``'s ``interventions[i]``), the step start time (``time_s``) and its compute latency
+(``compute_s``). The last command has no following reading, so it is not a transition and is not
+written (its info row is). ``deploy.json`` beside ``data/`` records the rate and names.
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ class DeployLog:
         self.sidecar = {"rate_hz": rate_hz, "command_keys": dict(command_keys),
                         "interventions": list(interventions), **dict(extra or {})}
         self._writer: Any = None
-        self._pending: tuple[np.ndarray, dict[str, Any]] | None = None
+        self._pending: np.ndarray | None = None  # the last command, written once its outcome is read
         self.steps = 0
 
     def open(self, observation: Mapping[str, np.ndarray]) -> None:
@@ -64,16 +65,15 @@ class DeployLog:
         observation = {k: _as_logged(v) for k, v in record.observation.items()}
         if self._writer is None:
             self._open(observation)
-        if self._pending is None:
-            self._writer.reset(observation)
-        else:
-            self._writer.step(self._pending[0], observation, 0.0, False, False, self._pending[1])
-            self.steps += 1
-        command = np.concatenate([np.asarray(record.command[k], np.float64).reshape(-1)
-                                  for k in self.sidecar["command_keys"]])
         info = {"policy_action": np.asarray(record.action, np.float64), "interventions": int(record.interventions),
                 "time_s": float(record.time_s), "compute_s": float(record.compute_s)}
-        self._pending = (command, info)
+        if self._pending is None:
+            self._writer.reset(observation, info)
+        else:
+            self._writer.step(self._pending, observation, 0.0, False, False, info)
+            self.steps += 1
+        self._pending = np.concatenate([np.asarray(record.command[k], np.float64).reshape(-1)
+                                        for k in self.sidecar["command_keys"]])
 
     def new_episode(self) -> None:
         """End the current episode (e.g. after a safe stop): the next step starts a new one."""
