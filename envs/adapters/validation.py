@@ -12,7 +12,7 @@ import numpy as np
 from envs.adapters.errors import CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand
 from envs.adapters.limits import CommandLimits
 
-_NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: complex, object and strings are refused
+_NUMERIC_KINDS = "iuf"  # signed, unsigned, float: bool, complex, object and strings are refused
 
 
 def _short(value: Any) -> str:
