@@ -22,7 +22,7 @@ from envs.batched.ops import Array, NumpyOps, TorchOps
 from envs.batched.raster import Canvas
 from envs.batched.world import BatchedWorld
 
-OBS_MODES = ("state", "rgb")
+OBS_MODES = ("state", "rgb", "rgb+state")
 ARRAY_TYPES = ("torch", "numpy")
 BACKENDS = ("auto", "torch", "numpy")
 
@@ -40,6 +40,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
+def observation_space(world: BatchedWorld, obs_mode: str, image_size: tuple[int, int]) -> gym.spaces.Space:
+    """One world's observation space in ``obs_mode`` (images are uint8 ``[3, H, W]``)."""
+    image = gym.spaces.Box(0, 255, (3, *image_size), np.uint8)
+    if obs_mode == "rgb":
+        return image
+    if obs_mode == "rgb+state":
+        return gym.spaces.Dict({"image": image, "state": world.single_observation_space})
+    return world.single_observation_space
+
+
 def _choose(name: str, value: str, valid: tuple[str, ...]) -> str:
     if value not in valid:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
@@ -54,8 +64,9 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         num_envs: N, the number of worlds.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or a ``torch.device``.
         max_episode_steps: Truncation length; ``None`` takes the world's default (as gymnasium).
-        obs_mode: ``"state"`` (float32 ``[N, O]``) or ``"rgb"`` (uint8 ``[N, 3, H, W]``, top-down
-            or side view drawn by the batched rasterizer).
+        obs_mode: ``"state"`` (float32 ``[N, O]``), ``"rgb"`` (uint8 ``[N, 3, H, W]``, top-down
+            or side view drawn by the batched rasterizer) or ``"rgb+state"`` (a dict of both under
+            ``"image"`` and ``"state"``, the PyBullet envs' keys).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
         array_type: ``"torch"`` returns tensors on ``device``; ``"numpy"`` returns numpy arrays.
         backend: Array library that steps the worlds: ``"torch"`` (any device, differentiable),
@@ -93,6 +104,8 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"unknown dtype {dtype}; valid: torch.float32, torch.float64")
         numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
         self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps(numpy_dtype)
+        #: Fixed-shape autoreset (see ``_autoreset``); on for accelerators, where shapes must not depend on data.
+        self.dense_reset = self.backend == "torch" and self.device.type != "cpu"
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
         self._set_spaces()
         self._rng: Any = None
@@ -108,10 +121,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
 
     def _set_spaces(self) -> None:
         self.single_action_space = self.world.single_action_space
-        if self.obs_mode == "rgb":
-            self.single_observation_space = gym.spaces.Box(0, 255, (3, *self.image_size), np.uint8)
-        else:
-            self.single_observation_space = self.world.single_observation_space
+        self.single_observation_space = observation_space(self.world, self.obs_mode, self.image_size)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
 
@@ -154,7 +164,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         a data-dependent index costs nothing there). On an accelerator every world draws and a
         mask picks, so the step keeps fixed shapes and never waits for the device.
         """
-        if self.backend == "torch" and self.device.type != "cpu":
+        if self.dense_reset:
             fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
             return self.ops.where(done[:, None], fresh, state), steps.masked_fill(done, 0)
         rows = done.nonzero()[0] if self.backend == "numpy" else done.nonzero()[:, 0]
@@ -187,8 +197,12 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         generator.manual_seed(seed if seed is not None else int(self.np_random.integers(2**62)))
         return generator
 
-    def _observe(self, state: Array) -> Array:
-        return self.images(state) if self.obs_mode == "rgb" else self.world.observe(state)
+    def _observe(self, state: Array) -> Array | dict[str, Array]:
+        if self.obs_mode == "state":
+            return self.world.observe(state)
+        if self.obs_mode == "rgb":
+            return self.images(state)
+        return {"image": self.images(state), "state": self.world.observe(state)}
 
     def _to_backend(self, x: Any, dtype: str) -> Array:
         """Actions or masks from the caller (numpy, tensor, list) -> the backend's array, checked."""
@@ -203,8 +217,10 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"expected shape {tuple(expected)} ({dtype}), got {tuple(x.shape)}")
         return x
 
-    def _output(self, x: Array) -> Any:
-        """Backend array -> the caller's array type; floats as float32 (gymnasium's spaces)."""
+    def _output(self, x: Array | dict[str, Array]) -> Any:
+        """Backend array (or dict of them) -> the caller's array type; floats as float32."""
+        if isinstance(x, dict):
+            return {key: self._output(value) for key, value in x.items()}
         if self.array_type == "numpy":
             x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
             return x.astype(np.float32) if x.dtype == np.float64 else x

@@ -97,3 +97,27 @@ def test_cnn_policy_trains_on_pixel_observations(one_torch_thread):
     model = A2C("CnnPolicy", env, n_steps=4, seed=0, device="cpu", policy_kwargs={"features_extractor_kwargs": {"features_dim": 16}})
     model.learn(16)
     assert model.num_timesteps == 16
+
+
+def test_multi_input_policy_trains_on_image_plus_state_dicts(one_torch_thread):
+    from stable_baselines3 import A2C
+
+    venv = gym.make_vec("Foresight/BatchedPointMassReach-v0", num_envs=2, device="cpu", obs_mode="rgb+state",
+                        image_size=40, max_episode_steps=3)
+    model = A2C("MultiInputPolicy", VectorEnvToSB3(venv), n_steps=4, seed=0, device="cpu",
+                policy_kwargs={"features_extractor_kwargs": {"cnn_output_dim": 16}})
+    model.learn(16)
+    assert model.num_timesteps == 16
+
+
+def test_sb3_vec_env_wrappers_stack_on_the_adapter():
+    from stable_baselines3.common.vec_env import VecCheckNan, VecFrameStack, VecNormalize
+
+    venv = gym.make_vec("Foresight/BatchedPendulum-v0", num_envs=3, device="cpu", max_episode_steps=4)
+    env = VecCheckNan(VecFrameStack(VecNormalize(VectorEnvToSB3(venv)), n_stack=2), raise_exception=True)
+    env.seed(0)
+    assert env.reset().shape == (3, 6)
+    for step in range(4):
+        obs, reward, done, infos = env.step(np.zeros((3, 1), np.float32))
+    assert obs.shape == (3, 6) and done.all()
+    assert all(info["terminal_observation"].shape == (6,) and info["TimeLimit.truncated"] for info in infos)
