@@ -1,7 +1,7 @@
 """A control-loop recorder that writes the world-models dataset format (``world_models.data``).
 
-One control run (until a safe stop) is one episode: ``observations`` are the robot's readings
-[T + 1] (the first is the start state), ``actions`` are the commands actually sent [T, A] (flat,
+One control run (until a safe stop; long runs in chunks of ``max_episode_steps``) is one episode:
+``observations`` are the robot's readings [T + 1] (the first is the start state), ``actions`` are the commands actually sent [T, A] (flat,
 in the robot's command key order), and ``infos`` [T + 1], row k for the control step that started
 at reading k, hold the policy's raw action (``policy_action`` [A], NaN where it was not a valid
 vector), the supervisor's interventions as a bitmask (``interventions``, bit i =
@@ -41,11 +41,13 @@ class DeployLog:
         interventions: the supervisor's intervention names (bit order of the bitmask).
         rate_hz: the control rate, for replay.
         extra: more JSON-able facts for ``deploy.json`` (e.g. the robot's configuration).
+        max_episode_steps: a long run is written in episodes of at most this many steps (the
+            writer holds an episode in memory); the next starts at the reading the last ended on.
     """
 
     def __init__(self, path: str | pathlib.Path, action_low: np.ndarray, action_high: np.ndarray,
                  command_keys: Mapping[str, int], interventions: Sequence[str], rate_hz: float,
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: Mapping[str, Any] | None = None, max_episode_steps: int = 3000) -> None:
         self.path = pathlib.Path(path)
         self.action_space = spaces.Box(np.asarray(action_low, np.float64), np.asarray(action_high, np.float64),
                                        dtype=np.float64)
@@ -53,7 +55,11 @@ class DeployLog:
                         "interventions": list(interventions), **dict(extra or {})}
         self._writer: Any = None
         self._pending: np.ndarray | None = None  # the last command, written once its outcome is read
+        if max_episode_steps < 1:
+            raise ValueError(f"max_episode_steps must be >= 1, got {max_episode_steps}")
+        self.max_episode_steps = max_episode_steps
         self.steps = 0
+        self._episode_steps = 0
 
     def open(self, observation: Mapping[str, np.ndarray]) -> None:
         """Create the dataset from one reading now (file creation is slow: do it before the loop)."""
@@ -68,12 +74,19 @@ class DeployLog:
         info = {"policy_action": np.asarray(record.action, np.float64), "interventions": int(record.interventions),
                 "time_s": float(record.time_s), "compute_s": float(record.compute_s)}
         if self._pending is None:
-            self._writer.reset(observation, info)
+            self._start_episode(observation, info)
         else:
             self._writer.step(self._pending, observation, 0.0, False, False, info)
             self.steps += 1
+            self._episode_steps += 1
+            if self._episode_steps >= self.max_episode_steps:
+                self._start_episode(observation, info)  # writes the full one (truncated) first
         self._pending = np.concatenate([np.asarray(record.command[k], np.float64).reshape(-1)
                                         for k in self.sidecar["command_keys"]])
+
+    def _start_episode(self, observation: Mapping[str, np.ndarray], info: dict[str, Any]) -> None:
+        self._writer.reset(observation, info)
+        self._episode_steps = 0
 
     def new_episode(self) -> None:
         """End the current episode (e.g. after a safe stop): the next step starts a new one."""

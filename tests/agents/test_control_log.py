@@ -32,3 +32,16 @@ def test_log_keeps_readings_commands_and_interventions(tmp_path):
     assert np.isnan(first.infos["policy_action"][1]).any() and np.all(np.diff(first.infos["time_s"]) >= 0)
     np.testing.assert_allclose(first.actions[0], [0.5, 0.0, 0.0])  # what was sent, not what was asked
     np.testing.assert_allclose(first.observations["position"][1], [0.01, 0.0])
+
+
+def test_long_runs_are_written_in_bounded_episodes(tmp_path):
+    robot = PointRobotAdapter().connect()
+    supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=None))
+    log = DeployLog(tmp_path / "log", *robot.limits.bounds, {"velocity": 2, "gripper": 1}, supervisor.interventions,
+                    50.0, max_episode_steps=3)
+    ControlLoop(robot, lambda obs: np.array([0.1, 0.0, 0.0]), supervisor, LoopConfig(1e6, max_steps=8),
+                recorder=log, sleep=lambda dt: None).run()
+    log.close()
+    _, episodes = read_deploy_log(tmp_path / "log")
+    assert [len(e) for e in episodes] == [3, 3, 1]
+    np.testing.assert_array_equal(episodes[1].observations["position"][0], episodes[0].observations["position"][-1])
