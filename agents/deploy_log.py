@@ -1,13 +1,14 @@
 """A control-loop recorder that writes the world-models dataset format (``world_models.data``).
 
-One control run (until a safe stop; long runs in chunks of ``max_episode_steps``) is one episode:
-``observations`` are the robot's readings [T + 1] (the first is the start state), ``actions`` are the commands actually sent [T, A] (flat,
-in the robot's command key order), and ``infos`` [T + 1], row k for the control step that started
-at reading k, hold the policy's raw action (``policy_action`` [A], NaN where it was not a valid
-vector), the supervisor's interventions as a bitmask (``interventions``, bit i =
-``deploy.json``'s ``interventions[i]``), the step start time (``time_s``) and its compute latency
-(``compute_s``). The last command has no following reading, so it is not a transition and is not
-written (its info row is). ``deploy.json`` beside ``data/`` records the rate and names.
+One control run (until a safe stop; long runs in chunks of ``max_episode_steps``) is one
+episode: ``observations`` are the robot's readings [T + 1] (the first is the start state),
+``actions`` are the commands actually sent [T, A] (flat, in the robot's command key order), and
+``infos`` [T + 1], row k for the control step that started at reading k, hold the policy's raw
+action (``policy_action`` [A], NaN where it was not a valid vector), the supervisor's
+interventions as a bitmask (``interventions``, bit i = ``deploy.json``'s ``interventions[i]``),
+the step start time (``time_s``) and its compute latency (``compute_s``). The last command has no
+following reading, so it is not a transition and is not written (its info row is).
+``deploy.json`` beside ``data/`` records the rate and names.
 """
 from __future__ import annotations
 
