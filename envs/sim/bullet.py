@@ -1,0 +1,286 @@
+"""The only module that imports PyBullet: one physics client per simulator instance.
+
+Robots and tasks get a :class:`Simulator` and call its helpers, so many environments live in one
+process (each owns its own ``BulletClient``) and nothing else depends on PyBullet's API. Helpers
+that read many joints or links use PyBullet's batched calls (``getJointStates``,
+``getLinkStates``): per-call Python overhead is most of what an environment step costs besides
+physics.
+"""
+from __future__ import annotations
+
+import os
+import pkgutil
+import sys
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet
+import pybullet_data
+from pybullet_utils.bullet_client import BulletClient
+
+from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
+from envs.sim.urdf import low_poly_urdf
+
+RENDERERS = ("tiny", "egl")
+
+
+@dataclass(frozen=True)
+class PhysicsConfig:
+    """Physics integration settings.
+
+    Attributes:
+        timestep: Physics step, seconds. PyBullet recommends 1/240 s; 0.004 s keeps an integer
+            number of substeps per 25 Hz control period.
+        substeps: Physics steps per environment step; control period = timestep * substeps.
+        gravity: Gravity along world z, m/s^2.
+    """
+
+    timestep: float = 0.004
+    substeps: int = 10
+    gravity: float = -9.81
+
+    def __post_init__(self) -> None:
+        if self.timestep <= 0 or self.substeps < 1:
+            raise ValueError(f"need timestep > 0 and substeps >= 1, got {self.timestep}, {self.substeps}")
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Images from one camera, all [H, W, C] (channel-last like gymnasium's render()).
+
+    Attributes:
+        rgb: [H, W, 3] uint8 colour image.
+        depth: [H, W, 1] float32 z-depth in metres.
+        segmentation: [H, W, 1] int32 body ids, -1 where nothing was hit.
+    """
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    segmentation: np.ndarray
+
+
+class SimState:
+    """A snapshot of the simulator held in PyBullet's memory; freed when this object is."""
+
+    def __init__(self, client: BulletClient) -> None:
+        self.state_id = client.saveState()
+        self._finalizer = weakref.finalize(self, _remove_state, weakref.ref(client), self.state_id)
+
+
+def _remove_state(client_ref: weakref.ref, state_id: int) -> None:
+    client = client_ref()
+    if client is not None and client.isConnected():
+        client.removeState(state_id)
+
+
+class Simulator:
+    """One PyBullet world: physics stepping, bodies, joints, state snapshots and cameras.
+
+    Args:
+        physics: Timestep and substeps.
+        gui: Open PyBullet's GUI window (``render_mode="human"``) instead of running headless.
+        renderer: ``"tiny"`` (TinyRenderer, CPU, default) or ``"egl"`` (EGL plugin, fast on a GPU).
+    """
+
+    def __init__(self, physics: PhysicsConfig = PhysicsConfig(), gui: bool = False, renderer: str = "tiny") -> None:
+        if renderer not in RENDERERS:
+            raise ValueError(f"unknown renderer {renderer!r}; valid: {', '.join(RENDERERS)}")
+        if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            raise RuntimeError("render_mode='human' opens a window but DISPLAY is unset; use 'rgb_array' or None")
+        self.physics = physics
+        self.client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+        self._plugin = self._load_egl() if renderer == "egl" else None
+        self._render_flags = pybullet.ER_BULLET_HARDWARE_OPENGL if renderer == "egl" else pybullet.ER_TINY_RENDERER
+        self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
+        self.client.setTimeStep(physics.timestep)
+        self.client.setGravity(0.0, 0.0, physics.gravity)
+        # Same seed, same episode: contact pairs in a fixed order whatever happened before.
+        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
+        if gui:
+            self.client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
+
+    def _load_egl(self) -> int:
+        """The EGL plugin must be loaded before any body exists, or cameras render an empty scene."""
+        loader = pkgutil.get_loader("eglRenderer")
+        path = loader.get_filename() if loader is not None else "eglRendererPlugin"
+        plugin = self.client.loadPlugin(path, "_eglRendererPlugin")
+        if plugin < 0:
+            raise RuntimeError("could not load PyBullet's EGL renderer plugin; use renderer='tiny'")
+        return plugin
+
+    @property
+    def dt(self) -> float:
+        """Control period in seconds (one environment step)."""
+        return self.physics.timestep * self.physics.substeps
+
+    def step(self) -> None:
+        """Advance physics by one control period."""
+        step = self.client.stepSimulation
+        for _ in range(self.physics.substeps):
+            step()
+
+    def close(self) -> None:
+        if self.client.isConnected():
+            self.client.disconnect()
+
+    # --- bodies ---------------------------------------------------------------------------------
+    def load_urdf(self, path: str, position=(0.0, 0.0, 0.0), orientation=(0.0, 0.0, 0.0, 1.0), fixed: bool = False,
+                  low_poly: bool = False) -> int:
+        """Load a URDF (absolute, or relative to pybullet_data) and return its body id.
+
+        ``low_poly`` draws the collision meshes instead of the visual ones: cameras get much faster.
+        """
+        if low_poly:
+            local = os.path.join(pybullet_data.getDataPath(), path)
+            path = low_poly_urdf(local if os.path.exists(local) else path)
+        flags = pybullet.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
+        return self.client.loadURDF(path, position, orientation, useFixedBase=fixed, flags=flags)
+
+    def create_box(self, half_extents, position, rgba, mass: float = 0.0, ghost: bool = False) -> int:
+        """A box body; ``ghost`` bodies are visual only (targets), ``mass=0`` makes it static."""
+        visual = self.client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half_extents, rgbaColor=rgba)
+        collision = -1 if ghost else self.client.createCollisionShape(pybullet.GEOM_BOX, halfExtents=half_extents)
+        return self._create_body(visual, collision, position, mass)
+
+    def create_sphere(self, radius: float, position, rgba, mass: float = 0.0, ghost: bool = False) -> int:
+        visual = self.client.createVisualShape(pybullet.GEOM_SPHERE, radius=radius, rgbaColor=rgba)
+        collision = -1 if ghost else self.client.createCollisionShape(pybullet.GEOM_SPHERE, radius=radius)
+        return self._create_body(visual, collision, position, mass)
+
+    def create_cylinder(self, radius: float, height: float, position, rgba, mass: float = 0.0) -> int:
+        visual = self.client.createVisualShape(pybullet.GEOM_CYLINDER, radius=radius, length=height, rgbaColor=rgba)
+        collision = self.client.createCollisionShape(pybullet.GEOM_CYLINDER, radius=radius, height=height)
+        return self._create_body(visual, collision, position, mass)
+
+    def _create_body(self, visual: int, collision: int, position, mass: float) -> int:
+        return self.client.createMultiBody(
+            baseMass=mass, baseCollisionShapeIndex=collision, baseVisualShapeIndex=visual, basePosition=position
+        )
+
+    def remove_body(self, body: int) -> None:
+        self.client.removeBody(body)
+
+    def set_base_pose(self, body: int, position, orientation=(0.0, 0.0, 0.0, 1.0)) -> None:
+        """Teleport a body and zero its velocity."""
+        self.client.resetBasePositionAndOrientation(body, position, orientation)
+        self.client.resetBaseVelocity(body, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+
+    def base_pose(self, body: int) -> tuple[np.ndarray, np.ndarray]:
+        """Position [3] (metres) and quaternion [4] (x, y, z, w) of a body's base."""
+        position, orientation = self.client.getBasePositionAndOrientation(body)
+        return np.array(position), np.array(orientation)
+
+    def base_velocity(self, body: int) -> tuple[np.ndarray, np.ndarray]:
+        """Linear [3] (m/s) and angular [3] (rad/s) velocity of a body's base."""
+        linear, angular = self.client.getBaseVelocity(body)
+        return np.array(linear), np.array(angular)
+
+    def base_kinematics(self, body: int) -> np.ndarray:
+        """[13] position, quaternion, linear and angular velocity of a body's base in one array."""
+        position, orientation = self.client.getBasePositionAndOrientation(body)
+        linear, angular = self.client.getBaseVelocity(body)
+        return np.array((*position, *orientation, *linear, *angular))
+
+    def euler_from_quaternion(self, quaternion) -> np.ndarray:
+        """Roll, pitch, yaw [3] (radians) of an (x, y, z, w) quaternion."""
+        return np.array(self.client.getEulerFromQuaternion(quaternion))
+
+    # --- joints and links -----------------------------------------------------------------------
+    def joint_count(self, body: int) -> int:
+        return self.client.getNumJoints(body)
+
+    def joint_limits(self, body: int, joints) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper position limits [J] of the given joints."""
+        info = [self.client.getJointInfo(body, j) for j in joints]
+        return np.array([i[8] for i in info]), np.array([i[9] for i in info])
+
+    def joint_states(self, body: int, joints) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities [J] of the given joints, read in one PyBullet call."""
+        states = self.client.getJointStates(body, joints)
+        return np.array([s[0] for s in states]), np.array([s[1] for s in states])
+
+    def reset_joints(self, body: int, joints, positions) -> None:
+        """Teleport joints to positions (radians or metres) with zero velocity."""
+        for joint, position in zip(joints, positions):
+            self.client.resetJointState(body, joint, position, 0.0)
+
+    def set_joint_targets(self, body: int, joints, positions, forces) -> None:
+        """Position-control motor targets for several joints in one call."""
+        self.client.setJointMotorControlArray(
+            body, joints, pybullet.POSITION_CONTROL, targetPositions=positions, forces=forces
+        )
+
+    def set_joint_velocities(self, body: int, joints, velocities, forces) -> None:
+        """Velocity-control motor targets (rad/s) for several joints in one call."""
+        self.client.setJointMotorControlArray(
+            body, joints, pybullet.VELOCITY_CONTROL, targetVelocities=velocities, forces=forces
+        )
+
+    def link_position_velocity(self, body: int, link: int) -> np.ndarray:
+        """[6] world position (metres) and linear velocity (m/s) of a link's frame."""
+        state = self.client.getLinkState(body, link, computeLinkVelocity=1, computeForwardKinematics=1)
+        return np.array((*state[4], *state[6]))
+
+    def link_position(self, body: int, link: int) -> np.ndarray:
+        """[3] world position (metres) of a link's frame."""
+        return np.array(self.client.getLinkState(body, link, computeForwardKinematics=1)[4])
+
+    def inverse_kinematics(self, body: int, link: int, position, orientation, rest=None, iterations: int = 20) -> np.ndarray:
+        """Joint positions [movable joints] that put ``link`` at a pose; PyBullet's damped IK."""
+        kwargs = {} if rest is None else {"restPoses": list(rest)}
+        solution = self.client.calculateInverseKinematics(
+            body, link, position, orientation, maxNumIterations=iterations, residualThreshold=1e-4, **kwargs
+        )
+        return np.array(solution)
+
+    def couple_joints(self, body: int, joint_a: int, joint_b: int, max_force: float) -> None:
+        """Make two joints move as mirror images (a gear), like the Panda's mechanically coupled fingers."""
+        constraint = self.client.createConstraint(
+            body, joint_a, body, joint_b, pybullet.JOINT_GEAR, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+        )
+        self.client.changeConstraint(constraint, gearRatio=-1, erp=0.1, maxForce=max_force)
+
+    def set_dynamics(self, body: int, link: int = -1, **kwargs) -> None:
+        """Change dynamics (``lateralFriction``, ``mass``, ``spinningFriction`` ...) of one link."""
+        self.client.changeDynamics(body, link, **kwargs)
+
+    def mass(self, body: int, link: int = -1) -> float:
+        """Mass in kg (0 for static bodies)."""
+        return float(self.client.getDynamicsInfo(body, link)[0])
+
+    def lateral_friction(self, body: int, link: int = -1) -> float:
+        return float(self.client.getDynamicsInfo(body, link)[1])
+
+    def set_color(self, body: int, rgba, link: int = -1) -> None:
+        self.client.changeVisualShape(body, link, rgbaColor=list(rgba))
+
+    def contact_count(self, body_a: int, body_b: int) -> int:
+        """Number of contact points between two bodies after the last step."""
+        return len(self.client.getContactPoints(body_a, body_b))
+
+    # --- state snapshots ------------------------------------------------------------------------
+    def save_state(self) -> SimState:
+        """Snapshot positions, velocities and contacts; restore with :meth:`restore_state`."""
+        return SimState(self.client)
+
+    def restore_state(self, state: SimState) -> None:
+        self.client.restoreState(stateId=state.state_id)
+
+    # --- cameras --------------------------------------------------------------------------------
+    def render(self, spec: CameraSpec, pose: np.ndarray, width: int, height: int, light_direction=None) -> Frames:
+        """RGB, depth (metres) and segmentation (body ids) from a camera at ``pose`` (OpenCV axes)."""
+        kwargs = {} if light_direction is None else {"lightDirection": list(light_direction)}
+        _, _, rgba, depth, seg = self.client.getCameraImage(
+            width,
+            height,
+            viewMatrix=gl_view_matrix(pose),
+            projectionMatrix=gl_projection_matrix(spec.fov_deg, width / height, spec.near, spec.far),
+            shadow=0,
+            renderer=self._render_flags,
+            **kwargs,
+        )
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3]
+        depth = linearize_depth(np.asarray(depth, dtype=np.float64).reshape(height, width, 1), spec.near, spec.far)
+        seg = np.asarray(seg, dtype=np.int32).reshape(height, width, 1)
+        return Frames(rgb=np.ascontiguousarray(rgb), depth=depth, segmentation=seg)

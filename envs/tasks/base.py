@@ -1,0 +1,80 @@
+"""What every goal-reaching task shares: batched distances, rewards and success.
+
+Rewards and success take arrays with the goal on the last axis (``[..., G]``), so HER relabelling
+and world models evaluate thousands of goals without a simulator.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+REWARD_TYPES = ("sparse", "dense")
+GOAL_RGBA = (0.1, 0.9, 0.1, 0.4)  # every goal marker is translucent green; randomized colours avoid it
+
+
+def goal_distance(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
+    """Euclidean distance over the last axis: ``[..., G], [..., G] -> [...]`` (metres)."""
+    return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
+
+
+class GoalTask(ABC):
+    """A task owns its goal, reward, success test, reset distribution and scripted expert.
+
+    Args:
+        reward_type: ``"sparse"`` (-1 until within ``distance_threshold``, then 0) or ``"dense"``
+            (minus the distance in metres).
+        distance_threshold: Success radius, metres.
+    """
+
+    goal_size: int = 3
+    observation_size: int = 0
+
+    def __init__(self, reward_type: str, distance_threshold: float) -> None:
+        if reward_type not in REWARD_TYPES:
+            raise ValueError(f"unknown reward_type {reward_type!r}; valid: {', '.join(REWARD_TYPES)}")
+        self.reward_type = reward_type
+        self.distance_threshold = distance_threshold
+        self.goal = np.zeros(self.goal_size)
+
+    @property
+    def segmentation_ids(self) -> dict[str, int]:
+        """Body ids of the task's things by name (``object``, ``target`` ...)."""
+        return {}
+
+    @abstractmethod
+    def reset(self, rng: np.random.Generator) -> None:
+        """Sample a new goal (and object poses) from ``rng``; the robot is already reset."""
+
+    @abstractmethod
+    def achieved_goal(self) -> np.ndarray:
+        """[G] the quantity the goal constrains (end-effector or object position)."""
+
+    def observation(self) -> np.ndarray:
+        """[observation_size] task state the policy sees besides the robot (objects)."""
+        return np.zeros(0)
+
+    @abstractmethod
+    def scripted_command(self) -> np.ndarray:
+        """Privileged expert: an end-effector command [dx, dy, dz, gripper] in [-1, 1]."""
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Task state that lives outside the simulator (copies), for planners' save/restore."""
+        return {"goal": self.goal.copy()}
+
+    def restore(self, snapshot: dict[str, np.ndarray]) -> None:
+        self.goal = snapshot["goal"].copy()
+
+    def update(self) -> None:
+        """Read task state from the simulator once per step (objects); default: nothing."""
+
+    def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
+        """``[..., G], [..., G] -> [...]`` bool: within the success radius."""
+        return goal_distance(achieved, desired) < self.distance_threshold
+
+    def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info=None) -> np.ndarray:
+        """``[..., G], [..., G] -> [...]`` float32 rewards; equals the step rewards."""
+        distance = goal_distance(achieved, desired)
+        if self.reward_type == "sparse":
+            return -(distance >= self.distance_threshold).astype(np.float32)
+        return -distance.astype(np.float32)

@@ -1,0 +1,17 @@
+"""The tabletop every arm task shares: a floor and a table whose top is the plane z = 0."""
+from __future__ import annotations
+
+from envs.sim.bullet import Simulator
+
+TABLE_HALF_EXTENTS = (0.55, 0.35, 0.2)  # metres
+TABLE_CENTRE_X = -0.15  # metres; the robot base sits on the table at x = -0.6
+FLOOR_RGBA = (0.92, 0.92, 0.92, 1.0)
+TABLE_RGBA = (0.55, 0.55, 0.55, 1.0)
+
+
+def build_table_scene(sim: Simulator) -> dict[str, int]:
+    """Create floor and table; return their body ids by name (for segmentation)."""
+    floor = sim.create_box((2.0, 2.0, 0.01), (0.0, 0.0, -0.41), FLOOR_RGBA)
+    table = sim.create_box(TABLE_HALF_EXTENTS, (TABLE_CENTRE_X, 0.0, -TABLE_HALF_EXTENTS[2]), TABLE_RGBA)
+    sim.set_dynamics(table, lateralFriction=1.0)
+    return {"floor": floor, "table": table}
