@@ -35,7 +35,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--n-timesteps", type=int, default=None, help="total env steps (default: the hyperparameter file's)")
     p.add_argument("--seed", type=int, default=0, help="one seed for model, envs and evaluation")
     p.add_argument("--n-envs", type=int, default=None, help="parallel training envs (default: the file's, else 1)")
-    p.add_argument("--vec-env", default="dummy", choices=VEC_ENVS, help="how envs run: one process, one per env, or a batched torch world")
+    p.add_argument("--vec-env", default=None, choices=VEC_ENVS, help="how envs run: one process, one per env, or a batched torch world (default: the file's, else dummy)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
     p.add_argument("--eval-freq", type=int, default=2000, help="evaluate every N env steps (0: only at the end)")
     p.add_argument("--eval-episodes", type=int, default=20, help="episodes per evaluation")
