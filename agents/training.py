@@ -41,8 +41,9 @@ class TrainConfig:
     """Seeds the model, the training envs (seed, seed+1, ...) and evaluation."""
     n_envs: int | None = None
     """Parallel training envs; ``None``: the file's ``n_envs`` or 1."""
-    vec_env: str = "dummy"
-    """``dummy`` (one process), ``subproc`` (process per env) or ``batched`` (torch world)."""
+    vec_env: str | None = None
+    """``dummy`` (one process), ``subproc`` (process per env) or ``batched`` (torch world); ``None``:
+    the hyperparameter file's ``vec_env`` or ``dummy``."""
     device: str = "auto"
     """Torch device; ``auto`` picks CUDA when present."""
     eval_freq: int = 2000
@@ -54,7 +55,7 @@ class TrainConfig:
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Hyperparameter overrides on top of the file."""
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    """Keyword arguments of ``gymnasium.make``."""
+    """Keyword arguments of ``gymnasium.make``, on top of the hyperparameter file's ``env_kwargs``."""
     log_folder: str = "runs"
     """Root of run folders."""
     hyperparams_folder: str | None = None
@@ -76,7 +77,7 @@ def validate(config: TrainConfig) -> None:
     """Fail before any work, naming the bad value and what would be valid."""
     if config.algo not in ALGOS:
         raise ValueError(f"unknown algo {config.algo!r}; valid: {', '.join(ALGOS)}")
-    if config.vec_env not in VEC_ENVS:
+    if config.vec_env is not None and config.vec_env not in VEC_ENVS:
         raise ValueError(f"unknown vec_env {config.vec_env!r}; valid: {', '.join(VEC_ENVS)}")
     for name in ("eval_freq", "save_freq", "video_episodes", "torch_threads"):
         if getattr(config, name) < 0:
@@ -106,8 +107,12 @@ def resolve_hyperparams(config: TrainConfig) -> dict[str, Any]:
         hyperparams["n_timesteps"] = config.n_timesteps
     if config.n_envs is not None:
         hyperparams["n_envs"] = config.n_envs
+    hyperparams["env_kwargs"] = {**(hyperparams.get("env_kwargs") or {}), **config.env_kwargs}
     hyperparams["n_timesteps"] = int(float(hyperparams.get("n_timesteps", 100_000)))
     hyperparams["n_envs"] = int(hyperparams.get("n_envs", 1))
+    hyperparams["vec_env"] = config.vec_env or hyperparams.get("vec_env", "dummy")
+    if hyperparams["vec_env"] not in VEC_ENVS:
+        raise ValueError(f"vec_env {hyperparams['vec_env']!r} in the hyperparameter file; valid: {', '.join(VEC_ENVS)}")
     return hyperparams
 
 
@@ -118,9 +123,9 @@ def build(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder):
     venv = make_vec_env(
         config.env_id,
         n_envs=hyperparams["n_envs"],
-        vec_env=config.vec_env,
+        vec_env=hyperparams["vec_env"],
         seed=config.seed,
-        env_kwargs=config.env_kwargs,
+        env_kwargs=hyperparams.get("env_kwargs"),
         wrappers=hyperparams.get("env_wrapper"),
         device=config.device,
     )
@@ -133,7 +138,7 @@ def build(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder):
 
 def evaluator(config: TrainConfig, hyperparams: dict[str, Any], venv: VecEnv):
     """``model -> EvalSummary`` over ``eval_episodes`` seeded episodes on a separate env."""
-    env = env_maker(config.env_id, config.env_kwargs, hyperparams.get("env_wrapper"))()
+    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"))()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
 
     def run(model) -> EvalSummary:
@@ -237,7 +242,7 @@ def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: 
 
 def record_video(config: TrainConfig, hyperparams: dict[str, Any], model, venv: VecEnv, path: pathlib.Path) -> None:
     """MP4 of the final policy's first evaluation episodes."""
-    env = env_maker(config.env_id, config.env_kwargs, hyperparams.get("env_wrapper"), render_mode="rgb_array")()
+    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"), render_mode="rgb_array")()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
     _, frames = evaluate(
         env, model_policy(model, True, transform), config.video_episodes, config.seed + EVAL_SEED_OFFSET, config.video_episodes

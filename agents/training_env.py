@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from agents.episode_replay import EpisodeRecorder
 from agents.factory import optional_module
@@ -96,7 +96,7 @@ def _batched(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None, device
     if adapter is None:
         raise ImportError("--vec-env batched needs agents.vec_env (the batched-world adapter), not installed")
     vector_env = gym.make_vec(env_id, num_envs=n_envs, device=device, **(env_kwargs or {}))
-    return adapter.VectorEnvToSB3(vector_env)
+    return VecMonitor(adapter.VectorEnvToSB3(vector_env))  # episode returns for SB3's logs
 
 
 def normalize(venv: VecEnv, spec: Any, gamma: float | None, training: bool = True) -> VecEnv:

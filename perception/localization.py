@@ -7,8 +7,12 @@ to the world with the camera pose, and the points are averaged. Too few pixels, 
 the object's size predicts at that distance, give ``visible=False`` and no position at all.
 
 Conventions (numpy, metres):
-    * ``K``: 3x3 intrinsics, OpenCV style: pixel (row v, column u) has its centre at (u, v), so
-      ``u = fx * x / z + cx``.
+    * ``K``: 3x3 intrinsics in pixels with the origin at the top-left pixel *corner* (as in
+      ``envs`` and OpenGL): pixel (row v, column u) has its centre at ``(u + 0.5, v + 0.5)``, and
+      a camera point projects to ``fx * x / z + cx``. ``pixel_centre`` changes this where an
+      image was sampled otherwise: ``(0, 0)`` for OpenCV-style K (centres at integers) and
+      ``PYBULLET_TINY_PIXEL_CENTRE`` for PyBullet's TinyRenderer, whose images sit half a pixel
+      left and half a pixel down of the corner convention (measured: 5x lower error at 84 px).
     * camera frame: ``"opencv"`` (x right, y down, z forward, the default) or ``"opengl"``
       (x right, y up, z backward, as in PyBullet's view matrix).
     * ``world_from_camera``: 4x4 pose, ``p_world = R @ p_camera + t``.
@@ -22,6 +26,9 @@ import cv2
 import numpy as np
 
 CONVENTIONS = ("opencv", "opengl")
+CORNER_PIXEL_CENTRE = (0.5, 0.5)
+# TinyRenderer samples pixels at integer window coordinates and flips rows with H - 1 - y.
+PYBULLET_TINY_PIXEL_CENTRE = (0.0, 1.0)
 # opengl camera axes expressed in the opencv camera frame (flip y and z)
 _OPENGL_FROM_OPENCV = np.diag([1.0, -1.0, -1.0])
 
@@ -53,18 +60,25 @@ def check_camera(intrinsics: np.ndarray, world_from_camera: np.ndarray, conventi
         raise ValueError(f"unknown camera convention {convention!r}; valid: {list(CONVENTIONS)}")
 
 
-def backproject(u: np.ndarray, v: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+def backproject(
+    u: np.ndarray,
+    v: np.ndarray,
+    depth: np.ndarray,
+    intrinsics: np.ndarray,
+    pixel_centre: tuple[float, float] = CORNER_PIXEL_CENTRE,
+) -> np.ndarray:
     """Pixels with z-depth -> ``[N, 3]`` points in the OpenCV camera frame (metres).
 
     Args:
-        u: ``[N]`` column coordinates (pixels).
-        v: ``[N]`` row coordinates (pixels).
+        u: ``[N]`` column indices.
+        v: ``[N]`` row indices.
         depth: ``[N]`` z-depth in metres.
         intrinsics: 3x3 ``K``.
+        pixel_centre: (u, v) image coordinates of the centre of pixel (0, 0) in ``K``'s frame.
     """
     fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
-    x = (np.asarray(u, np.float64) - cx) / fx * depth
-    y = (np.asarray(v, np.float64) - cy) / fy * depth
+    x = (np.asarray(u, np.float64) + pixel_centre[0] - cx) / fx * depth
+    y = (np.asarray(v, np.float64) + pixel_centre[1] - cy) / fy * depth
     return np.stack([x, y, np.asarray(depth, np.float64)], axis=-1)
 
 
@@ -77,14 +91,18 @@ def camera_to_world(points: np.ndarray, world_from_camera: np.ndarray, conventio
 
 
 def depth_to_world(
-    depth: np.ndarray, intrinsics: np.ndarray, world_from_camera: np.ndarray, convention: str = "opencv"
+    depth: np.ndarray,
+    intrinsics: np.ndarray,
+    world_from_camera: np.ndarray,
+    convention: str = "opencv",
+    pixel_centre: tuple[float, float] = CORNER_PIXEL_CENTRE,
 ) -> np.ndarray:
     """A whole ``[H, W]`` depth image -> ``[H, W, 3]`` world points (NaN where depth is invalid)."""
     check_camera(intrinsics, world_from_camera, convention)
     h, w = depth.shape
     v, u = np.mgrid[0:h, 0:w]
     z = np.where(_valid(depth), depth, np.nan)
-    return camera_to_world(backproject(u, v, z, intrinsics), world_from_camera, convention)
+    return camera_to_world(backproject(u, v, z, intrinsics, pixel_centre), world_from_camera, convention)
 
 
 def _valid(depth: np.ndarray) -> np.ndarray:
@@ -128,6 +146,7 @@ def localize(
     world_from_camera: np.ndarray,
     *,
     convention: str = "opencv",
+    pixel_centre: tuple[float, float] = CORNER_PIXEL_CENTRE,
     projected_area: float | None = None,
     surface_offset: float = 0.0,
     min_pixels: int = 8,
@@ -145,6 +164,7 @@ def localize(
         intrinsics: 3x3 ``K``.
         world_from_camera: 4x4 camera pose in ``convention``.
         convention: ``"opencv"`` or ``"opengl"`` camera axes.
+        pixel_centre: (u, v) of pixel (0, 0)'s centre in ``K``'s image coordinates.
         projected_area: the object's silhouette area in m^2 when unoccluded; gives the confidence
             (visible over expected pixels). ``None`` sets confidence 1 whenever enough pixels show.
         surface_offset: metres from the visible surface's centroid to the object's centre.
@@ -157,7 +177,7 @@ def localize(
     v, u = np.nonzero(mask & _valid(depth))
     if len(u) < min_pixels:
         return ObjectLocation(None, 0.0, False, len(u))
-    centroid = backproject(u, v, depth[v, u], intrinsics).mean(axis=0)
+    centroid = backproject(u, v, depth[v, u], intrinsics, pixel_centre).mean(axis=0)
     confidence = 1.0
     if projected_area is not None:
         confidence = min(1.0, len(u) / expected_pixels(projected_area, centroid[2], intrinsics))

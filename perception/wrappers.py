@@ -1,4 +1,4 @@
-"""Observation wrapper: camera observations -> object positions + confidence + proprioception.
+"""Observation wrappers: camera observations -> object positions + confidence, or frozen features.
 
 ``ObjectLocalizationWrapper`` turns a dict observation holding a depth image and a segmentation
 (or RGB) image into the intermediate representation of "Does computer vision matter for action?":
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+import torch
 
-from perception.localization import colour_mask, localize, segmentation_mask
+from perception.localization import CORNER_PIXEL_CENTRE, colour_mask, localize, segmentation_mask
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ def _read(env: gym.Env, name: str):
     return value() if callable(value) else value
 
 
+def _image(images, key: str):
+    """``images[key]`` for a dict, ``images.key`` for a frames object."""
+    return images[key] if isinstance(images, dict) else getattr(images, key)
+
+
 def _plane(image) -> np.ndarray:
     """``[H, W, 1]`` or ``[H, W]`` -> ``[H, W]``."""
     image = np.asarray(image)
@@ -66,13 +72,19 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
     ``[N]`` in [0, 1], ``object_visible`` ``[N]`` in {0, 1}, then every kept input key.
 
     Args:
-        env: an env whose observations are dicts holding ``depth_key`` and the mask source.
+        env: an env whose observations are dicts holding ``depth_key`` and the mask source, or
+            any env when ``frames_from`` is given.
         objects: name -> ``ObjectSpec``, in output order.
         depth_key: key of the ``[H, W]`` or ``[H, W, 1]`` z-depth image in metres.
         segmentation_key: key of the ``[H, W]`` (or ``[H, W, 1]``) body-id image.
         rgb_key: key of the ``[H, W, 3]`` uint8 image, for colour masks.
         keep_keys: input keys to pass through; ``None`` keeps every key that is not an image.
         convention: camera axes of ``camera_pose``: ``"opencv"`` or ``"opengl"``.
+        pixel_centre: (u, v) of pixel (0, 0)'s centre in K's image coordinates
+            (``perception.localization.PYBULLET_TINY_PIXEL_CENTRE`` for TinyRenderer images).
+        frames_from: name of an env method (read with ``get_wrapper_attr``) returning the images
+            as attributes or keys ``depth_key``, ``segmentation_key``, ``rgb_key``, e.g.
+            ``"render_frames"``; ``None`` reads them from the observation.
     """
 
     def __init__(
@@ -84,17 +96,24 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         rgb_key: str = "rgb",
         keep_keys: list[str] | None = None,
         convention: str = "opencv",
+        pixel_centre: tuple[float, float] = CORNER_PIXEL_CENTRE,
+        frames_from: str | None = None,
     ) -> None:
         super().__init__(env)
         space = env.observation_space
-        if not isinstance(space, gym.spaces.Dict) or depth_key not in space.spaces:
-            raise ValueError(f"ObjectLocalizationWrapper needs a Dict observation with key {depth_key!r}, got {space}")
+        if frames_from is None and (not isinstance(space, gym.spaces.Dict) or depth_key not in space.spaces):
+            raise ValueError(
+                f"ObjectLocalizationWrapper needs a Dict observation with key {depth_key!r} "
+                f"(or frames_from='render_frames'), got {space}"
+            )
+        self.frames_from = frames_from
+        space = space if isinstance(space, gym.spaces.Dict) else gym.spaces.Dict({})
         if not objects:
             raise ValueError("objects must name at least one object to localise")
         self.objects = dict(objects)
         self.ids = {name: self._resolve_id(name, spec) for name, spec in self.objects.items()}
         self.depth_key, self.segmentation_key, self.rgb_key = depth_key, segmentation_key, rgb_key
-        self.convention = convention
+        self.convention, self.pixel_centre = convention, tuple(pixel_centre)
         if keep_keys is None:
             keep_keys = [k for k, s in space.spaces.items() if len(getattr(s, "shape", ()) or ()) < 2]
         missing = [k for k in keep_keys if k not in space.spaces]
@@ -120,24 +139,26 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         }
         return gym.spaces.Dict({**out, **{k: space[k] for k in self.keep_keys}})
 
-    def _mask(self, observation: dict, name: str) -> np.ndarray:
+    def _mask(self, images, name: str) -> np.ndarray:
         spec = self.objects[name]
         if spec.hsv_range is not None:
-            return colour_mask(np.asarray(observation[self.rgb_key]), *spec.hsv_range)
-        return segmentation_mask(_plane(observation[self.segmentation_key]), self.ids[name])
+            return colour_mask(np.asarray(_image(images, self.rgb_key)), *spec.hsv_range)
+        return segmentation_mask(_plane(_image(images, self.segmentation_key)), self.ids[name])
 
-    def observation(self, observation: dict) -> dict:
-        """Localise every object in this observation's images."""
+    def observation(self, observation) -> dict:
+        """Localise every object in this step's images."""
         intrinsics = np.asarray(_read(self.env, "camera_intrinsics"), np.float64)
         pose = np.asarray(_read(self.env, "camera_pose"), np.float64)
-        depth = _plane(observation[self.depth_key]).astype(np.float64)
+        images = observation if self.frames_from is None else _read(self.env, self.frames_from)
+        depth = _plane(_image(images, self.depth_key)).astype(np.float64)
         n = len(self.objects)
         positions = np.zeros((n, 3), np.float32)
         confidence = np.zeros(n, np.float32)
         visible = np.zeros(n, np.float32)
         for i, (name, spec) in enumerate(self.objects.items()):
             found = localize(
-                self._mask(observation, name), depth, intrinsics, pose, convention=self.convention,
+                self._mask(images, name), depth, intrinsics, pose, convention=self.convention,
+                pixel_centre=self.pixel_centre,
                 projected_area=spec.projected_area, surface_offset=spec.surface_offset,
                 min_pixels=spec.min_pixels, min_confidence=spec.min_confidence,
             )  # fmt: skip
@@ -146,3 +167,40 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
                 positions[i], visible[i] = found.position, 1.0
         out = {"object_positions": positions, "object_confidence": confidence, "object_visible": visible}
         return {**out, **{k: observation[k] for k in self.keep_keys}}
+
+
+class EncodedObservationWrapper(gym.ObservationWrapper):
+    """Replace an image by the features of a frozen encoder: ``[H, W, C]`` uint8 -> ``[D]`` float32.
+
+    The representation is computed once per env step (batch of one, no gradients), so an agent
+    on top learns from small vectors: the cheap way to use a pre-trained encoder as a fixed
+    representation. Dict observations keep their other keys; a plain image becomes a ``Box``.
+
+    Args:
+        env: env whose observation is an image or a dict holding one (channels last, uint8).
+        encoder: ``nn.Module`` ``[1, C, H, W]`` -> ``[1, D]`` with a ``features_dim`` attribute.
+        image_key: the image's key for dict observations.
+    """
+
+    def __init__(self, env: gym.Env, encoder, image_key: str | None = None) -> None:
+        super().__init__(env)
+        self.encoder = encoder.eval().requires_grad_(False)
+        self.device = next(encoder.parameters()).device
+        self.image_key = image_key
+        features = gym.spaces.Box(-np.inf, np.inf, (encoder.features_dim,), np.float32)
+        space = env.observation_space
+        if image_key is None:
+            self.observation_space = features
+        elif isinstance(space, gym.spaces.Dict) and image_key in space.spaces:
+            self.observation_space = gym.spaces.Dict({**space.spaces, image_key: features})
+        else:
+            raise ValueError(f"image_key {image_key!r} is not a key of the observation space {space}")
+
+    def observation(self, observation):
+        image = observation if self.image_key is None else observation[self.image_key]
+        image = torch.as_tensor(np.asarray(image)).permute(2, 0, 1)[None].to(self.device)
+        with torch.no_grad():
+            features = self.encoder(image)[0].cpu().numpy().astype(np.float32)
+        if self.image_key is None:
+            return features
+        return {**observation, self.image_key: features}

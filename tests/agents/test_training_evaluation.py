@@ -1,7 +1,7 @@
 """Evaluation statistics: known success rates, Wilson intervals, IQM and bootstrap CIs."""
 import gymnasium as gym
 import numpy as np
-import point_goal_env
+from tests.agents import point_goal_env
 import pytest
 
 from agents.evaluation import evaluate, summarize

@@ -1,7 +1,7 @@
 """The agent factory: every algorithm trains a tiny budget, and saves/loads/predicts identically."""
 import gymnasium as gym
 import numpy as np
-import point_goal_env
+from tests.agents import point_goal_env
 import pytest
 import torch
 from stable_baselines3 import HerReplayBuffer

@@ -1,6 +1,6 @@
 """Learning happens: SAC + HER through the whole training path beats a random policy."""
 import gymnasium as gym
-import point_goal_env
+from tests.agents import point_goal_env
 import torch
 
 from agents.evaluation import evaluate, summarize

@@ -2,7 +2,7 @@
 import json
 
 import numpy as np
-import point_goal_env
+from tests.agents import point_goal_env
 import pytest
 import torch
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 W, H, F = 128, 96, 120.0
-K = np.array([[F, 0, (W - 1) / 2], [0, F, (H - 1) / 2], [0, 0, 1]])
+K = np.array([[F, 0, W / 2], [0, F, H / 2], [0, 0, 1]])  # origin at the top-left pixel corner
 
 
 def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
@@ -21,7 +21,7 @@ def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
 def render(pose: np.ndarray, spheres: dict[int, tuple[tuple[float, float, float], float]]):
     """Ray-cast the plane z=0 (id 0) and spheres {id: (centre, radius)}: z-depth [H, W], ids [H, W]."""
     v, u = np.mgrid[0:H, 0:W]
-    rays_cam = np.stack([(u - K[0, 2]) / F, (v - K[1, 2]) / F, np.ones_like(u, float)], -1)
+    rays_cam = np.stack([(u + 0.5 - K[0, 2]) / F, (v + 0.5 - K[1, 2]) / F, np.ones_like(u, float)], -1)
     rays = rays_cam @ pose[:3, :3].T  # a step of 1 along a ray is 1 m of z-depth
     origin = pose[:3, 3]
     depth = np.full((H, W), np.inf)

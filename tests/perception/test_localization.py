@@ -23,7 +23,7 @@ def _locate(depth, ids, pose, body=1, **kwargs):
 def test_backprojection_reprojects():
     points = backproject(np.array([10.0, 70.0]), np.array([5.0, 40.0]), np.array([0.5, 2.0]), K)
     pixels = points @ K.T
-    np.testing.assert_allclose(pixels[:, :2] / pixels[:, 2:], [[10, 5], [70, 40]])
+    np.testing.assert_allclose(pixels[:, :2] / pixels[:, 2:], [[10.5, 5.5], [70.5, 40.5]])  # pixel centres
 
 
 def test_ground_plane_lands_on_z_zero():

@@ -2,10 +2,13 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 
-from perception.wrappers import ObjectLocalizationWrapper, ObjectSpec
+from perception.encoders import make_encoder
+from perception.wrappers import EncodedObservationWrapper, ObjectLocalizationWrapper, ObjectSpec
 from tests.perception.raycast import H, K, W, look_at, render
+from tests.perception.synthetic import MovingSquare
 
 RADIUS = 0.03
 BALL_SPEC = ObjectSpec(projected_area=np.pi * RADIUS**2, surface_offset=2 * RADIUS / 3)
@@ -71,3 +74,15 @@ def test_bad_input_names_the_problem():
         ObjectLocalizationWrapper(RaycastBallEnv(), {"cube": ObjectSpec()})
     with pytest.raises(ValueError, match="valid"):
         ObjectLocalizationWrapper(RaycastBallEnv(), {"ball": BALL_SPEC}, keep_keys=["joints"])
+
+
+def test_encoded_observation_wrapper_gives_frozen_features():
+    encoder = make_encoder("nature", 3, 12, (40, 40))
+    env = EncodedObservationWrapper(MovingSquare(), encoder)
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.shape == (12,) and obs.shape == (12,) and obs.dtype == np.float32
+    image = env.unwrapped._observe()
+    expected = encoder(torch.as_tensor(image).permute(2, 0, 1)[None])[0].detach().numpy()
+    np.testing.assert_allclose(obs, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="image_key"):
+        EncodedObservationWrapper(RaycastBallEnv(), encoder, image_key="rgb")

@@ -1,5 +1,4 @@
 """scripts/train.py and scripts/evaluate.py: flags, fail-fast errors, the run folder, kill -9 + resume."""
-import importlib.util
 import json
 import os
 import pathlib
@@ -12,12 +11,9 @@ import pytest
 import torch
 
 from agents.cli import evaluate_main, train_main, train_parser
+from tests.agents import point_goal_env  # registers TestPointGoal-v0
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TOY_DIR = ROOT / "tests" / "agents"
-_spec = importlib.util.spec_from_file_location("point_goal_env", TOY_DIR / "point_goal_env.py")
-point_goal_env = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(point_goal_env)  # registers TestPointGoal-v0 in this process
 ENV = point_goal_env.ENV_ID
 TINY = ["--params", "learning_starts=100", "batch_size=32", "buffer_size=2000", "policy_kwargs=dict(net_arch=[16])"]
 
@@ -75,8 +71,8 @@ def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsy
 
 
 def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TOY_DIR)])}
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages", "point_goal_env",
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages", "tests.agents.point_goal_env",
            "-n", "600", "--eval-freq", "200", "--eval-episodes", "2", "--save-freq", "200", "-f", str(tmp_path),
            "--no-progress", "--video-episodes", "0", *TINY]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,7 +83,7 @@ def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_
     proc.wait()
     run = next(tmp_path.glob(f"{ENV}/sac/*_s0"))
     assert not (run / "eval.json").exists()  # it really died mid-training
-    done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "point_goal_env", "--no-progress"],
+    done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "tests.agents.point_goal_env", "--no-progress"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resuming" in done.stdout and "after 600 steps" in done.stdout
