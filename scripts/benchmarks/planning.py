@@ -7,6 +7,7 @@ Sections (``--what``):
   distill           actions per second of a distilled MLP policy vs the planner it imitates.
   gradient          gradient-based planning vs CEM on batched Spaceship worlds (exact differentiable
                     dynamics as the model): return reached per model evaluation.
+  model-quality     k-step open-loop error of the ensemble on PandaPush vs copy-last and linear.
   sample-efficiency PlanningAgent vs SB3 SAC (+HER for goal envs), same env-step budget, curves + PNG.
 
     python scripts/benchmark.py planning --what latency --repeats 15
@@ -178,6 +179,32 @@ def mpc_episode(world, planner, start: torch.Tensor, steps: int) -> tuple[float,
     return total / len(start), evaluations, time.perf_counter() - begin
 
 
+# --------------------------------------------------------------------------- model quality
+def model_quality(args: argparse.Namespace) -> None:
+    """k-step open-loop error of an ensemble on held-out episodes vs copy-last and linear."""
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from world_models.data import EpisodeWriter, read_episodes
+    from world_models.report import fit_and_report, format_report
+    from world_models.rollouts import noisy_policy, random_policy, run_episodes
+    from world_models.spaces import StateLayout
+    from world_models.training import TrainConfig
+    env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
+    env = make_env(env_id)
+    path = pathlib.Path(args.out) / f"{env_id.replace('/', '-')}-quality-{time.strftime('%H%M%S')}"
+    scripted = env.get_wrapper_attr("scripted_action")
+    with EpisodeWriter(path, env.observation_space, env.action_space, env_spec=env.spec) as writer:
+        half = args.episodes // 2  # half noisy expert (the object moves), half random (the arm roams)
+        run_episodes(env, noisy_policy(lambda obs: scripted(), env.action_space, 0.3, args.seed), half, args.seed, writer)
+        run_episodes(env, random_policy(env.action_space, args.seed), args.episodes - half, args.seed + half, writer)
+    model, report = fit_and_report(read_episodes(path), StateLayout(env.observation_space),
+                                   train_config=TrainConfig(max_epochs=args.max_epochs), ks=(1, 5, 10, 20),
+                                   seed=args.seed)
+    print(f"{env_id}: {args.episodes} episodes ({path})")
+    print(format_report(report))
+    errors = report["k_step_rmse"]
+    print(f"  10-step model/copy-last: {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
+
+
 # --------------------------------------------------------------------------- sample efficiency
 PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency run
     "Pendulum-v1": dict(horizon=20, num_candidates=200, num_elites=20, iterations=4, learning_starts=200,
@@ -246,7 +273,8 @@ def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path) -> No
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", default="latency", choices=["latency", "distill", "gradient", "sample-efficiency"])
+    parser.add_argument("--what", default="latency",
+                        choices=["latency", "distill", "gradient", "model-quality", "sample-efficiency"])
     parser.add_argument("--repeats", type=int, default=15, help="timed calls per contender (medians)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (latency)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -261,6 +289,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sac-eval-every", type=int, default=2000)
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=int, default=80, help="model-quality: episodes collected")
+    parser.add_argument("--max-epochs", type=int, default=50, help="model-quality: fitting epochs at most")
     parser.add_argument("--worlds", type=int, default=16, help="gradient: Spaceship worlds planned at once")
     parser.add_argument("--episode-steps", type=int, default=100, help="gradient: MPC steps per episode")
     parser.add_argument("--out", default="runs/benchmarks/planning", help="curves (JSON, PNG)")
@@ -273,6 +303,8 @@ def main(argv: list[str]) -> int:
         distill_rate(args)
     elif args.what == "gradient":
         gradient_vs_cem(args)
+    elif args.what == "model-quality":
+        model_quality(args)
     else:
         args.envs = args.envs or ["Pendulum-v1", "Foresight/PandaReach-v0", "Foresight/PandaPush-v0"]
         sample_efficiency(args)
