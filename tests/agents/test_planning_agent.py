@@ -73,3 +73,15 @@ def test_bad_hyperparameters_and_spaces_are_named():
         PlanningAgent(gym.make("Pendulum-v1"), objective="goal_distance")
     with pytest.raises(TypeError, match="continuous Box action space"):
         PlanningAgent(gym.make("CartPole-v1"))
+
+
+def test_training_factory_builds_it_on_a_vec_env_and_it_plans_for_all_envs():
+    from stable_baselines3.common.env_util import make_vec_env
+    from agents.factory import make_agent
+    venv = make_vec_env(make_reach, n_envs=2, seed=0)
+    hyperparams = dict(n_timesteps=100, learning_starts=40, train_freq=40, num_candidates=20, num_elites=4,
+                       horizon=3, iterations=1, hidden_size=16, max_epochs=2)
+    agent = make_agent("mpc", venv, hyperparams, seed=0, device="cpu").learn(100)
+    assert agent.num_timesteps == 100 and len(agent.replay) == 100 and agent.fits == 2
+    assert len(agent.ep_info_buffer) == 2 and agent.ep_info_buffer[0]["l"] == 50  # 2 envs x 1 episode of 50
+    assert agent.predict(venv.reset())[0].shape == (2, 3)
