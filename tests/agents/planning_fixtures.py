@@ -2,6 +2,7 @@
 import functools
 
 import gymnasium as gym
+import pytest
 import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
@@ -15,8 +16,21 @@ def make_reach() -> gym.Env:
     return gym.make("Foresight/PandaReach-v0", obs_mode="goal")
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors: extra threads only add start-up and contention costs (restored afterwards)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @functools.lru_cache(maxsize=1)
 def trained_reach_agent() -> PlanningAgent:
     """400 env steps: 200 random, then planning with a model refit every 200 steps (2 fits)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    return PlanningAgent(make_reach(), seed=0, **SMALL).learn(400)
+    try:
+        return PlanningAgent(make_reach(), seed=0, **SMALL).learn(400)
+    finally:
+        torch.set_num_threads(threads)

@@ -1,14 +1,15 @@
 """A distilled policy imitates a planning agent on Reach and saves/loads exactly."""
 import numpy as np
-import torch
+import pytest
 
 from agents.distill import DistillConfig, DistilledPolicy, distill, observation_vector
-from tests.agents.planning_fixtures import make_reach, trained_reach_agent
+from tests.agents.planning_fixtures import make_reach, one_torch_thread, trained_reach_agent  # noqa: F401
 from world_models.rollouts import run_episodes
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_distilled_planner_reaches_and_round_trips(tmp_path):
-    torch.set_num_threads(1)
     env = make_reach()
     teacher = trained_reach_agent()
     student, report = distill(env, lambda obs: teacher.predict(obs)[0],
