@@ -203,8 +203,9 @@ def model_quality(args: argparse.Namespace) -> None:
                                    seed=args.seed)
     print(f"{env_id}: {args.episodes} episodes ({path})")
     print(format_report(report))
-    errors = report["k_step_rmse"]
-    print(f"  10-step model/copy-last: {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
+    for key in ("k_step_rmse", "k_step_rmse_achieved_goal"):
+        errors = report[key]
+        print(f"  {key}: 10-step model/copy-last {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
 
 
 # --------------------------------------------------------------------------- sample efficiency
