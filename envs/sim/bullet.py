@@ -34,15 +34,20 @@ class PhysicsConfig:
             number of substeps per 25 Hz control period.
         substeps: Physics steps per environment step; control period = timestep * substeps.
         gravity: Gravity along world z, m/s^2.
+        solver_iterations: Constraint solver iterations per physics step (PyBullet's default is 50).
     """
 
     timestep: float = 0.004
     substeps: int = 10
     gravity: float = -9.81
+    solver_iterations: int = 20
 
     def __post_init__(self) -> None:
-        if self.timestep <= 0 or self.substeps < 1:
-            raise ValueError(f"need timestep > 0 and substeps >= 1, got {self.timestep}, {self.substeps}")
+        if self.timestep <= 0 or self.substeps < 1 or self.solver_iterations < 1:
+            raise ValueError(
+                "need timestep > 0, substeps >= 1 and solver_iterations >= 1, "
+                f"got {self.timestep}, {self.substeps}, {self.solver_iterations}"
+            )
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class Simulator:
         self.client.setTimeStep(physics.timestep)
         self.client.setGravity(0.0, 0.0, physics.gravity)
         # Same seed, same episode: contact pairs in a fixed order whatever happened before.
-        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
+        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1, numSolverIterations=physics.solver_iterations)
         if gui:
             self.client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
 
@@ -200,6 +205,10 @@ class Simulator:
         states = self.client.getJointStates(body, joints)
         return np.array([s[0] for s in states]), np.array([s[1] for s in states])
 
+    def joint_positions(self, body: int, joints) -> list[float]:
+        """Positions [J] (radians or metres) of the given joints, read in one PyBullet call."""
+        return [state[0] for state in self.client.getJointStates(body, joints)]
+
     def reset_joints(self, body: int, joints, positions) -> None:
         """Teleport joints to positions (radians or metres) with zero velocity."""
         for joint, position in zip(joints, positions):
@@ -217,14 +226,27 @@ class Simulator:
             body, joints, pybullet.VELOCITY_CONTROL, targetVelocities=velocities, forces=forces
         )
 
-    def link_position_velocity(self, body: int, link: int) -> np.ndarray:
-        """[6] world position (metres) and linear velocity (m/s) of a link's frame."""
+    def link_pose_velocity(self, body: int, link: int) -> tuple[tuple, tuple, tuple]:
+        """World position (metres), quaternion (x, y, z, w) and linear velocity (m/s) of a link's frame.
+
+        Tuples of floats, as PyBullet returns them: this runs every step.
+        """
         state = self.client.getLinkState(body, link, computeLinkVelocity=1, computeForwardKinematics=1)
-        return np.array((*state[4], *state[6]))
+        return state[4], state[5], state[6]
 
     def link_position(self, body: int, link: int) -> np.ndarray:
         """[3] world position (metres) of a link's frame."""
         return np.array(self.client.getLinkState(body, link, computeForwardKinematics=1)[4])
+
+    def jacobian(self, body: int, link: int, joint_positions) -> np.ndarray:
+        """[6, J] linear (rows 0-2) and angular (rows 3-5) Jacobian of a link's frame origin.
+
+        ``joint_positions`` lists every movable joint of ``body`` (J values).
+        """
+        positions = list(joint_positions)
+        zeros = [0.0] * len(positions)
+        linear, angular = self.client.calculateJacobian(body, link, (0.0, 0.0, 0.0), positions, zeros, zeros)
+        return np.array(linear + angular)
 
     def inverse_kinematics(self, body: int, link: int, position, orientation, rest=None, iterations: int = 20) -> np.ndarray:
         """Joint positions [movable joints] that put ``link`` at a pose; PyBullet's damped IK."""
