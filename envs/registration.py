@@ -24,9 +24,31 @@ def _register_pybullet() -> None:
     _register(f"{NAMESPACE}/MobilePointNav-v0", entry_point="envs.mobile_envs:MobilePointNavEnv", max_episode_steps=200)
 
 
+#: Batched world ids: name in ``envs.batched.factory.WORLDS`` and episode length (steps).
+BATCHED_WORLDS = {
+    "BatchedCartPole-v0": ("cartpole", 500),
+    "BatchedPendulum-v0": ("pendulum", 200),
+    "BatchedPointMassReach-v0": ("point_mass_reach", 100),
+    "BatchedArmReach-v0": ("arm_reach", 100),
+    "BatchedSpaceship-v0": ("spaceship", 200),
+}
+
+
 def _register_batched() -> None:
-    """Batched torch worlds: ``gymnasium.make_vec(id, num_envs=N)`` gives N worlds as one tensor."""
-    # Filled in by the batched worlds (issue #3).
+    """Batched torch worlds: ``gymnasium.make_vec(id, num_envs=N)`` gives N worlds as one tensor.
+
+    ``make_vec`` (default mode) builds our ``BatchedVectorEnv``; ``make`` builds one world as a
+    plain ``Env``. Options (``device``, ``obs_mode``, ``array_type``, world parameters...) are
+    keywords of ``make_vec`` / ``make``.
+    """
+    for name, (world, max_steps) in BATCHED_WORLDS.items():
+        _register(
+            f"{NAMESPACE}/{name}",
+            entry_point="envs.batched.factory:make_single",
+            vector_entry_point="envs.batched.factory:make_batched",
+            kwargs={"world": world},
+            max_episode_steps=max_steps,
+        )
 
 
 def register_all() -> None:

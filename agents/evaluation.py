@@ -1,0 +1,115 @@
+"""Seeded evaluation of any policy on any gymnasium env: success rate, returns, per-episode rows.
+
+Episode ``i`` starts from ``env.reset(seed=seed + i)``, so two policies evaluated with the same
+seed meet the same start states, and a slice of episodes can run anywhere (a Ray worker) and give
+the same numbers as running them here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+from agents.statistics import wilson_interval
+
+Policy = Callable[[Any], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class Episode:
+    """One evaluation episode. ``success`` is ``None`` when the env reports no ``is_success``."""
+
+    seed: int
+    episode_return: float
+    length: int
+    success: bool | None
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSummary:
+    """Aggregate of episodes: success rate with a 95% Wilson interval, return mean/std."""
+
+    n_episodes: int
+    success_rate: float | None
+    success_ci: tuple[float, float] | None
+    return_mean: float
+    return_std: float
+    length_mean: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def line(self) -> str:
+        """One human-readable line, e.g. for the end of ``train.py``."""
+        text = f"return {self.return_mean:.2f} +/- {self.return_std:.2f} over {self.n_episodes} episodes"
+        if self.success_rate is not None:
+            low, high = self.success_ci
+            text = f"success {self.success_rate:.0%} (95% CI {low:.0%}-{high:.0%}), " + text
+        return text
+
+
+def model_policy(model, deterministic: bool = True, obs_transform: Callable | None = None) -> Policy:
+    """Wrap an SB3-like model (``predict``) as ``obs -> action``; ``obs_transform`` e.g. normalises."""
+
+    def act(obs: Any) -> np.ndarray:
+        if obs_transform is not None:
+            obs = obs_transform(obs)
+        action, _ = model.predict(obs, deterministic=deterministic)
+        return action
+
+    return act
+
+
+def run_episode(env: gym.Env, policy: Policy, seed: int, frames: list | None = None) -> Episode:
+    """Play one episode from ``reset(seed=seed)``; append ``env.render()`` frames if a list is given."""
+    obs, info = env.reset(seed=seed)
+    total, length, done = 0.0, 0, False
+    while not done:
+        if frames is not None:
+            frames.append(env.render())
+        obs, reward, terminated, truncated, info = env.step(policy(obs))
+        total += float(reward)
+        length += 1
+        done = terminated or truncated
+    if frames is not None:
+        frames.append(env.render())
+    success = info.get("is_success")
+    return Episode(seed, total, length, None if success is None else bool(success))
+
+
+def evaluate(
+    env: gym.Env, policy: Policy, n_episodes: int, seed: int = 0, frames_of_first: int = 0
+) -> tuple[list[Episode], list[np.ndarray]]:
+    """Run ``n_episodes`` seeded episodes; return them and the frames of the first ones.
+
+    Args:
+        frames_of_first: record ``env.render()`` (needs ``render_mode="rgb_array"``) for this many
+            leading episodes, as ``[T, H, W, 3]`` uint8 frames concatenated.
+    """
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
+    episodes, frames = [], []
+    for i in range(n_episodes):
+        episodes.append(run_episode(env, policy, seed + i, frames if i < frames_of_first else None))
+    return episodes, frames
+
+
+def summarize(episodes: list[Episode]) -> EvalSummary:
+    """Success rate (with a Wilson interval) and return statistics of ``episodes``."""
+    returns = np.array([e.episode_return for e in episodes], dtype=float)
+    known = [e.success for e in episodes if e.success is not None]
+    rate = ci = None
+    if known:
+        rate = float(np.mean(known))
+        ci = wilson_interval(int(sum(known)), len(known))
+    std = float(returns.std(ddof=1)) if len(returns) > 1 else 0.0
+    length = float(np.mean([e.length for e in episodes]))
+    return EvalSummary(len(episodes), rate, ci, float(returns.mean()), std if math.isfinite(std) else 0.0, length)
+
+
+def score(summary: EvalSummary) -> tuple[float, float]:
+    """Sort key for "best": success rate first (when known), then mean return."""
+    return (summary.success_rate if summary.success_rate is not None else 0.0, summary.return_mean)

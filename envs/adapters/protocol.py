@@ -1,0 +1,109 @@
+"""The wire protocol between a control process and ``scripts/robot_server.py`` (ZeroMQ REQ/REP).
+
+A message is a ZeroMQ multipart message: frame 0 is a UTF-8 JSON header, frames 1..N are the raw
+bytes of N arrays (C order, little-endian) described in the header. Nothing is ever unpickled:
+JSON plus flat arrays of whitelisted dtypes is the whole format, and every size is checked.
+
+Header fields::
+
+    {"v": 1,                          # protocol version
+     "op": "hello" | "observe" | "act" | "stop" | "stats",
+     "id": 17,                        # request id; a reply echoes it; a retried act reuses it
+     "body": {...},                   # small JSON values (times, limits, error text)
+     "arrays": [["ee_delta", "float64", [3]], ...],   # name, dtype, shape of frames 1..N
+     # replies only:
+     "ok": true, "session": "9f0c...", "error": "", "error_type": ""}
+
+Requests: ``hello`` -> body ``{"limits": ..., "session": ...}``; ``observe`` -> arrays = the
+observation, body ``{"time_s": t}``; ``act`` with arrays = command -> arrays = command sent;
+``stop`` -> safe stop; ``stats`` -> counters. A new ``session`` means the robot process restarted.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from envs.adapters.errors import ProtocolError
+
+VERSION = 1
+OPS = ("hello", "observe", "act", "stop", "stats")
+DTYPES = ("float32", "float64", "int32", "int64", "uint8", "bool")
+MAX_HEADER_BYTES = 1 << 16
+MAX_ARRAYS = 32
+MAX_ARRAY_BYTES = 1 << 24
+MAX_NDIM = 4
+
+
+def encode(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None) -> list[bytes]:
+    """Header dict + arrays -> frames. Arrays are sent as little-endian C-order bytes."""
+    arrays = arrays or {}
+    specs, frames = [], []
+    for name, value in arrays.items():
+        array = np.ascontiguousarray(value)
+        if array.dtype.name not in DTYPES:
+            raise ProtocolError(f"array {name!r} has dtype {array.dtype}; the protocol carries {DTYPES}")
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        specs.append([str(name), array.dtype.name, list(array.shape)])
+        frames.append(array.tobytes())
+    head = json.dumps({**header, "v": VERSION, "arrays": specs}, allow_nan=False).encode()
+    return [head, *frames]
+
+
+def decode(frames: list[bytes]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Frames -> (header, arrays), refusing anything that is not exactly the documented format."""
+    if not frames or len(frames) > MAX_ARRAYS + 1:
+        raise ProtocolError(f"a message has 1 to {MAX_ARRAYS + 1} frames, got {len(frames)}")
+    header = _header(frames[0])
+    specs = header.get("arrays", [])
+    if not isinstance(specs, list) or len(specs) != len(frames) - 1:
+        raise ProtocolError(f"header lists {len(specs) if isinstance(specs, list) else specs!r} arrays "
+                            f"but {len(frames) - 1} array frames follow")
+    arrays = {}
+    for spec, frame in zip(specs, frames[1:]):
+        name, array = _array(spec, frame)
+        arrays[name] = array
+    return header, arrays
+
+
+def _header(frame: bytes) -> dict[str, Any]:
+    if len(frame) > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header of {len(frame)} bytes exceeds {MAX_HEADER_BYTES}")
+    try:
+        header = json.loads(frame.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ProtocolError(f"header is not UTF-8 JSON: {err}") from None
+    if not isinstance(header, dict) or header.get("v") != VERSION:
+        raise ProtocolError(f"header must be a JSON object with v={VERSION}, got {str(header)[:80]}")
+    if not isinstance(header.get("id", 0), int):
+        raise ProtocolError(f"header id must be an integer, got {header.get('id')!r}")
+    return header
+
+
+def _array(spec: Any, frame: bytes) -> tuple[str, np.ndarray]:
+    if not (isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str)):
+        raise ProtocolError(f"array spec must be [name, dtype, shape], got {str(spec)[:80]}")
+    name, dtype, shape = spec
+    if dtype not in DTYPES:
+        raise ProtocolError(f"array {name!r} has dtype {dtype!r}; valid: {DTYPES}")
+    if not (isinstance(shape, list) and len(shape) <= MAX_NDIM
+            and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in shape)):
+        raise ProtocolError(f"array {name!r} shape {shape!r} must be <= {MAX_NDIM} non-negative ints")
+    itemsize = np.dtype(dtype).itemsize
+    expected = math.prod(shape) * itemsize
+    if expected > MAX_ARRAY_BYTES or len(frame) != expected:
+        raise ProtocolError(f"array {name!r} {dtype}{shape} needs {expected} bytes, frame has {len(frame)}"
+                            f" (limit {MAX_ARRAY_BYTES})")
+    array = np.frombuffer(frame, dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape)
+    return name, array.astype(np.dtype(dtype), copy=True)
+
+
+def reply_header(request: Mapping[str, Any], session: str, body: Mapping[str, Any] | None = None,
+                 error: BaseException | None = None) -> dict[str, Any]:
+    """The header of a reply to ``request`` (echoes its id)."""
+    return {"op": request.get("op", ""), "id": request.get("id", 0), "session": session,
+            "ok": error is None, "body": dict(body or {}),
+            "error": "" if error is None else str(error)[:2000],
+            "error_type": "" if error is None else type(error).__name__}

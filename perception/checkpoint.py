@@ -1,0 +1,46 @@
+"""Save and load encoders as plain tensors plus the arguments that rebuild them (no pickle).
+
+A checkpoint is a dict ``{"spec": {...}, "state_dict": {...}}`` written with ``torch.save`` and read
+with ``torch.load(..., weights_only=True)``; ``spec`` holds ``make_encoder``'s arguments.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import torch
+
+from perception.encoders import ImageEncoder, make_encoder
+
+
+def save_encoder(encoder: ImageEncoder, path: str | os.PathLike, extra: dict | None = None) -> pathlib.Path:
+    """Write ``encoder`` (built by ``make_encoder``) to ``path`` atomically (temp file, then rename).
+
+    Args:
+        encoder: an encoder carrying ``spec`` (set by ``make_encoder``).
+        path: destination file, conventionally ``*.pt``.
+        extra: plain data stored beside it (the SSL objective, the losses, ...).
+    """
+    spec = getattr(encoder, "spec", None)
+    if spec is None:
+        raise ValueError("encoder has no spec: build it with perception.encoders.make_encoder to save it")
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"spec": dict(spec), "state_dict": state, "extra": dict(extra or {})}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_encoder(path: str | os.PathLike, device: str | torch.device = "cpu") -> ImageEncoder:
+    """Rebuild the encoder saved at ``path`` and load its weights onto ``device``."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no encoder checkpoint at {path}")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, dict) or not {"spec", "state_dict"} <= checkpoint.keys():
+        raise ValueError(f"{path} is not an encoder checkpoint (needs 'spec' and 'state_dict')")
+    encoder = make_encoder(**checkpoint["spec"])
+    encoder.load_state_dict(checkpoint["state_dict"])
+    return encoder.to(device)

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Perception benchmarks, ours and a peer side by side in one run (medians of interleaved repeats).
+
+Sub-commands (``python scripts/benchmark.py perception <name> --help``):
+  augment       DrQ random shift: ours (index gather) vs DrQ's pad + grid_sample, and a per-sample loop.
+  encoders      forward+backward of our NatureCNN vs SB3's NatureCNN (same architecture).
+  localization  3D error on random Foresight/PandaPush-v0 scenes vs the true position.
+  probe         linear probe R^2 of frozen features: SSL-pretrained vs random encoders.
+  pixels        PandaReach from 84x84 pixels: scratch vs SSL encoder vs intermediate representation.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from perception.augment import RandomShift
+from perception.encoders import NatureCNN
+from perception.pretrain import resolve_device
+
+
+def interleaved(candidates: dict[str, Callable[[], object]], repeats: int, sync: Callable[[], None]) -> dict:
+    """Median seconds per call of each candidate, timed round-robin so machine noise hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for fn in candidates.values():  # warm-up
+        fn()
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def report(medians: dict[str, float], unit_count: int, unit: str) -> None:
+    ours = next(iter(medians.values()))
+    for name, seconds in medians.items():
+        print(f"{name:28s} {seconds * 1e3:9.3f} ms  {unit_count / seconds:12.0f} {unit}/s  "
+              f"ratio vs ours {seconds / ours:6.2f}")  # fmt: skip
+
+
+def drq_shift(images: torch.Tensor, pad: int = 4) -> torch.Tensor:
+    """The peer: DrQ's RandomShiftsAug (replicate pad, then grid_sample with integer offsets)."""
+    n, _, h, w = images.shape
+    x = F.pad(images.float(), (pad,) * 4, mode="replicate")
+    eps = 1.0 / (h + 2 * pad)
+    arange = torch.linspace(-1.0 + eps, 1.0 - eps, h + 2 * pad, device=x.device)[:h]
+    arange = arange.unsqueeze(0).repeat(h, 1).unsqueeze(2)
+    base = torch.cat([arange, arange.transpose(1, 0)], dim=2).unsqueeze(0).repeat(n, 1, 1, 1)
+    shift = torch.randint(0, 2 * pad + 1, (n, 1, 1, 2), device=x.device, dtype=x.dtype) * 2.0 / (h + 2 * pad)
+    return F.grid_sample(x, base + shift, padding_mode="zeros", align_corners=False)
+
+
+def loop_shift(images: torch.Tensor, pad: int = 4) -> torch.Tensor:
+    """A second peer: pad and crop one sample at a time (the naive version)."""
+    padded = F.pad(images.float(), (pad,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * pad + 1, (len(images), 2)).tolist()
+    h, w = images.shape[-2:]
+    return torch.stack([p[:, dy : dy + h, dx : dx + w] for p, (dy, dx) in zip(padded, offsets)])
+
+
+def bench_augment(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    frames = torch.randint(0, 256, (args.batch, 9, 84, 84), dtype=torch.uint8, device=device)
+    floats = frames.float()
+    ours = RandomShift(pad=4)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    medians = interleaved({
+        "ours RandomShift (uint8)": lambda: ours(frames),
+        "ours RandomShift (float)": lambda: ours(floats),
+        "DrQ pad+grid_sample (float)": lambda: drq_shift(floats),
+        "per-sample loop (float)": lambda: loop_shift(floats),
+    }, args.repeats, sync)  # fmt: skip
+    print(f"random shift, batch {args.batch} x 9 x 84 x 84, device {device}, {torch.get_num_threads()} threads")
+    report(medians, args.batch, "frames")
+
+
+def bench_encoders(args: argparse.Namespace) -> None:
+    from gymnasium.spaces import Box
+    from stable_baselines3.common.torch_layers import NatureCNN as SB3NatureCNN
+
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    ours = NatureCNN(9, 512).to(device)
+    peer = SB3NatureCNN(Box(0, 255, (9, 84, 84), "uint8"), 512).to(device)
+    frames = torch.randint(0, 256, (args.batch, 9, 84, 84), dtype=torch.uint8, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    medians = interleaved({
+        "ours NatureCNN (uint8 in)": lambda: ours(frames).sum().backward(),
+        "SB3 NatureCNN (float in)": lambda: peer(frames.float() / 255).sum().backward(),
+    }, args.repeats, sync)  # fmt: skip
+    print(f"forward+backward, batch {args.batch} x 9 x 84 x 84, device {device}, {torch.get_num_threads()} threads")
+    report(medians, args.batch, "frames")
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, fn in (("augment", bench_augment), ("encoders", bench_encoders)):
+        p = sub.add_parser(name)
+        p.add_argument("--batch", type=int, default=256)
+        p.add_argument("--repeats", type=int, default=20)
+        p.add_argument("--device", default="auto")
+        p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+        p.set_defaults(fn=fn)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""World models and planning benchmarks: ours and a peer side by side in one run, with ratios.
+
+Sections (``--what``):
+  latency           CEM 500 x 15 x 5 over a 5-member 3x200 ensemble, ours vs TorchRL's CEMPlanner on the
+                    same model (interleaved medians); PETS trajectory sampling (20 particles); E envs at once.
+  distill           actions per second of a distilled MLP policy vs the planner it imitates.
+  sample-efficiency PlanningAgent vs SB3 SAC (+HER for goal envs), same env-step budget, curves + PNG.
+
+    python scripts/benchmark.py planning --what latency --repeats 15
+    python scripts/benchmark.py planning --what sample-efficiency --envs Pendulum-v1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+import time
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from world_models.devices import resolve_device
+from world_models.models import EnsembleDynamics, ModelConfig
+from world_models.planners import CEMConfig, CEMPlanner
+from world_models.scoring import model_score_fn
+
+
+def timed_ms(fn: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) * 1e3
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, device: torch.device) -> dict[str, float]:
+    """Median ms of each function, measured in alternation after a warm-up so noise hits all alike."""
+    for fn in fns.values():
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            samples[name].append(timed_ms(fn, device))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# --------------------------------------------------------------------------- latency
+class _TorchRLStep(nn.Module):
+    """(state, action) -> (next state, reward[..., 1]) through our model, rows on fixed members."""
+
+    def __init__(self, model: EnsembleDynamics) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, state: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = state.shape[:-1]
+        next_state, reward, _ = self.model.step(state.reshape(-1, state.shape[-1]),
+                                                action.reshape(-1, action.shape[-1]), "fixed")
+        return next_state.reshape(*shape, -1), reward.reshape(*shape, 1)
+
+
+def torchrl_cem(model: EnsembleDynamics, state: torch.Tensor, config: CEMConfig) -> Callable[[], torch.Tensor]:
+    """TorchRL's ``CEMPlanner`` over ``model`` wrapped as a ``ModelBasedEnvBase``: one planning call."""
+    from tensordict import TensorDict
+    from tensordict.nn import TensorDictModule
+    from torchrl.data import Bounded, Composite, Unbounded
+    from torchrl.envs.model_based import ModelBasedEnvBase
+    from torchrl.modules.planners import CEMPlanner as PeerCEM
+
+    class ModelEnv(ModelBasedEnvBase):
+        def __init__(self, world_model: TensorDictModule) -> None:
+            super().__init__(world_model, device=state.device, batch_size=torch.Size([]))
+            self.observation_spec = Composite(state=Unbounded((model.state_dim,)))
+            self.state_spec = Composite(state=Unbounded((model.state_dim,)))
+            self.action_spec = Bounded(-1.0, 1.0, (model.action_dim,))
+            self.reward_spec = Unbounded((1,))
+
+        def _reset(self, tensordict: TensorDict | None = None, **kwargs) -> TensorDict:
+            return TensorDict({"state": state}, batch_size=self.batch_size)
+
+    world = TensorDictModule(_TorchRLStep(model), in_keys=["state", "action"], out_keys=["state", "reward"])
+    planner = PeerCEM(ModelEnv(world), config.horizon, config.iterations, config.num_candidates, config.num_elites)
+    return lambda: planner(TensorDict({"state": state}, batch_size=[]))["action"]
+
+
+def latency(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    model = EnsembleDynamics(args.state_dim, args.action_dim, ModelConfig(5, 200, 3)).to(device).eval()
+    low, high = -torch.ones(args.action_dim), torch.ones(args.action_dim)
+    config = CEMConfig(horizon=15, num_candidates=500, num_elites=50, iterations=5)
+    state = torch.randn(args.state_dim, device=device)
+
+    def ours(particles: int = 1, envs: int = 1) -> Callable[[], object]:
+        planner = CEMPlanner(low, high, config, device=device)
+        score = model_score_fn(model, state.expand(envs, -1), particles=particles,
+                               generator=torch.Generator(device).manual_seed(0))
+        return lambda: planner.plan(score, envs)
+
+    with torch.no_grad():
+        fns = {"ours": ours()}
+        if not args.no_peer:
+            fns["torchrl"] = torchrl_cem(model, state, config)
+        results = interleaved(fns, args.repeats, device)
+        extra = {"ours_pets20": ours(particles=20), **{f"ours_{e}envs": ours(envs=e) for e in args.envs}}
+        results.update(interleaved(extra, max(args.repeats // 3, 3), device))
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
+    print(f"{where}; state {args.state_dim}, action {args.action_dim}; CEM 500 cand x H15 x 5 it; ensemble 5 x 3x200")
+    for key, value in results.items():
+        print(f"  {key:>14}: {value:9.2f} ms per planning call")
+    if "torchrl" in results:
+        print(f"  ratio torchrl/ours: {results['torchrl'] / results['ours']:.2f}x")
+
+
+# --------------------------------------------------------------------------- distill
+def distill_rate(args: argparse.Namespace) -> None:
+    from agents.distill import DistilledPolicy
+    torch.manual_seed(0)
+    obs_space = gym.spaces.Box(-10, 10, (args.state_dim,), np.float32)
+    act_space = gym.spaces.Box(-1, 1, (args.action_dim,), np.float32)
+    student = DistilledPolicy(obs_space, act_space, (256, 256))
+    model = EnsembleDynamics(args.state_dim, args.action_dim, ModelConfig(5, 200, 3)).eval()
+    planner = CEMPlanner(-torch.ones(args.action_dim), torch.ones(args.action_dim), CEMConfig())
+    obs = obs_space.sample()
+    score = model_score_fn(model, torch.as_tensor(obs)[None])
+    with torch.no_grad():
+        results = interleaved({"distilled": lambda: student.predict(obs), "planner": lambda: planner.plan(score)},
+                              args.repeats, torch.device("cpu"))
+    for name, ms in results.items():
+        print(f"  {name:>10}: {ms:8.3f} ms per action = {1e3 / ms:9.1f} Hz")
+    print(f"  distilled/planner speed-up: {results['planner'] / results['distilled']:.0f}x (target: >= 200 Hz)")
+
+
+# --------------------------------------------------------------------------- sample efficiency
+PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency run
+    "Pendulum-v1": dict(horizon=20, num_candidates=200, num_elites=20, iterations=4, learning_starts=200,
+                        train_freq=200, max_epochs=25),
+    "goal": dict(horizon=5, num_candidates=100, num_elites=10, iterations=3, learning_starts=200, train_freq=200,
+                 max_epochs=20, hidden_size=64, num_layers=2),
+}
+
+
+def make_sac(env: gym.Env, seed: int):
+    from stable_baselines3 import HerReplayBuffer, SAC
+    if isinstance(env.observation_space, gym.spaces.Dict):
+        return SAC("MultiInputPolicy", env, seed=seed, learning_rate=1e-3, batch_size=256, gamma=0.95,
+                   replay_buffer_class=HerReplayBuffer,
+                   replay_buffer_kwargs=dict(goal_selection_strategy="future", n_sampled_goal=4),
+                   policy_kwargs=dict(net_arch=[64, 64], n_critics=1), learning_starts=1000)
+    return SAC("MlpPolicy", env, seed=seed, learning_rate=1e-3)
+
+
+def sample_efficiency(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from agents.planning_agent import PlanningAgent
+    from agents.planning_curves import learning_curve, steps_to_reach
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for env_id in args.envs:
+        goal = isinstance(gym.make(env_id).observation_space, gym.spaces.Dict)
+        metric = "success_rate" if goal else "mean_return"
+        print(f"{env_id}: MPC {args.mpc_steps} steps vs SAC{'+HER' if goal else ''} {args.sac_steps} steps")
+        mpc = PlanningAgent(gym.make(env_id), seed=args.seed, **PRESETS["goal" if goal else env_id])
+        curves = {"mpc": learning_curve(mpc, lambda: gym.make(env_id), args.mpc_steps, args.mpc_eval_every,
+                                        args.eval_episodes, log=print),
+                  "sac": learning_curve(make_sac(gym.make(env_id), args.seed), lambda: gym.make(env_id),
+                                        args.sac_steps, args.sac_eval_every, args.eval_episodes, log=print)}
+        target = getattr(curves["sac"][-1], metric)
+        reached = steps_to_reach(curves["mpc"], target, metric)
+        verdict = (f"MPC reaches SAC's final {metric} {target:.2f} at {reached} steps = "
+                   f"{reached / args.sac_steps:.3f} of SAC's budget" if reached else
+                   f"MPC does NOT reach SAC's final {metric} {target:.2f} within {args.mpc_steps} steps")
+        print("  " + verdict)
+        name = env_id.replace("/", "-")
+        (out / f"{name}.json").write_text(json.dumps({k: [p._asdict() for p in v] for k, v in curves.items()}))
+        plot_curves(curves, metric, f"{env_id}: {verdict}", out / f"{name}.png")
+
+
+def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, points in curves.items():
+        ax.plot([p.steps for p in points], [getattr(p, metric) for p in points], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set(xlabel="env steps", ylabel=metric.replace("_", " "))
+    ax.set_title(title, fontsize=7)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--what", default="latency", choices=["latency", "distill", "sample-efficiency"])
+    parser.add_argument("--repeats", type=int, default=15, help="timed calls per contender (medians)")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (latency)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--state-dim", type=int, default=21, help="21: PandaPush's observation + achieved goal")
+    parser.add_argument("--action-dim", type=int, default=3)
+    parser.add_argument("--envs", nargs="*", default=None,
+                        help="latency: env counts planned at once (default 16); sample-efficiency: env ids")
+    parser.add_argument("--no-peer", action="store_true", help="latency without TorchRL")
+    parser.add_argument("--mpc-steps", type=int, default=4000)
+    parser.add_argument("--sac-steps", type=int, default=20000)
+    parser.add_argument("--mpc-eval-every", type=int, default=500)
+    parser.add_argument("--sac-eval-every", type=int, default=2000)
+    parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/benchmarks/planning", help="curves (JSON, PNG)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.what == "latency":
+        args.envs = [int(e) for e in (args.envs or [16])]
+        latency(args)
+    elif args.what == "distill":
+        distill_rate(args)
+    else:
+        args.envs = args.envs or ["Pendulum-v1", "Foresight/PandaReach-v0", "Foresight/PandaPush-v0"]
+        sample_efficiency(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

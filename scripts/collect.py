@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Collect episodes from any gymnasium env into a Minari-layout dataset (HDF5, no pickle).
+
+Examples:
+    python scripts/collect.py --env Foresight/PandaReach-v0 --policy scripted --episodes 50
+    python scripts/collect.py --env Pendulum-v1 --policy random --episodes 20 --out data/pendulum-random-v0
+    python scripts/collect.py --env Foresight/PandaPush-v0 --policy runs/.../mpc.pt --episodes 10
+
+``--policy`` is ``random``, ``scripted`` (the env's privileged ``scripted_action()``), or the path
+of a saved PlanningAgent. Env ids of the form ``module:Id`` import ``module`` first
+(e.g. ``panda_gym:PandaReach-v3``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+import gymnasium as gym
+
+import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.planning_agent import PlanningAgent
+from world_models.data import EpisodeWriter
+from world_models.rollouts import Policy, random_policy, run_episodes
+
+
+def make_policy(name: str, env: gym.Env, seed: int) -> Policy:
+    """``random``, ``scripted`` or a PlanningAgent checkpoint path."""
+    if name == "random":
+        return random_policy(env.action_space, seed)
+    if name == "scripted":
+        scripted = env.get_wrapper_attr("scripted_action")
+        return lambda obs: scripted()
+    if pathlib.Path(name).is_file():
+        agent = PlanningAgent.load(name, env=env)
+        return lambda obs: agent.predict(obs)[0]
+    raise SystemExit(f"unknown --policy {name!r}; valid: random, scripted, or a saved PlanningAgent file")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium id")
+    parser.add_argument("--policy", default="random", help="random | scripted | path to a PlanningAgent .pt")
+    parser.add_argument("--episodes", type=int, default=20, help="episodes to record")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each)")
+    parser.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
+    parser.add_argument("--out", default=None, help="dataset folder (default data/<env>-<policy>-v0)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    env = gym.make(args.env, **json.loads(args.env_kwargs))
+    policy_name = args.policy if args.policy in ("random", "scripted") else "agent"
+    out = args.out or f"data/{args.env.split(':')[-1].replace('/', '-')}-{policy_name}-v0"
+    with EpisodeWriter(out, env.observation_space, env.action_space, env_spec=env.spec) as writer:
+        stats = run_episodes(env, make_policy(args.policy, env, args.seed), args.episodes, args.seed, writer)
+    print(json.dumps({"dataset": out, **stats.summary()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

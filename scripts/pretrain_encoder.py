@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Pre-train an image encoder with self-supervision on frames collected from an env.
+
+Collects frames with random actions (or a scripted controller), trains the encoder with an
+autoencoder, CURL-style contrastive or inverse-dynamics objective, and writes to ``--out``:
+``encoder.pt`` (load with ``perception.checkpoint.load_encoder`` or pass as ``pretrained=`` to
+``agents.features.policy_kwargs_for``), ``losses.json``, ``frames.npz`` and a PNG of
+reconstructions (autoencoder) or nearest neighbours (other objectives).
+
+Example:
+    python scripts/pretrain_encoder.py --env Foresight/PandaPush-v0 --env-kwargs obs_mode=rgb \\
+        --frames 2000 --objective contrastive --steps 1000 --out runs/encoders/push_curl
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import sys
+
+import gymnasium as gym
+import yaml
+
+import envs  # noqa: F401  (registers the Foresight/ ids)
+from perception.checkpoint import save_encoder
+from perception.frames import collect_frames
+from perception.pretrain import PretrainConfig, pretrain_encoder
+from perception.visualize import neighbours_png, reconstruction_png
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Foresight/PandaPush-v0", help="gymnasium id with image observations")
+    parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="gymnasium.make keyword arguments (values parsed as YAML)")  # fmt: skip
+    parser.add_argument("--image-key", default=None, help="image key when observations are dicts")
+    parser.add_argument("--frames", type=int, default=2000, help="transitions to collect")
+    parser.add_argument("--policy", default="random", help="random, or module:function returning a policy(env)")
+    parser.add_argument("--out", default="runs/encoders/latest", help="output folder")
+    for field in dataclasses.fields(PretrainConfig):
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default,
+                            help=f"{field.metadata['help']} (default: {field.default})")  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def env_kwargs(pairs: list[str]) -> dict:
+    """``["obs_mode=rgb", "image_size=84"]`` -> ``{"obs_mode": "rgb", "image_size": 84}``."""
+    bad = [p for p in pairs if "=" not in p]
+    if bad:
+        raise SystemExit(f"--env-kwargs takes KEY=VALUE pairs, got {bad}")
+    return {k: yaml.safe_load(v) for k, v in (p.split("=", 1) for p in pairs)}
+
+
+def make_policy(spec: str, env: gym.Env):
+    """``"random"`` -> None (random actions); ``"pkg.mod:factory"`` -> ``factory(env)``."""
+    if spec == "random":
+        return None
+    if ":" not in spec:
+        raise SystemExit(f"--policy must be 'random' or 'module:function', got {spec!r}")
+    module, name = spec.split(":", 1)
+    return getattr(__import__(module, fromlist=[name]), name)(env)
+
+
+def main(argv: list[str] | None = None) -> pathlib.Path:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    config = PretrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PretrainConfig)})
+    env = gym.make(args.env, **env_kwargs(args.env_kwargs))
+    dataset = collect_frames(env, args.frames, args.image_key, make_policy(args.policy, env), seed=config.seed)
+    env.close()
+    encoder, objective, losses = pretrain_encoder(dataset, config)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_encoder(encoder, out / "encoder.pt", extra={"config": dataclasses.asdict(config), "env": args.env})
+    dataset.save(out / "frames.npz")
+    (out / "losses.json").write_text(json.dumps({"config": dataclasses.asdict(config), "losses": losses}))
+    if config.objective == "autoencoder":
+        reconstruction_png(objective, dataset.frames[:: max(1, len(dataset) // 8)][:8], out / "reconstructions.png")
+    else:
+        neighbours_png(encoder, dataset.frames[:1000], out / "neighbours.png")
+    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f}; wrote {out}")
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""scripts/train.py and scripts/evaluate.py: flags, fail-fast errors, the run folder, kill -9 + resume."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from agents.cli import evaluate_main, train_main, train_parser
+from tests.agents import point_goal_env  # registers TestPointGoal-v0
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ENV = point_goal_env.ENV_ID
+TINY = ["--params", "learning_starts=100", "batch_size=32", "buffer_size=2000", "policy_kwargs=dict(net_arch=[16])"]
+
+
+def test_help_lists_every_flag_users_expect():
+    text = train_parser().format_help()
+    for flag in ("--algo", "--env", "-n", "--n-timesteps", "--seed", "--n-envs", "--vec-env", "--device", "--eval-freq",
+                 "--eval-episodes", "--save-freq", "--params", "--env-kwargs", "-f", "--log-folder", "--resume"):
+        assert flag in text, flag
+    assert "dummy" in text and "subproc" in text and "batched" in text
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--algo", "sacc"], "'sacc' (choose from 'a2c', 'ddpg', 'dqn', 'mpc', 'ppo', 'sac', 'td3', 'tqc')"),
+        (["--vec-env", "threads"], "'threads' (choose from 'dummy', 'subproc', 'batched')"),
+        (["--env", "Foresight/PandaReech-v0"], "unknown env id 'Foresight/PandaReech-v0'"),
+        (["--n-envs", "0"], "n_envs must be >= 1, got 0"),
+        (["--device", "tpu"], "valid: auto, cpu, cuda, cuda:N, mps"),
+        (["--params", "gamma"], "expected key=value, got 'gamma'"),
+        (["--resume", "/nonexistent/run"], "not a run folder"),
+    ],
+)
+def test_bad_flags_fail_before_any_work_naming_valid_choices(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_main([*argv, "-f", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # no run folder was started
+
+
+def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsys):
+    torch.set_num_threads(1)
+    args = ["--env", ENV, "-n", "200", "--eval-freq", "100", "--eval-episodes", "3", "--save-freq", "100",
+            "-f", str(tmp_path), "--no-progress", *TINY]
+    assert train_main(args) == 0
+    out = capsys.readouterr().out
+    run = next(tmp_path.glob(f"{ENV}/sac/*_s0"))
+    assert f"results in {run}/" in out and "success" in out
+    for name in ("config.yaml", "eval.json", "evaluations.json", "curve.png", "video.mp4", "checkpoints/best.pt"):
+        assert (run / name).is_file() and (run / name).stat().st_size > 0, name
+    assert any((run / "tb").glob("events.out.tfevents*"))
+    assert [r["step"] for r in json.loads((run / "evaluations.json").read_text())] == [100, 200]
+    second = tmp_path / "second"
+    train_main([*args[:-len(TINY) - 3], "--seed", "1", "-f", str(second), "--no-progress", "--video-episodes", "0", *TINY])
+    other = next(second.glob(f"{ENV}/sac/*_s1"))
+    assert evaluate_main([str(run), str(other), "--episodes", "6", "--out", str(tmp_path / "cmp"), "--plot", "--video-episodes", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "| run | episodes |" in table and "return IQM" in table
+    summary = json.loads((tmp_path / "cmp" / "summary.json").read_text())
+    assert len(summary["runs"]) == 2 and "return_iqm_ci" in summary["aggregate"]
+    assert (tmp_path / "cmp" / "comparison.png").is_file()
+    assert any((tmp_path / "cmp").glob("*/eval_video.mp4")) and any((tmp_path / "cmp").glob("*/episodes.csv"))
+
+
+def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages", "tests.agents.point_goal_env",
+           "-n", "600", "--eval-freq", "200", "--eval-episodes", "2", "--save-freq", "200", "-f", str(tmp_path),
+           "--no-progress", "--video-episodes", "0", *TINY]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob("*/sac/*/checkpoints/step_0000000200.pt")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run = next(tmp_path.glob(f"{ENV}/sac/*_s0"))
+    assert not (run / "eval.json").exists()  # it really died mid-training
+    done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "tests.agents.point_goal_env", "--no-progress"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "resuming" in done.stdout and "after 600 steps" in done.stdout
+    steps = [r["step"] for r in json.loads((run / "evaluations.json").read_text())]
+    assert steps == list(range(200, 601, 200))  # unbroken: no gap, no duplicate

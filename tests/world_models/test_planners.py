@@ -1,0 +1,68 @@
+"""Planners find the optimum of a quadratic cost, batched over environments, within bounds."""
+import pytest
+import torch
+
+from world_models.planners import CEMConfig, GradientConfig, MPPIConfig, make_planner
+
+TARGETS = torch.tensor([[0.3, -0.2, 0.5], [-0.6, 0.1, 0.0]])  # one optimum per environment [E, A]
+
+
+def quadratic(actions: torch.Tensor) -> torch.Tensor:
+    """Negative squared distance of every step to the env's target: [E, N, H, A] -> [E, N]."""
+    return -((actions - TARGETS[:, None, None]) ** 2).sum(dim=(-1, -2))
+
+
+@pytest.mark.parametrize("name, config", [
+    ("cem", dict(horizon=4, num_candidates=200, num_elites=20, iterations=8, min_std=0.01)),
+    ("mppi", dict(horizon=4, num_candidates=200, iterations=8, min_std=0.01)),
+    ("gradient", dict(horizon=4, num_candidates=4, iterations=60)),
+])
+def test_planner_finds_quadratic_optimum_per_env(name, config):
+    planner = make_planner(name, -torch.ones(3), torch.ones(3), seed=0, **config)
+    result = planner.plan(quadratic, num_envs=2)
+    assert result.actions.shape == (2, 4, 3)
+    assert torch.allclose(result.actions, TARGETS[:, None].expand(-1, 4, -1), atol=0.08)
+    assert result.score.shape == (2,) and bool((result.score > -0.05).all())
+
+
+@pytest.mark.parametrize("name, config", [("cem", {}), ("mppi", {}), ("gradient", dict(learning_rate=0.5))])
+def test_plans_respect_bounds_when_optimum_lies_outside(name, config):
+    planner = make_planner(name, -torch.ones(2), torch.ones(2) * 0.5, horizon=3, seed=1, **config)
+    result = planner.plan(lambda a: a.sum(dim=(-1, -2)), num_envs=1)  # optimum: push to the upper bound
+    assert bool((result.actions <= 0.5 + 1e-6).all()) and bool((result.actions >= -1).all())
+    assert torch.allclose(result.actions, torch.full_like(result.actions, 0.5), atol=0.1)
+
+
+def test_cem_warm_start_reuses_shifted_plan():
+    planner = make_planner("cem", -torch.ones(1), torch.ones(1), horizon=5, num_candidates=100,
+                           num_elites=10, iterations=4, seed=0)
+    ramp = torch.linspace(-0.8, 0.8, 5)
+    score = lambda a: -((a[..., 0] - ramp) ** 2).sum(-1)
+    planner.plan(score)
+    warm = planner.initial_mean(1)[0, :, 0]
+    assert torch.allclose(warm[:4], ramp[1:], atol=0.1)  # shifted previous plan
+    assert warm[4].item() == 0.0  # padded with the action midpoint
+    planner.reset()
+    assert bool((planner.initial_mean(1) == 0).all())
+
+
+def test_same_seed_same_plan_and_bad_input_is_named():
+    plans = [make_planner("mppi", -torch.ones(2), torch.ones(2), seed=7).plan(quadratic_one).actions
+             for _ in range(2)]
+    assert torch.equal(plans[0], plans[1])
+    with pytest.raises(ValueError, match="unknown planner 'ilqr'.*cem"):
+        make_planner("ilqr", -torch.ones(2), torch.ones(2))
+    with pytest.raises(ValueError, match="unknown cem planner option.*horizn"):
+        make_planner("cem", -torch.ones(2), torch.ones(2), horizn=3)
+    with pytest.raises(ValueError, match=r"score_fn must return \[E, N\]"):
+        make_planner("cem", -torch.ones(2), torch.ones(2)).plan(lambda a: a.sum(-1))
+
+
+def quadratic_one(actions: torch.Tensor) -> torch.Tensor:
+    return -((actions - 0.25) ** 2).sum(dim=(-1, -2))
+
+
+def test_configs_are_frozen_dataclasses():
+    for config in (CEMConfig(), MPPIConfig(), GradientConfig()):
+        with pytest.raises(AttributeError):
+            config.horizon = 3

@@ -1,0 +1,127 @@
+"""Honest model diagnostics: k-step open-loop error against copy-last and a linear model, calibration.
+
+A model that cannot beat "copy the last state" is not a model; the report says so plainly.
+Errors are RMSE in units of each state dimension's standard deviation, so dimensions in metres
+and radians weigh alike.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from world_models.data import Episode
+from world_models.models import EnsembleDynamics
+from world_models.replay import Transitions
+from world_models.spaces import StateLayout
+
+RolloutFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``(start_states[B, S], actions[B, H, A]) -> predicted states[B, H, S]``."""
+
+
+class Windows(NamedTuple):
+    """Open-loop test cases cut from episodes."""
+
+    start: torch.Tensor
+    """``[W, S]``."""
+    actions: torch.Tensor
+    """``[W, K, A]``."""
+    truth: torch.Tensor
+    """``[W, K, S]`` real states after each action."""
+
+
+def episode_windows(episodes: list[Episode], layout: StateLayout, horizon: int, stride: int = 1) -> Windows:
+    """Every ``horizon``-step window (every ``stride`` steps) of every long-enough episode."""
+    starts, actions, truths = [], [], []
+    for episode in episodes:
+        states = layout.state(episode.observations)
+        acts = episode.actions.reshape(len(episode), -1).astype(np.float32)
+        for t in range(0, len(episode) - horizon + 1, stride):
+            if episode.terminations[t:t + horizon - 1].any():
+                break  # a termination inside the window would make the real continuation meaningless
+            starts.append(states[t])
+            actions.append(acts[t:t + horizon])
+            truths.append(states[t + 1:t + horizon + 1])
+    if not starts:
+        raise ValueError(f"no episode is at least {horizon} steps long; collect longer episodes or lower k")
+    return Windows(*(torch.as_tensor(np.stack(x)) for x in (starts, actions, truths)))
+
+
+def copy_last(start: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Baseline: nothing moves, ``[B, S] -> [B, H, S]``."""
+    return start.unsqueeze(1).expand(-1, actions.shape[1], -1)
+
+
+class LinearModel:
+    """Baseline: ``next - state = [state, action, 1] @ W``, fit by least squares."""
+
+    def __init__(self, data: Transitions) -> None:
+        inputs = torch.cat([data.states, data.actions, torch.ones(len(data), 1)], dim=-1).double()
+        targets = (data.next_states - data.states).double()
+        self.weights = torch.linalg.lstsq(inputs, targets, driver="gelsd").solution.float()
+
+    def __call__(self, start: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        states, state = [], start
+        for t in range(actions.shape[1]):
+            inputs = torch.cat([state, actions[:, t], torch.ones(len(state), 1)], dim=-1)
+            state = state + inputs @ self.weights
+            states.append(state)
+        return torch.stack(states, 1)
+
+
+def model_rollout_fn(model: EnsembleDynamics) -> RolloutFn:
+    """A model's mean open-loop prediction (all members averaged) as a :data:`RolloutFn`."""
+    device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def rollout(start: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return model.rollout(start.to(device), actions.to(device), propagation="mean").states.cpu()
+    return rollout
+
+
+def open_loop_error(rollout: RolloutFn, windows: Windows, ks: tuple[int, ...], scale: torch.Tensor) -> dict[int, float]:
+    """RMSE after k steps for each k, in units of ``scale[S]`` (per-dimension state std)."""
+    predicted = rollout(windows.start, windows.actions)
+    error = (predicted - windows.truth) / scale
+    return {k: float(error[:, k - 1].pow(2).mean().sqrt()) for k in ks}
+
+
+def compare_to_baselines(model: EnsembleDynamics, train: Transitions, windows: Windows,
+                         ks: tuple[int, ...] = (1, 5, 10, 20)) -> dict[str, dict[int, float]]:
+    """k-step open-loop errors of the model, copy-last and a linear model fit on ``train``."""
+    ks = tuple(k for k in ks if k <= windows.actions.shape[1])
+    scale = train.states.std(dim=0).clamp_min(1e-6)
+    predictors = {"model": model_rollout_fn(model), "copy_last": copy_last, "linear": LinearModel(train)}
+    return {name: open_loop_error(fn, windows, ks, scale) for name, fn in predictors.items()}
+
+
+def verdict(errors: dict[str, dict[int, float]]) -> str:
+    """One line: does the model beat both baselines at every k?"""
+    lines = []
+    for k, err in errors["model"].items():
+        best_baseline = min(errors["copy_last"][k], errors["linear"][k])
+        lines.append(f"k={k}: model/copy-last = {err / max(errors['copy_last'][k], 1e-12):.3f}")
+        if err >= best_baseline:
+            return f"model does NOT beat the best baseline at k={k} ({err:.4f} vs {best_baseline:.4f})"
+    return "model beats copy-last and linear at every k (" + "; ".join(lines) + ")"
+
+
+@torch.no_grad()
+def calibration(model: EnsembleDynamics, data: Transitions, bins: int = 5) -> list[tuple[float, float]]:
+    """Predicted vs actual one-step error, ``bins`` quantile bins of predicted std (normalised units).
+
+    The predicted std combines the members' own variance (aleatoric) and their disagreement
+    (epistemic). A calibrated model gives pairs close to each other.
+    """
+    device = next(model.parameters()).device
+    data = Transitions(*(x.to(device) for x in data))
+    mean, logvar = model(data.states.expand(model.members, -1, -1), data.actions.expand(model.members, -1, -1))
+    aleatoric = logvar.exp().mean(0) if logvar is not None else torch.zeros_like(mean[0])
+    variance = aleatoric + mean.var(0, unbiased=False)
+    target = model.target_norm.normalize(model.targets(data.states, data.next_states, data.rewards))
+    predicted = variance.mean(-1).sqrt()
+    actual = (mean.mean(0) - target).pow(2).mean(-1)
+    order = predicted.argsort()
+    return [(float(predicted[rows].mean()), float(actual[rows].mean().sqrt()))
+            for rows in order.chunk(bins) if len(rows)]

@@ -1,0 +1,293 @@
+"""Planners that optimise action sequences against a scoring function.
+
+A planner never sees a model or an environment: it sees ``score_fn(actions[E, N, H, A]) -> [E, N]``,
+the (discounted) return of N candidate action sequences of horizon H for each of E environments.
+The same planner therefore runs on a quadratic (tests), a learned model, a batched torch world and
+a PyBullet env used as its own model (see :mod:`world_models.scoring`).
+
+All planners keep a per-environment plan ``[E, H, A]`` between calls and warm start from it shifted
+by one step (model-predictive control); :meth:`Planner.reset` forgets it, e.g. at episode start.
+
+Example:
+    >>> import torch
+    >>> target = torch.tensor([0.3, -0.2])
+    >>> score = lambda a: -((a - target) ** 2).sum(dim=(-1, -2))
+    >>> planner = CEMPlanner(-torch.ones(2), torch.ones(2), CEMConfig(horizon=3), seed=0)
+    >>> plan = planner.plan(score)
+    >>> bool(torch.allclose(plan.actions[0, 0], target, atol=0.05))
+    True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import torch
+
+ScoreFn = Callable[[torch.Tensor], torch.Tensor]
+"""Maps candidate action sequences ``[E, N, H, A]`` to their returns ``[E, N]`` (higher is better)."""
+
+
+class PlanResult(NamedTuple):
+    """Outcome of one planning call."""
+
+    actions: torch.Tensor
+    """Best action sequence per environment, ``[E, H, A]``, within the action bounds."""
+    score: torch.Tensor
+    """Score of that sequence, ``[E]``."""
+    evaluations: int
+    """Action sequences scored in this call (per environment)."""
+
+
+@dataclass(frozen=True)
+class CEMConfig:
+    """Cross-entropy method (PETS/iCEM flavour: elites refit a diagonal Gaussian)."""
+
+    horizon: int = 15
+    """Steps per action sequence."""
+    num_candidates: int = 500
+    """Sequences sampled per iteration."""
+    num_elites: int = 50
+    """Best sequences that refit the sampling distribution."""
+    iterations: int = 5
+    """Refits per planning call."""
+    init_std: float = 0.5
+    """Initial standard deviation as a fraction of the action range."""
+    min_std: float = 0.05
+    """Floor on the standard deviation (fraction of the action range) so search never collapses."""
+    momentum: float = 0.1
+    """Weight of the old distribution when refitting (0: elites only)."""
+    keep_elites: bool = True
+    """Carry the previous iteration's elites into the next population (iCEM), so scores never regress."""
+
+
+@dataclass(frozen=True)
+class MPPIConfig:
+    """Model-predictive path integral control (TD-MPC2 style, with iterations)."""
+
+    horizon: int = 15
+    num_candidates: int = 500
+    iterations: int = 5
+    temperature: float = 0.5
+    """Softmax temperature on returns normalised to [0, 1] per iteration; lower is greedier."""
+    init_std: float = 0.5
+    min_std: float = 0.05
+    num_elites: int = 64
+    """Only the best sequences are weighted (TD-MPC2's trick against a long tail of bad samples)."""
+
+
+@dataclass(frozen=True)
+class GradientConfig:
+    """Gradient-based planning: Adam on the action sequences through a differentiable score."""
+
+    horizon: int = 15
+    num_candidates: int = 16
+    """Sequences optimised in parallel from different starts; the best one wins."""
+    iterations: int = 30
+    """Adam steps per planning call."""
+    learning_rate: float = 0.1
+    """Adam step size in the unbounded (pre-tanh) action parameterisation."""
+    init_std: float = 0.3
+
+
+class Planner:
+    """Shared machinery: action bounds, warm-started plan memory, seeded sampling.
+
+    Args:
+        action_low: Lower action bounds ``[A]``.
+        action_high: Upper action bounds ``[A]``.
+        device: Torch device for all planner tensors.
+        seed: Seed of the planner's own ``torch.Generator``.
+    """
+
+    horizon: int
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor,
+                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+        self.device = torch.device(device)
+        self.low = torch.as_tensor(action_low, dtype=torch.float32, device=self.device).reshape(-1)
+        self.high = torch.as_tensor(action_high, dtype=torch.float32, device=self.device).reshape(-1)
+        if self.low.shape != self.high.shape or not bool((self.high > self.low).all()):
+            raise ValueError(f"action bounds must be finite with high > low, got low={self.low}, high={self.high}")
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self._plan: torch.Tensor | None = None  # [E, H, A] from the previous call
+
+    @property
+    def action_dim(self) -> int:
+        return int(self.low.numel())
+
+    def reset(self, env_mask: torch.Tensor | None = None) -> None:
+        """Forget the stored plan for all environments, or those where ``env_mask[E]`` is true."""
+        mask = None if env_mask is None else torch.as_tensor(env_mask, dtype=torch.bool, device=self.device)
+        if mask is None or self._plan is None or mask.shape[0] != self._plan.shape[0]:
+            self._plan = None  # a different number of envs also starts afresh
+            return
+        self._plan[mask] = self._middle()
+
+    def _middle(self) -> torch.Tensor:
+        return (self.low + self.high) / 2
+
+    def initial_mean(self, num_envs: int) -> torch.Tensor:
+        """Warm start ``[E, H, A]``: the previous plan shifted one step, padded with the action midpoint."""
+        middle = self._middle().expand(num_envs, self.horizon, -1)
+        if self._plan is None or self._plan.shape[0] != num_envs:
+            return middle.clone()
+        return torch.cat([self._plan[:, 1:], middle[:, :1]], dim=1)
+
+    def noise(self, num_envs: int, count: int) -> torch.Tensor:
+        """Standard normal noise ``[E, count, H, A]`` from the planner's generator."""
+        shape = (num_envs, count, self.horizon, self.action_dim)
+        return torch.randn(shape, generator=self.generator, device=self.device)
+
+    def clip(self, actions: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(torch.minimum(actions, self.high), self.low)
+
+    def plan(self, score_fn: ScoreFn, num_envs: int = 1) -> PlanResult:
+        """Optimise ``[E, H, A]`` action sequences for ``num_envs`` environments and remember them."""
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        result = self._optimise(score_fn, num_envs)
+        self._plan = result.actions.detach()
+        return result
+
+    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+        raise NotImplementedError
+
+
+def _best(candidates: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Best sequence ``[E, H, A]`` and its score ``[E]`` from ``[E, N, H, A]`` and ``[E, N]``."""
+    score, index = scores.max(dim=1)
+    return candidates[torch.arange(candidates.shape[0], device=candidates.device), index], score
+
+
+def _check_scores(scores: torch.Tensor, num_envs: int, count: int) -> torch.Tensor:
+    if scores.shape != (num_envs, count):
+        raise ValueError(f"score_fn must return [E, N] = {(num_envs, count)}, got {tuple(scores.shape)}")
+    return torch.nan_to_num(scores, nan=-torch.inf)
+
+
+class CEMPlanner(Planner):
+    """Cross-entropy method with warm start and elite carry-over, batched over environments."""
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, config: CEMConfig = CEMConfig(),
+                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+        super().__init__(action_low, action_high, device, seed)
+        if not 0 < config.num_elites <= config.num_candidates:
+            raise ValueError(f"num_elites must be in [1, num_candidates={config.num_candidates}], "
+                             f"got {config.num_elites}")
+        self.config = config
+        self.horizon = config.horizon
+
+    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+        cfg, span = self.config, self.high - self.low
+        mean = self.initial_mean(num_envs)
+        std = torch.full_like(mean, cfg.init_std) * span
+        elites = elite_scores = None
+        for _ in range(cfg.iterations):
+            # 1. sample around the current distribution, clipped to the bounds
+            candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, cfg.num_candidates))
+            scores = _check_scores(score_fn(candidates), num_envs, cfg.num_candidates)
+            if elites is not None and cfg.keep_elites:  # 2. iCEM: old elites compete again
+                candidates = torch.cat([candidates, elites], dim=1)
+                scores = torch.cat([scores, elite_scores], dim=1)
+            # 3. refit a diagonal Gaussian to the elites, smoothed by momentum
+            elite_scores, index = scores.topk(cfg.num_elites, dim=1)
+            elites = torch.gather(candidates, 1, index[..., None, None].expand(-1, -1, *candidates.shape[2:]))
+            mean = cfg.momentum * mean + (1 - cfg.momentum) * elites.mean(dim=1)
+            new_std = elites.std(dim=1) if cfg.num_elites > 1 else std
+            std = torch.maximum(cfg.momentum * std + (1 - cfg.momentum) * new_std, cfg.min_std * span)
+        actions, score = _best(elites, elite_scores)
+        return PlanResult(actions, score, cfg.iterations * cfg.num_candidates)
+
+
+class MPPIPlanner(Planner):
+    """MPPI: returns-weighted average of sampled sequences, iterated, batched over environments."""
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, config: MPPIConfig = MPPIConfig(),
+                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+        super().__init__(action_low, action_high, device, seed)
+        if config.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {config.temperature}")
+        self.config = config
+        self.horizon = config.horizon
+
+    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+        cfg, span = self.config, self.high - self.low
+        mean = self.initial_mean(num_envs)
+        std = torch.full_like(mean, cfg.init_std) * span
+        num_elites = min(cfg.num_elites, cfg.num_candidates)
+        best_actions, best_score = mean, torch.full((num_envs,), -torch.inf, device=self.device)
+        for _ in range(cfg.iterations):
+            candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, cfg.num_candidates))
+            candidates[:, 0] = mean  # the current mean is always a candidate
+            scores = _check_scores(score_fn(candidates), num_envs, cfg.num_candidates)
+            top, index = scores.topk(num_elites, dim=1)
+            elites = torch.gather(candidates, 1, index[..., None, None].expand(-1, -1, *candidates.shape[2:]))
+            # weights from returns rescaled to [0, 1] per env, so temperature is scale-free
+            spread = (top[:, :1] - top[:, -1:]).clamp_min(1e-8)
+            weights = torch.softmax((top - top[:, :1]) / spread / cfg.temperature, dim=1)[..., None, None]
+            mean = (weights * elites).sum(dim=1)
+            spread_actions = (weights * (elites - mean.unsqueeze(1)) ** 2).sum(dim=1).sqrt()
+            std = torch.maximum(spread_actions, cfg.min_std * span)
+            improved = top[:, 0] > best_score
+            best_actions = torch.where(improved[:, None, None], elites[:, 0], best_actions)
+            best_score = torch.maximum(best_score, top[:, 0])
+        return PlanResult(best_actions, best_score, cfg.iterations * cfg.num_candidates)
+
+
+class GradientPlanner(Planner):
+    """Gradient-based planning: Adam on ``[E, K, H, A]`` sequences through a differentiable ``score_fn``.
+
+    Actions are parameterised as ``low + (high - low) * sigmoid(u)``, so bounds hold without clipping
+    and gradients never vanish at the boundary the way a hard clamp's do.
+    """
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor,
+                 config: GradientConfig = GradientConfig(), device: str | torch.device = "cpu",
+                 seed: int = 0) -> None:
+        super().__init__(action_low, action_high, device, seed)
+        self.config = config
+        self.horizon = config.horizon
+
+    def _to_actions(self, raw: torch.Tensor) -> torch.Tensor:
+        return self.low + (self.high - self.low) * torch.sigmoid(raw)
+
+    def _to_raw(self, actions: torch.Tensor) -> torch.Tensor:
+        unit = ((actions - self.low) / (self.high - self.low)).clamp(1e-3, 1 - 1e-3)
+        return torch.logit(unit)
+
+    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+        cfg = self.config
+        start = self._to_raw(self.initial_mean(num_envs)).unsqueeze(1)
+        raw = start + cfg.init_std * 4 * self.noise(num_envs, cfg.num_candidates)  # sigmoid slope 1/4 at 0
+        raw[:, 0] = start[:, 0]  # the warm start itself is one of the starts
+        raw.requires_grad_(True)
+        optimiser = torch.optim.Adam([raw], lr=cfg.learning_rate)
+        for _ in range(cfg.iterations):
+            with torch.enable_grad():
+                scores = _check_scores(score_fn(self._to_actions(raw)), num_envs, cfg.num_candidates)
+                optimiser.zero_grad(set_to_none=True)
+                (-scores.sum()).backward()
+            optimiser.step()
+        with torch.no_grad():
+            actions = self._to_actions(raw)
+            scores = _check_scores(score_fn(actions), num_envs, cfg.num_candidates)
+            best, score = _best(actions, scores)
+        return PlanResult(best, score, (cfg.iterations + 1) * cfg.num_candidates)
+
+
+PLANNERS = {"cem": (CEMPlanner, CEMConfig), "mppi": (MPPIPlanner, MPPIConfig),
+            "gradient": (GradientPlanner, GradientConfig)}
+
+
+def make_planner(name: str, action_low: torch.Tensor, action_high: torch.Tensor,
+                 device: str | torch.device = "cpu", seed: int = 0, **config) -> Planner:
+    """Build a planner by name (``cem``, ``mppi``, ``gradient``) with config fields as keywords."""
+    if name not in PLANNERS:
+        raise ValueError(f"unknown planner {name!r}; valid: {sorted(PLANNERS)}")
+    planner_cls, config_cls = PLANNERS[name]
+    valid = set(config_cls.__dataclass_fields__)
+    unknown = sorted(set(config) - valid)
+    if unknown:
+        raise ValueError(f"unknown {name} planner option(s) {unknown}; valid: {sorted(valid)}")
+    return planner_cls(action_low, action_high, config_cls(**config), device=device, seed=seed)
