@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from envs.robots.kinematics import damped_least_squares, orientation_error
 from envs.sim.bullet import Simulator
 
 CONTROLS = ("ee", "joints")
@@ -121,14 +120,15 @@ class Panda:
         """Arm joint targets [7] that move the end effector by (dx, dy, dz) metres, gripper down.
 
         Plain floats, not small numpy arrays: this runs every step and numpy's per-call overhead
-        would cost more than the arithmetic.
+        would cost more than the arithmetic. ``_joint_positions`` lists all 9 movable joints; the
+        fingers do not move the grasp point, so their Jacobian columns are zero and they stay put.
         """
         x, y, z = self._kinematics[:3].tolist()
-        dz = max(z + dz, 0.0) - z  # never aim below the table top
-        error = np.array((dx, dy, dz, *orientation_error(GRIPPER_DOWN, self._ee_orientation)))
-        jacobian = self.sim.jacobian(self.body, EE_LINK, self._joint_positions)[:, : len(ARM_JOINTS)]
-        step = damped_least_squares(jacobian, error).tolist()
-        return [q + d for q, d in zip(self._joint_positions, step)]
+        target = (x + dx, y + dy, max(z + dz, 0.0))  # never aim below the table top
+        link_pose = (self._kinematics[:3].tolist(), self._ee_orientation)
+        return self.sim.inverse_kinematics(self.body, EE_LINK, target, GRIPPER_DOWN, self._joint_positions, link_pose)[
+            : len(ARM_JOINTS)
+        ]
 
     def action_for(self, ee_command: np.ndarray) -> np.ndarray:
         """This robot's action that realises an end-effector command [dx, dy, dz, gripper] in [-1, 1].

@@ -20,6 +20,7 @@ import pybullet_data
 from pybullet_utils.bullet_client import BulletClient
 
 from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
+from envs.sim.kinematics import damped_least_squares, orientation_error
 from envs.sim.urdf import low_poly_urdf
 
 RENDERERS = ("tiny", "egl")
@@ -248,13 +249,24 @@ class Simulator:
         linear, angular = self.client.calculateJacobian(body, link, (0.0, 0.0, 0.0), positions, zeros, zeros)
         return np.array(linear + angular)
 
-    def inverse_kinematics(self, body: int, link: int, position, orientation, rest=None, iterations: int = 20) -> np.ndarray:
-        """Joint positions [movable joints] that put ``link`` at a pose; PyBullet's damped IK."""
-        kwargs = {} if rest is None else {"restPoses": list(rest)}
-        solution = self.client.calculateInverseKinematics(
-            body, link, position, orientation, maxNumIterations=iterations, residualThreshold=1e-4, **kwargs
-        )
-        return np.array(solution)
+    def inverse_kinematics(self, body: int, link: int, position, orientation, joint_positions, link_pose) -> list[float]:
+        """Joint targets [J] that move ``link`` to a pose: one damped least-squares step.
+
+        Args:
+            position: Target position [3], metres.
+            orientation: Target quaternion (x, y, z, w).
+            joint_positions: Current positions of all J movable joints.
+            link_pose: Current (position [3], quaternion [4]) of the link, as the caller last read it.
+
+        For moves of a few centimetres per control step, one step from the current joints is
+        accurate to millimetres and the closed loop removes the rest; it costs one Jacobian query,
+        a fraction of PyBullet's iterative ``calculateInverseKinematics``.
+        """
+        current_position, current_orientation = link_pose
+        error = np.array((*(p - c for p, c in zip(position, current_position)),
+                          *orientation_error(orientation, current_orientation)))
+        step = damped_least_squares(self.jacobian(body, link, joint_positions), error).tolist()
+        return [q + d for q, d in zip(joint_positions, step)]
 
     def couple_joints(self, body: int, joint_a: int, joint_b: int, max_force: float) -> None:
         """Make two joints move as mirror images (a gear), like the Panda's mechanically coupled fingers."""

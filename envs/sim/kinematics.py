@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 _DAMPING = 0.05
-_DAMPING_EYE = _DAMPING**2 * np.eye(6)
+_DAMPING_EYE = _DAMPING**2 * np.eye(6)  # 6 task dimensions: position and orientation
 
 
 def orientation_error(desired, current) -> tuple[float, float, float]:
