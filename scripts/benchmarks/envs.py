@@ -111,9 +111,9 @@ def bench_pixels(args: argparse.Namespace) -> None:
     for task in args.tasks:
         ours = gym.make(f"Foresight/Panda{task}-v0", obs_mode="rgb", image_size=size)
         peer = _panda_gym(task, render_mode="rgb_array", render_width=size, render_height=size)
-        result = compare(_stepper(ours, 0), _stepper(peer, 0, render=True), args.steps // 2, args.repeats)
+        result = compare(_stepper(ours, 0), _stepper(peer, 0, render=True), args.steps // 4, args.repeats)
         _report("pixels", task, "obs/s  ", *result)
-        renders = compare(lambda: ours.unwrapped.render_frames(), peer.render, args.steps // 2, args.repeats)
+        renders = compare(lambda: ours.unwrapped.render_frames(), peer.render, args.steps // 4, args.repeats)
         _report("render-only", task, "frames/s", *renders)
         ours.close(), peer.close()
 
