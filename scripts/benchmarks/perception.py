@@ -100,6 +100,35 @@ def bench_encoders(args: argparse.Namespace) -> None:
     report(medians, args.batch, "frames")
 
 
+def bench_probe(args: argparse.Namespace) -> None:
+    """Linear-probe R^2 (object xyz, gripper xyz) of frozen features: random vs SSL encoders."""
+    import gymnasium as gym
+
+    from perception.frames import collect_frames
+    from perception.pretrain import PretrainConfig, pretrain_encoder
+    from perception.probe import encode_frames, linear_probe
+    from scripts.benchmarks.perception_tasks import noisy_expert, probe_labels
+
+    # short episodes: many object and goal placements in few frames
+    env = gym.make(args.env, obs_mode="rgb", image_size=args.image_size, max_episode_steps=args.episode_steps)
+    start = time.perf_counter()
+    data = collect_frames(env, args.frames, policy=noisy_expert(env, 0.7, args.seed), labels=probe_labels, seed=args.seed)
+    print(f"{args.env}: {len(data)} frames {tuple(data.frames.shape[1:])} in {time.perf_counter() - start:.0f} s")
+    train, test = data.split(0.7)
+    names = ["object x", "object y", "object z", "gripper x", "gripper y", "gripper z"]
+    print(f"{'encoder':14s} " + " ".join(f"{n:>9s}" for n in names) + "   mean  train-s")
+    for objective in ["random", *args.objectives]:
+        config = PretrainConfig(objective="contrastive" if objective == "random" else objective,
+                                features_dim=args.features_dim, steps=0 if objective == "random" else args.steps,
+                                batch_size=64, seed=args.seed, device=args.device)  # fmt: skip
+        start = time.perf_counter()
+        encoder, _, _ = pretrain_encoder(train, config)
+        seconds = time.perf_counter() - start
+        r2 = linear_probe(encode_frames(encoder, train.frames), train.labels.numpy(),
+                          encode_frames(encoder, test.frames), test.labels.numpy())  # fmt: skip
+        print(f"{objective:14s} " + " ".join(f"{v:9.3f}" for v in r2) + f" {r2.mean():6.3f} {seconds:7.0f}")
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +139,18 @@ def main(argv: list[str]) -> None:
         p.add_argument("--device", default="auto")
         p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
         p.set_defaults(fn=fn)
+    p = sub.add_parser("probe", help=bench_probe.__doc__)
+    p.add_argument("--env", default="Foresight/PandaPush-v0")
+    p.add_argument("--image-size", type=int, default=84)
+    p.add_argument("--frames", type=int, default=1500)
+    p.add_argument("--episode-steps", type=int, default=10, help="steps per collected episode")
+    p.add_argument("--steps", type=int, default=500, help="SSL gradient steps per objective")
+    p.add_argument("--features-dim", type=int, default=64)
+    p.add_argument("--objectives", nargs="+", default=["autoencoder", "contrastive", "inverse"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.set_defaults(fn=bench_probe)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.fn(args)
