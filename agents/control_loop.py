@@ -8,6 +8,10 @@ or a real one. Any exception, including ``KeyboardInterrupt`` and the SIGTERM ex
 from __future__ import annotations
 
 import logging
+import os
+import select
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
@@ -93,13 +97,14 @@ class ControlLoop:
         config: rate and run length.
         uncertainty: optional (observation dict, action) -> scalar disagreement for the gate.
         recorder: optional object with ``append(StepRecord)``, e.g. a :class:`DeployLog`.
-        clock, sleep: time source and sleeper in seconds (injectable for tests).
+        clock, sleep: time source and sleeper in seconds (injectable for tests); the default sleep
+            wakes on SIGINT/SIGTERM (see :class:`SignalAwareSleep`).
     """
 
     def __init__(self, adapter: Adapter, policy: Policy, supervisor: Supervisor, config: LoopConfig | None = None,
                  uncertainty: Callable[[Mapping[str, np.ndarray], np.ndarray], float] | None = None,
                  recorder: Any | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] | None = None) -> None:
         self.adapter, self.policy, self.supervisor = adapter, policy, supervisor
         self.config = config or LoopConfig()
         self.uncertainty, self.recorder = uncertainty, recorder
@@ -130,13 +135,17 @@ class ControlLoop:
         """
         self.stats = LoopStats(self.period_s)
         try:
-            self._run()
+            if self.sleep is None:
+                with SignalAwareSleep() as sleeper:
+                    self._run(sleeper.sleep)
+            else:
+                self._run(self.sleep)
         except BaseException as err:
             self._safe_stop(f"{type(err).__name__}: {err}")
             raise
         return self.stats
 
-    def _run(self) -> None:
+    def _run(self, sleep: Callable[[float], None]) -> None:
         t0 = next_t = self.clock()
         steps = 0
         while not self._done(steps, t0):
@@ -148,7 +157,7 @@ class ControlLoop:
                 self.stats.overruns += 1
                 next_t = now
             elif next_t > now:
-                self.sleep(next_t - now)
+                sleep(next_t - now)
 
     def _done(self, steps: int, t0: float) -> bool:
         cfg = self.config
@@ -164,6 +173,40 @@ class ControlLoop:
             log.error("safe stop failed after %s: %r", reason, err)
         self.supervisor.latch_stop("loop_error")
         log.warning("control loop stopped: %s", reason)
+
+
+class SignalAwareSleep:
+    """Sleeps that end as soon as a signal arrives, so Ctrl-C stops the robot within microseconds.
+
+    Any thread may receive SIGINT/SIGTERM, and Python runs the handler in the main thread only
+    when that thread next runs bytecode: a main thread in ``time.sleep`` would notice up to a whole
+    period late. Inside this context (main thread only) the C-level handler also writes to a pipe
+    (``signal.set_wakeup_fd``) that :meth:`sleep` waits on, so the handler runs at once.
+    """
+
+    def __enter__(self) -> SignalAwareSleep:
+        self._fds: tuple[int, int] | None = None
+        if threading.current_thread() is threading.main_thread():
+            read, write = os.pipe()
+            os.set_blocking(read, False)
+            os.set_blocking(write, False)
+            self._previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+            self._fds = (read, write)
+        return self
+
+    def sleep(self, seconds: float) -> None:
+        if self._fds is None:
+            time.sleep(seconds)
+            return
+        ready, _, _ = select.select([self._fds[0]], [], [], seconds)
+        if ready:
+            os.read(self._fds[0], 512)  # drain; the pending handler runs right after this returns
+
+    def __exit__(self, *exc) -> None:
+        if self._fds is not None:
+            signal.set_wakeup_fd(self._previous)
+            for fd in self._fds:
+                os.close(fd)
 
 
 def _flat_or_nan(action: Any, like: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -39,7 +39,8 @@ class DeployLog:
                  command_keys: Mapping[str, int], interventions: Sequence[str], rate_hz: float,
                  extra: Mapping[str, Any] | None = None) -> None:
         self.path = pathlib.Path(path)
-        self.action_space = spaces.Box(np.asarray(action_low, np.float64), np.asarray(action_high, np.float64))
+        self.action_space = spaces.Box(np.asarray(action_low, np.float64), np.asarray(action_high, np.float64),
+                                       dtype=np.float64)
         self.sidecar = {"rate_hz": rate_hz, "command_keys": dict(command_keys),
                         "interventions": list(interventions), **dict(extra or {})}
         self._writer: Any = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 import pathlib
 from dataclasses import asdict
 from typing import Any
@@ -59,11 +60,12 @@ class PlanningAgent:
     def __init__(self, env: gym.Env | None, seed: int = 0, device: str | torch.device = "auto", verbose: int = 0,
                  tensorboard_log: str | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, **hyperparams: Any) -> None:
-        if isinstance(env, VecEnv):
-            raise TypeError("PlanningAgent takes a gymnasium.Env (it plans for batches of observations "
-                            "in predict); got an SB3 VecEnv")
+        policy_kwargs = hyperparams.pop("policy_kwargs", None)
+        if policy_kwargs:
+            raise ValueError(f"PlanningAgent has no policy network; policy_kwargs {policy_kwargs} cannot apply")
         self.config = PlanningAgentConfig.from_kwargs(**hyperparams)
         self.env, self.seed, self.verbose = env, seed, verbose
+        self._vec_env: VecEnv | None = env if isinstance(env, VecEnv) else None
         self.device = resolve_device(device)
         self.observation_space = observation_space or env.observation_space
         self.action_space = action_space or env.action_space
@@ -84,8 +86,10 @@ class PlanningAgent:
         self.num_timesteps, self.fits, self._steps_since_fit = 0, 0, 0
         self.last_uncertainty: np.ndarray | None = None
         self.logger = self._make_logger(tensorboard_log)
-        self._vec_env: VecEnv | None = None
-        self._needs_reset = True
+        self._obs: Any = None  # last observation of the training envs, [E, ...]
+        self._stats_window_size = 100
+        self.ep_info_buffer: deque = deque(maxlen=self._stats_window_size)  # SB3's {"r", "l"} per episode
+        self.ep_success_buffer: deque = deque(maxlen=self._stats_window_size)
 
     # ----------------------------------------------------------------- set-up helpers
     def _model_config(self) -> ModelConfig:
@@ -115,6 +119,19 @@ class PlanningAgent:
             self._vec_env = DummyVecEnv([lambda: env])
         return self._vec_env
 
+    def set_logger(self, logger: Logger) -> None:
+        """Use ``logger`` (SB3's ``configure(...)``) for training records, as SB3 models do."""
+        self.logger = logger
+
+    @property
+    def replay_buffer(self) -> ReplayBuffer:
+        """SB3's name for the transitions kept for fitting."""
+        return self.replay
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        """SB3's list of what holds weights (used by generic checkpointing)."""
+        return ["model", "optimiser"], []
+
     def get_vec_normalize_env(self) -> None:
         """SB3 callbacks ask for this; a planning agent never normalises observations in the env."""
         return None
@@ -132,7 +149,10 @@ class PlanningAgent:
         return env_goal_reward(compute_reward, self.layout, goals)
 
     def _env_attr(self, name: str) -> Any:
+        """An attribute of the (first) training env, e.g. its batched ``compute_reward``; ``None`` if absent."""
         try:
+            if isinstance(self.env, VecEnv):
+                return self.env.get_attr(name, indices=[0])[0]
             return self.env.get_wrapper_attr(name) if self.env is not None else None
         except AttributeError:
             return None
@@ -187,55 +207,70 @@ class PlanningAgent:
         self.logger.record("train/holdout_mse", report.holdout_mse[report.best_epoch])
         self.logger.record("train/epochs", len(report.train_loss))
 
-    def _act(self, obs: Any) -> np.ndarray:
+    def _act(self, obs: Any, envs: int) -> np.ndarray:
+        """Random actions ``[E, A]`` until the first fit (seed episodes), then planned ones."""
         if self.fits == 0:
-            return self.action_space.sample()
-        return self.predict(obs)[0]
+            return np.stack([self.action_space.sample() for _ in range(envs)])
+        return self.predict(obs)[0].reshape(envs, *self.action_space.shape)
 
     def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 1, tb_log_name: str = "MPC",
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> PlanningAgent:
-        """Collect, fit and plan for ``total_timesteps`` env steps (SB3's signature)."""
-        if self.env is None:
+        """Collect, fit and plan for ``total_timesteps`` env steps (SB3's signature; E envs step at once)."""
+        env = self.get_env()
+        if env is None:
             raise RuntimeError("this agent has no env; pass env= to PlanningAgent.load to keep learning")
+        if reset_num_timesteps or self._obs is None:
+            env.seed(self.seed)
+            self._obs, self._episode = env.reset(), np.zeros((env.num_envs, 2))
+            self.planner.reset()
+        if reset_num_timesteps:
+            self.num_timesteps = 0
         callback = self._init_callback(callback, progress_bar)
         callback.on_training_start(locals(), globals())
-        if self._needs_reset:
-            self._obs, _ = self.env.reset(seed=self.seed)
-            self._episode, self._needs_reset = [0.0, 0], False
-            self.planner.reset()
-        for _ in range(total_timesteps):
-            if not self._collect_step(callback, log_interval):
+        target = self.num_timesteps + total_timesteps
+        while self.num_timesteps < target:
+            if not self._collect_step(env, callback):
                 break
         callback.on_training_end()
         return self
 
-    def _collect_step(self, callback: BaseCallback, log_interval: int) -> bool:
-        obs = self._obs
-        action = self._act(obs)
-        next_obs, reward, terminated, truncated, info = self.env.step(action)
-        self.replay.add(self.layout.state(obs), action, reward, self.layout.state(next_obs), terminated)
-        self.num_timesteps, self._steps_since_fit = self.num_timesteps + 1, self._steps_since_fit + 1
-        self._episode = [self._episode[0] + float(reward), self._episode[1] + 1]
+    def _collect_step(self, env: VecEnv, callback: BaseCallback) -> bool:
+        """One step of all E envs: act, store real transitions, refit when due, log finished episodes."""
+        obs, envs = self._obs, env.num_envs
+        actions = self._act(obs, envs)
+        next_obs, rewards, dones, infos = env.step(actions)
+        terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)])
+        final = self.layout.state(next_obs).reshape(envs, -1).copy()
+        for i in np.flatnonzero(dones):  # the vec env already reset: the real last obs is in the info
+            final[i] = self.layout.state(infos[i]["terminal_observation"]).reshape(-1)
+        self.replay.add(self.layout.state(obs).reshape(envs, -1), actions.reshape(envs, -1), rewards, final,
+                        terminated)
+        self.num_timesteps, self._steps_since_fit = self.num_timesteps + envs, self._steps_since_fit + envs
+        self._episode += np.stack([rewards, np.ones(envs)], axis=1)
         if len(self.replay) >= self.config.learning_starts and (
                 self.fits == 0 or self._steps_since_fit >= self.config.train_freq):
             self.fit_model()
         self._obs = next_obs
-        if terminated or truncated:
-            self._end_episode(info, log_interval)
-        callback.update_locals({"infos": [info], "dones": np.array([terminated or truncated])})
+        if dones.any():
+            self._end_episodes(dones, infos)
+        callback.update_locals({"infos": infos, "dones": dones, "rewards": rewards, "new_obs": next_obs})
         return bool(callback.on_step())
 
-    def _end_episode(self, info: dict, log_interval: int) -> None:
-        self.logger.record("rollout/ep_rew", self._episode[0])
-        self.logger.record("rollout/ep_len", self._episode[1])
-        if "is_success" in info:
-            self.logger.record("rollout/success", float(info["is_success"]))
+    def _end_episodes(self, dones: np.ndarray, infos: list[dict]) -> None:
+        for i in np.flatnonzero(dones):
+            self.ep_info_buffer.append({"r": float(self._episode[i, 0]), "l": int(self._episode[i, 1])})
+            if "is_success" in infos[i]:
+                self.ep_success_buffer.append(float(infos[i]["is_success"]))
+        self._episode[dones] = 0
+        self.planner.reset(torch.as_tensor(dones))
+        self.logger.record("rollout/ep_rew_mean", float(np.mean([e["r"] for e in self.ep_info_buffer])))
+        self.logger.record("rollout/ep_len_mean", float(np.mean([e["l"] for e in self.ep_info_buffer])))
+        if self.ep_success_buffer:
+            self.logger.record("rollout/success_rate", float(np.mean(self.ep_success_buffer)))
         if self.last_uncertainty is not None:
             self.logger.record("rollout/plan_disagreement", float(np.mean(self.last_uncertainty)))
+        self.logger.record("time/total_timesteps", self.num_timesteps)
         self.logger.dump(self.num_timesteps)
-        self._obs, _ = self.env.reset()
-        self._episode = [0.0, 0]
-        self.planner.reset()
 
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> None:

@@ -21,10 +21,10 @@ RENDER_MODES = ("rgb_array", "human")
 
 @dataclass(frozen=True)
 class EnvState:
-    """A full snapshot for planners: simulator state plus the task's goal."""
+    """A full snapshot for planners: simulator state plus the task's own state (goal ...)."""
 
     sim: SimState
-    goal: np.ndarray
+    task: dict[str, np.ndarray]
 
 
 def validate_image_size(image_size: int) -> int:
@@ -46,7 +46,8 @@ class RobotTaskEnv(gym.Env):
         image_size: Side of the square observation images, pixels.
         render_mode: None, ``"rgb_array"`` or ``"human"`` (the GUI must have been opened by ``sim``).
         render_size: Side of the square ``render()`` images, pixels.
-        randomizer: Called as ``randomizer(env, rng)`` at every reset; None: no randomization.
+        randomizer: Called as ``randomizer(env, rng)`` at every reset; returns True when it replaced
+            bodies. None: no randomization.
         scene_ids: Body ids of the static scene by name (``table``, ``floor``), for segmentation.
     """
 
@@ -63,7 +64,7 @@ class RobotTaskEnv(gym.Env):
         image_size: int = 84,
         render_mode: str | None = None,
         render_size: int = 240,
-        randomizer: Callable[["RobotTaskEnv", np.random.Generator], None] | None = None,
+        randomizer: Callable[["RobotTaskEnv", np.random.Generator], bool] | None = None,
         scene_ids: dict[str, int] | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in RENDER_MODES:
@@ -83,12 +84,15 @@ class RobotTaskEnv(gym.Env):
         sizes = {"robot": robot.observation_size, "task": task.observation_size, "goal": task.goal_size}
         self.observation_space = observation_space(self.layout, sizes, self.image_size, camera.far)
         self.action_space = robot.action_space
+        self._initial_state = self._settled_snapshot()
 
     # --- gymnasium API --------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if self.randomizer is not None:
-            self.randomizer(self, self.np_random)
+        # Contact caches and solver warm starts survive teleports; start every episode from one snapshot.
+        self.sim.restore_state(self._initial_state)
+        if self.randomizer is not None and self.randomizer(self, self.np_random):
+            self._initial_state = self._settled_snapshot()  # bodies were replaced
         self.robot.reset()
         self.task.reset(self.np_random)
         self._refresh()
@@ -135,11 +139,11 @@ class RobotTaskEnv(gym.Env):
 
     def save_state(self) -> EnvState:
         """Snapshot for ``restore_state`` (same episode: randomized dynamics are not part of it)."""
-        return EnvState(sim=self.sim.save_state(), goal=self.task.goal.copy())
+        return EnvState(sim=self.sim.save_state(), task=self.task.snapshot())
 
     def restore_state(self, state: EnvState) -> None:
         self.sim.restore_state(state.sim)
-        self.task.goal = state.goal.copy()
+        self.task.restore(state.task)
         self._refresh()
 
     @property
@@ -165,6 +169,13 @@ class RobotTaskEnv(gym.Env):
         return self.sim.render(self.camera, self.camera_pose, size, size, self.light_direction)
 
     # --- internals ------------------------------------------------------------------------------
+    def _settled_snapshot(self) -> SimState:
+        """A state with contacts established: restoring it wipes every contact cache of the last episode."""
+        self.robot.reset()
+        self.task.reset(np.random.default_rng(0))
+        self.sim.step()
+        return self.sim.save_state()
+
     def _refresh(self) -> None:
         self.robot.update()
         self.task.update()

@@ -5,15 +5,18 @@ import numpy as np
 
 from envs.core import RobotTaskEnv
 from envs.observations import ObsLayout
+from envs.randomization import Randomization, make_randomizer
 from envs.robots.panda import Panda
 from envs.sim.bullet import PhysicsConfig, Simulator
 from envs.sim.camera import CameraSpec
 from envs.tasks.base import GoalTask
+from envs.tasks.pick_and_place import PickAndPlace
+from envs.tasks.push import Push
 from envs.tasks.reach import Reach
 from envs.tasks.scene import build_table_scene
 
 # Third-person view from the front right of the table, looking at the workspace.
-ARM_CAMERA = CameraSpec(eye=(0.45, 0.9, 0.75), target=(-0.2, 0.0, 0.1), fov_deg=50.0, near=0.05, far=3.0)
+ARM_CAMERA = CameraSpec(eye=(0.4, 0.65, 0.6), target=(-0.15, 0.0, 0.12), fov_deg=50.0, near=0.05, far=3.0)
 
 
 class PandaEnv(RobotTaskEnv):
@@ -30,21 +33,25 @@ class PandaEnv(RobotTaskEnv):
         image_size: Observation image side, pixels.
         render_size: ``render()`` image side, pixels.
         randomize: False, True (default randomization) or a ``Randomization`` config.
+        visuals: ``"low_poly"`` (fast cameras) or ``"full"`` (detailed robot meshes).
     """
 
     block_gripper = False
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "ee",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize=False) -> None:
+                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
+                 visuals: str = "low_poly") -> None:
+        randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)  # fail before opening a simulator
         sim = Simulator(PhysicsConfig(timestep=timestep, substeps=substeps), gui=render_mode == "human", renderer=renderer)
         try:
             scene = build_table_scene(sim)
-            robot = Panda(sim, control=control, block_gripper=self.block_gripper)
+            robot = Panda(sim, control=control, block_gripper=self.block_gripper, visuals=visuals)
             task = self.make_task(sim, robot, reward_type)
             super().__init__(sim, robot, task, obs_mode, ARM_CAMERA, image_size=image_size,
-                             render_mode=render_mode, render_size=render_size, scene_ids=scene)
+                             render_mode=render_mode, render_size=render_size, randomizer=randomizer,
+                             scene_ids=scene)
         except Exception:
             sim.close()
             raise
@@ -60,3 +67,19 @@ class PandaReachEnv(PandaEnv):
 
     def make_task(self, sim: Simulator, robot: Panda, reward_type: str) -> GoalTask:
         return Reach(sim, robot.ee_position, reward_type)
+
+
+class PandaPushEnv(PandaEnv):
+    """Push a cube to a target on the table with the closed gripper (3-D action)."""
+
+    block_gripper = True
+
+    def make_task(self, sim: Simulator, robot: Panda, reward_type: str) -> GoalTask:
+        return Push(sim, robot.ee_position, robot.gripper_width, reward_type)
+
+
+class PandaPickAndPlaceEnv(PandaEnv):
+    """Grasp a cube and bring it to a target on or above the table (4-D action with gripper)."""
+
+    def make_task(self, sim: Simulator, robot: Panda, reward_type: str) -> GoalTask:
+        return PickAndPlace(sim, robot.ee_position, robot.gripper_width, reward_type)

@@ -18,8 +18,10 @@ def _register(env_id: str, **kwargs) -> None:
 
 
 def _register_pybullet() -> None:
-    """PyBullet worlds (one simulator client per env instance); 50 steps of 0.04 s per episode."""
-    _register(f"{NAMESPACE}/PandaReach-v0", entry_point="envs.panda_envs:PandaReachEnv", max_episode_steps=50)
+    """PyBullet worlds (one simulator client per env instance); steps of 0.04 s."""
+    for name in ("PandaReach", "PandaPush", "PandaPickAndPlace"):
+        _register(f"{NAMESPACE}/{name}-v0", entry_point=f"envs.panda_envs:{name}Env", max_episode_steps=50)
+    _register(f"{NAMESPACE}/MobilePointNav-v0", entry_point="envs.mobile_envs:MobilePointNavEnv", max_episode_steps=200)
 
 
 #: Batched world ids: name in ``envs.batched.factory.WORLDS`` and episode length (steps).

@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
 """Deploy a trained policy to a robot: export it, run it at a fixed rate, compare sim and real.
 
-    # 1. export an SB3 model (no unpickling) to ONNX, checked against the original on 1,000 observations
-    python scripts/deploy.py export --model runs/.../best_model.zip --algo SAC \\
-        --env Foresight/PandaReach-v0 --env-kwargs '{"obs_mode": "goal"}' --out policy.onnx
+    # 1. export a training run (or --model an SB3 zip) to ONNX, checked against the original on 1,000 observations
+    python scripts/deploy.py export --run runs/Foresight_PandaReach-v0/sac/<stamp>_s0 --out policy.onnx
     # 2. run it: on the simulated robot, or on a robot server (scripts/robot_server.py)
-    python scripts/deploy.py run --policy policy.onnx --robot sim --block-gripper --steps 500 --log runs/deploy/a
+    python scripts/deploy.py run --policy policy.onnx --robot panda --block-gripper --rate 25 --steps 500 --log runs/deploy/a
     python scripts/deploy.py run --policy policy.onnx --robot tcp://127.0.0.1:5555 --duration 60 --log runs/deploy/b
     # 3. replay the log in simulation: per-step divergence and estimated command latency
     python scripts/deploy.py replay --log runs/deploy/b
@@ -32,25 +31,31 @@ from envs.adapters.base import SignalStop
 from envs.adapters.faults import FaultConfig
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import CONTROLS, make_sim_robot, panda_reach_goal, physics_for_rate
+from envs.adapters.sim import CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate
+
+REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}
 from envs.adapters.watchdog import Watchdog
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("export", help="SB3 model zip -> .onnx or .pt2, verified")
-    exp.add_argument("--model", required=True, help="SB3 model zip (best_model.zip, a checkpoint)")
-    exp.add_argument("--algo", required=True, help="SB3 algorithm: PPO, SAC, TD3, A2C, DDPG, DQN")
-    exp.add_argument("--env", required=True, help="gymnasium id giving the spaces, e.g. Foresight/PandaReach-v0")
+    exp = sub.add_parser("export", help="SB3 model zip or training run -> .onnx or .pt2, verified")
+    source = exp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="a run folder written by scripts/train.py (VecNormalize folded in)")
+    source.add_argument("--model", help="an SB3 model zip (needs --algo and --env)")
+    exp.add_argument("--which", default="best", choices=("best", "latest"), help="run checkpoint to export")
+    exp.add_argument("--algo", help="SB3 algorithm of --model: PPO, SAC, TD3, A2C, DDPG, DQN")
+    exp.add_argument("--env", help="gymnasium id giving --model's spaces, e.g. Foresight/PandaReach-v0")
     exp.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
     exp.add_argument("--out", required=True, help="output file; .onnx (onnxruntime) or .pt2 (torch.export)")
     exp.add_argument("--check", type=int, default=1000, help="observations to compare exported vs original")
     run = sub.add_parser("run", help="fixed-rate control loop on a robot")
     run.add_argument("--policy", required=True, help="exported policy (.onnx or .pt2)")
-    run.add_argument("--robot", default="sim", help="'sim' (PyBullet Panda) or a robot server tcp://host:port")
-    run.add_argument("--control", default="ee", choices=CONTROLS, help="sim robot: end-effector or joint deltas")
-    run.add_argument("--block-gripper", action="store_true", help="sim robot: no gripper command (reaching)")
+    run.add_argument("--robot", default="panda",
+                     help=f"a simulated robot ({', '.join(ROBOTS)}) or a robot server tcp://host:port")
+    run.add_argument("--control", default="ee", choices=CONTROLS, help="simulated Panda: end-effector or joint deltas")
+    run.add_argument("--block-gripper", action="store_true", help="simulated Panda: no gripper command (reaching)")
     run.add_argument("--goal", type=float, nargs="+", help="desired goal for goal-conditioned policies (metres)")
     run.add_argument("--rate", type=float, default=50.0, help="control rate (Hz)")
     run.add_argument("--steps", type=int, help="stop after this many steps")
@@ -65,29 +70,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--seed", type=int, default=0, help="seeds faults and a sampled goal")
     rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency")
     rep.add_argument("--log", required=True, help="a log written by 'run --log'")
-    rep.add_argument("--key", default="ee_position", help="reading to compare")
+    rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: the log's)")
+    rep.add_argument("--key", help="reading to compare (default: ee_position for the Panda, base_pose for the base)")
     rep.add_argument("--max-delay", type=int, default=10, help="largest latency considered (steps)")
     return parser.parse_args(argv)
 
 
 def export(args: argparse.Namespace) -> dict:
-    import gymnasium as gym
-
     import envs  # noqa: F401  (registers the Foresight ids)
-    from agents.export import export_onnx, export_program, verify_export
-    from agents.sb3_load import load_sb3_policy
+    from agents.deploy_export import export_run, export_sb3_zip
 
-    env = gym.make(args.env, **json.loads(args.env_kwargs))
-    obs_space, act_space = env.observation_space, env.action_space
-    env.close()
-    policy = load_sb3_policy(args.model, args.algo, obs_space, act_space)
-    out = pathlib.Path(args.out)
-    (export_onnx if out.suffix == ".onnx" else export_program)(policy, out)
-    obs_space.seed(0)
-    samples = [obs_space.sample() for _ in range(args.check)]
-    batch = ({k: np.stack([s[k] for s in samples]) for k in samples[0]} if isinstance(samples[0], dict)
-             else np.stack(samples))
-    return {"exported": str(out), "max_abs_error": verify_export(policy, load_policy(out), batch)}
+    if args.run:
+        return export_run(args.run, args.out, args.which, args.check)
+    if not (args.algo and args.env):
+        raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")
+    return export_sb3_zip(args.model, args.algo, args.env, json.loads(args.env_kwargs), args.out, args.check)
 
 
 def policy_on_readings(path: str, goal: list[float] | None, seed: int):
@@ -108,10 +105,10 @@ def make_robot(args: argparse.Namespace):
         from envs.adapters.network import NetworkRobotAdapter
 
         return NetworkRobotAdapter(args.robot)
-    if args.robot != "sim":
-        raise SystemExit(f"--robot must be 'sim' or tcp://host:port, got {args.robot!r}")
+    if args.robot not in ROBOTS:
+        raise SystemExit(f"--robot must be one of {ROBOTS} or tcp://host:port, got {args.robot!r}")
     faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
-    return make_sim_robot("panda", args.control, args.block_gripper, faults if faults.active else None,
+    return make_sim_robot(args.robot, args.control, args.block_gripper, faults if faults.active else None,
                           physics_for_rate(args.rate))
 
 
@@ -132,7 +129,8 @@ def run(args: argparse.Namespace) -> dict:
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
                                  {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
-                                 extra={"robot": {"control": args.control, "block_gripper": args.block_gripper}})
+                                 extra={"robot": {"name": args.robot, "control": args.control,
+                                                  "block_gripper": args.block_gripper}})
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),
                            recorder=recorder)
         try:
@@ -147,14 +145,16 @@ def run(args: argparse.Namespace) -> dict:
 def replay(args: argparse.Namespace) -> dict:
     sidecar, episodes = read_deploy_log(args.log)
     robot_cfg = sidecar.get("robot", {})
-    period = 1.0 / sidecar["rate_hz"]
+    name = args.robot or (robot_cfg.get("name") if robot_cfg.get("name") in ROBOTS else "panda")
+    key = args.key or REPLAY_KEYS[name]
     reports = []
-    with make_sim_robot("panda", robot_cfg.get("control", "ee"), robot_cfg.get("block_gripper", False),
+    with make_sim_robot(name, robot_cfg.get("control", "ee"), robot_cfg.get("block_gripper", False),
                         physics=physics_for_rate(sidecar["rate_hz"])) as sim:
         for episode in episodes:
-            report = replay_divergence(sim, episode.observations, episode.actions, period, args.key, args.max_delay)
+            report = replay_divergence(sim, episode.observations, episode.actions, 1.0 / sidecar["rate_hz"], key,
+                                       args.max_delay)
             reports.append({**report.summary(), "divergence": np.round(report.divergence, 5).tolist()})
-    return {"episodes": reports}
+    return {"robot": name, "episodes": reports}
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serve a robot over the Foresight robot protocol (ZeroMQ, JSON + flat arrays, no pickle).
 
-This is the program that runs next to a robot's driver; here it serves the simulated Panda as its
+This is the program that runs next to a robot's driver; here it serves a simulated robot (the Panda or the wheeled base) as its
 stand-in, optionally behind injected latency, jitter, lost messages and sensor noise. It binds to
 loopback unless --allow-remote is given, and safe-stops the robot when the client goes quiet for
 --watchdog-s after a command, on SIGINT/SIGTERM, and on any error.
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
-    robot = make_sim_robot(args.robot, args.control, args.block_gripper, 
+    robot = make_sim_robot(args.robot, args.control, args.block_gripper,
                            faults if faults.active else None)
     server = RobotServer(robot, args.endpoint, watchdog_s=args.watchdog_s, allow_remote=args.allow_remote)
     try:

@@ -11,6 +11,7 @@ The latent state ``s = concat(h, z)`` ``[B, Dh + Dz]`` is what planners roll for
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -46,25 +47,26 @@ class LatentLoss(NamedTuple):
 
 
 class ConvDecoder(nn.Module):
-    """``features[B, F] -> frames[B, C, H, W]`` in [0, 1]: transposed convs to 32x32, resized to H x W."""
+    """``features[B, F] -> frames[B, C, H, W]``: 4x4 seed, transposed convs doubling the size until it
+    covers H x W, then a resize. Outputs are about [0, 1] but unbounded, so gradients never saturate."""
 
     def __init__(self, features: int, channels: int, height: int, width: int, depth: int = 32) -> None:
         super().__init__()
         self.size = (height, width)
-        self.depth = depth
-        self.project = nn.Linear(features, depth * 4 * 4 * 4)
-        self.net = nn.Sequential(
-            nn.ConvTranspose2d(depth * 4, depth * 2, 4, stride=2, padding=1), nn.ReLU(),  # 8x8
-            nn.ConvTranspose2d(depth * 2, depth, 4, stride=2, padding=1), nn.ReLU(),      # 16x16
-            nn.ConvTranspose2d(depth, channels, 4, stride=2, padding=1),                   # 32x32
-        )
+        ups = max(1, math.ceil(math.log2(max(height, width) / 4)))
+        widths = [depth * 2 ** i for i in reversed(range(ups))] + [channels]  # e.g. 128, 64, 32, C
+        self.seed_shape = (widths[0], 4, 4)
+        self.project = nn.Linear(features, widths[0] * 16)
+        layers: list[nn.Module] = []
+        for inputs, outputs in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(inputs, outputs, 4, stride=2, padding=1), nn.ReLU()]
+        self.net = nn.Sequential(*layers[:-1])  # no activation after the last layer
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        x = self.project(features).reshape(-1, self.depth * 4, 4, 4)
-        x = self.net(x)
+        x = self.net(self.project(features).reshape(-1, *self.seed_shape))
         if tuple(x.shape[-2:]) != self.size:
             x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
-        return torch.sigmoid(x)
+        return x + 0.5
 
 
 class LatentDynamics(nn.Module):

@@ -64,19 +64,20 @@ class NetworkRobotAdapter(RobotAdapter):
     def _call(self, op: str, arrays: dict[str, np.ndarray] | None = None,
               attempts: int | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Send one request and wait for its reply; retry on timeout with a new socket."""
-        request = encode({"op": op, "id": next(self._ids)}, arrays)
+        request_id = next(self._ids)
+        request = encode({"op": op, "id": request_id}, arrays)
         attempts = self.retries + 1 if attempts is None else attempts
         for attempt in range(attempts):
             socket = self._socket or self._fresh_socket()
             socket.send_multipart(request)
             if socket.poll(int(self.timeout_s * 1000), zmq.POLLIN):
-                return self._check_reply(op, *decode(socket.recv_multipart()))
+                return self._check_reply(op, request_id, *decode(socket.recv_multipart()))
             log.warning("robot %s: no reply to %s within %.3f s (attempt %d/%d)", self.endpoint, op,
                         self.timeout_s, attempt + 1, attempts)
             self._fresh_socket()
         raise RobotTimeout(f"robot at {self.endpoint} did not answer {op!r} in {attempts} x {self.timeout_s} s")
 
-    def _check_reply(self, op: str, header: dict[str, Any], arrays: dict[str, np.ndarray]):
+    def _check_reply(self, op: str, request_id: int, header: dict[str, Any], arrays: dict[str, np.ndarray]):
         session = header.get("session")
         if self.session is not None and session != self.session:
             self._restarted = True
@@ -86,6 +87,8 @@ class NetworkRobotAdapter(RobotAdapter):
         if not header.get("ok", False):
             kind = _REMOTE_ERRORS.get(header.get("error_type"), RobotError)
             raise kind(f"robot refused {op!r}: {header.get('error_type')}: {header.get('error')}")
+        if header.get("id") != request_id or header.get("op") != op:
+            raise ProtocolError(f"reply {header.get('op')!r} #{header.get('id')} does not answer {op!r} #{request_id}")
         return header, arrays
 
     # ------------------------------------------------------------------ adapter hooks

@@ -94,7 +94,7 @@ class SafetySupervisor:
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._last = limits.zero_command()
-        self._last_valid_t = clock()
+        self._last_valid_t: float | None = None  # the watchdog arms on the first valid command
         self._stopped_reason: str | None = None
 
     # ----------------------------------------------------------------- the gate
@@ -168,10 +168,11 @@ class SafetySupervisor:
 
     # ----------------------------------------------------------------- watchdog and latch
     def watchdog_expired(self) -> bool:
-        """True when no valid command arrived within ``config.watchdog_s`` (and not already stopped)."""
+        """True when no valid command arrived within ``config.watchdog_s`` of the last one (armed by
+        the first valid command after construction or :meth:`resume`; False once latched)."""
         deadline = self.config.watchdog_s
         with self._lock:
-            if deadline is None or self._stopped_reason is not None:
+            if deadline is None or self._stopped_reason is not None or self._last_valid_t is None:
                 return False
             return self.clock() - self._last_valid_t > deadline
 
@@ -208,7 +209,7 @@ class SafetySupervisor:
             if self._stopped_reason is not None:
                 self.counts["resumes"] += 1
             self._stopped_reason = None
-            self._last_valid_t = self.clock()
+            self._last_valid_t = None
 
     def report(self) -> dict[str, float]:
         """Intervention counts plus the fraction of commands each affected (for evaluation reports)."""

@@ -1,6 +1,6 @@
 """``RobotServer``: the program that runs next to a robot's driver and serves the wire protocol.
 
-It owns a local :class:`RobotAdapter` (a real driver, or ``SimRobotAdapter`` as its stand-in) and
+It owns a local :class:`RobotAdapter` (a real driver, or a simulated robot as its stand-in) and
 answers one request at a time on a ZeroMQ REP socket, bound to loopback unless told otherwise.
 It keeps its own watchdog: if the control process goes quiet (crash, cable, hung policy) for
 ``watchdog_s`` after an ``act``, the robot is safe-stopped here, where no network can delay it.

@@ -1,16 +1,19 @@
-"""``SimRobotAdapter``: the PyBullet robots behind the ``RobotAdapter`` interface.
+"""The PyBullet robots behind the ``RobotAdapter`` interface.
 
-The deploy path (export -> control loop -> supervisor -> adapter) runs against this exactly as
-against a real robot, with optional injected latency, jitter, lost messages and sensor noise
+The deploy path (export -> control loop -> supervisor -> adapter) runs against these exactly as
+against a real robot, optionally behind injected latency, jitter, lost messages and sensor noise
 (``make_sim_robot(..., faults=FaultConfig(...))``). Readings use the sim env's keys and units:
-``observation`` is the robot's own observation vector (for the Panda: end-effector position,
-metres, its velocity, m/s, gripper opening, metres), plus ``joint_positions`` (radians / metres)
-which real arms report and replay needs, and ``ee_position`` [3] (metres). One ``act`` advances one control period of simulated
-time; ``time_s`` is simulated time.
+``observation`` is the robot's own observation vector, plus what a real robot also reports and
+replay needs. One ``act`` advances one control period; ``time_s`` is simulated time.
+
+- :class:`SimPandaAdapter`: the Panda on the table; ``observation`` [7] (end-effector position m,
+  velocity m/s, gripper opening m), ``ee_position`` [3] m, ``joint_positions`` [9] rad / m.
+- ``sim_mobile.SimMobileBaseAdapter``: the wheeled base (see that module).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from abc import abstractmethod
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -24,10 +27,73 @@ from envs.tasks import reach
 from envs.tasks.base import goal_distance
 from envs.tasks.scene import build_table_scene
 
-ROBOTS = ("panda",)
+ROBOTS = ("panda", "mobile")
 CONTROLS = panda_robot.CONTROLS
 PANDA_JOINTS = list(panda_robot.ARM_JOINTS + panda_robot.FINGER_JOINTS)
 PANDA_FORCES = list(panda_robot.ARM_FORCES) + [panda_robot.FINGER_FORCE] * 2
+
+
+class SimRobotAdapter(RobotAdapter):
+    """What every simulated robot shares: its own simulator, stepping one control period per ``act``.
+
+    Subclasses build the scene and robot (``_build``), hold still (``_hold``), read
+    (``_readings``) and restore a logged state (``reset_to``); the robot object follows the
+    ``envs.robots`` interface (``reset``, ``update``, ``observation``, ``apply_action``).
+    """
+
+    def __init__(self, limits: CommandLimits, physics: PhysicsConfig) -> None:
+        super().__init__(limits)
+        self.physics = physics
+        self.period_s = physics.timestep * physics.substeps
+        self.sim: Simulator | None = None
+        self.robot: Any = None
+        self.sim_time_s = 0.0
+
+    @abstractmethod
+    def _build(self, sim: Simulator) -> Any:
+        """Create the scene and return the robot."""
+
+    @abstractmethod
+    def _hold(self) -> None:
+        """Motor targets that keep the robot where it is (the safe stop)."""
+
+    @abstractmethod
+    def _readings(self) -> dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def reset_to(self, observation: Mapping[str, np.ndarray]) -> None:
+        """Put the robot in a logged state (its readings), holding still."""
+
+    def _connect(self) -> None:
+        self.sim = Simulator(self.physics)
+        try:
+            self.robot = self._build(self.sim)
+        except Exception:
+            self.sim.close()
+            raise
+        self.home()
+
+    def home(self) -> None:
+        """The robot's reset pose, holding still."""
+        self.robot.reset()
+        self._hold()
+
+    def _observe(self) -> Observation:
+        return Observation(self.sim_time_s, self._readings())
+
+    def _act(self, command: Command) -> Command:
+        self.robot.apply_action(self.limits.join(command))
+        self.sim.step()
+        self.robot.update()
+        self.sim_time_s += self.period_s
+        return command
+
+    def _stop(self) -> None:
+        self._hold()
+
+    def _close(self) -> None:
+        if self.sim is not None:
+            self.sim.close()
 
 
 def panda_limits(control: str = "ee", block_gripper: bool = False, max_delta: float = 0.5) -> CommandLimits:
@@ -47,8 +113,8 @@ def panda_limits(control: str = "ee", block_gripper: bool = False, max_delta: fl
     return CommandLimits(fields)
 
 
-class SimRobotAdapter(RobotAdapter):
-    """A simulated Panda on the table scene; ``connect`` opens the simulator, ``close`` frees it.
+class SimPandaAdapter(SimRobotAdapter):
+    """The simulated Panda on the table scene.
 
     Args:
         control: ``"ee"`` or ``"joints"``.
@@ -59,30 +125,23 @@ class SimRobotAdapter(RobotAdapter):
 
     def __init__(self, control: str = "ee", block_gripper: bool = False,
                  physics: PhysicsConfig = PhysicsConfig(), max_delta: float = 0.5) -> None:
-        super().__init__(panda_limits(control, block_gripper, max_delta))
-        self.control, self.block_gripper, self.physics = control, block_gripper, physics
-        self.period_s = physics.timestep * physics.substeps
-        self.sim: Simulator | None = None
-        self.robot: panda_robot.Panda | None = None
-        self.sim_time_s = 0.0
+        super().__init__(panda_limits(control, block_gripper, max_delta), physics)
+        self.control, self.block_gripper = control, block_gripper
 
-    def _connect(self) -> None:
-        self.sim = Simulator(self.physics)
-        try:
-            build_table_scene(self.sim)
-            self.robot = panda_robot.Panda(self.sim, control=self.control, block_gripper=self.block_gripper)
-        except Exception:
-            self.sim.close()
-            raise
-        self.home()
+    def _build(self, sim: Simulator) -> panda_robot.Panda:
+        build_table_scene(sim)
+        return panda_robot.Panda(sim, control=self.control, block_gripper=self.block_gripper)
 
-    def home(self) -> None:
-        """Home pose, holding still."""
-        self.robot.reset()
-        self._hold()
+    def _hold(self) -> None:
+        positions, _ = self.sim.joint_states(self.robot.body, PANDA_JOINTS)
+        self.sim.set_joint_targets(self.robot.body, PANDA_JOINTS, positions, PANDA_FORCES)
+
+    def _readings(self) -> dict[str, np.ndarray]:
+        positions, _ = self.sim.joint_states(self.robot.body, PANDA_JOINTS)
+        return {"observation": self.robot.observation(), "joint_positions": positions,
+                "ee_position": self.robot.ee_position()}
 
     def reset_to(self, observation: Mapping[str, np.ndarray]) -> None:
-        """Put the robot in a logged state (its ``joint_positions``), holding still."""
         positions = np.asarray(observation["joint_positions"], dtype=np.float64)
         if positions.shape != (len(PANDA_JOINTS),):
             raise ValueError(f"joint_positions must have shape ({len(PANDA_JOINTS)},), got {positions.shape}")
@@ -90,38 +149,20 @@ class SimRobotAdapter(RobotAdapter):
         self.robot.update()
         self._hold()
 
-    def _hold(self) -> None:
-        """Motor targets = where the joints are now: the arm holds its pose."""
-        positions, _ = self.sim.joint_states(self.robot.body, PANDA_JOINTS)
-        self.sim.set_joint_targets(self.robot.body, PANDA_JOINTS, positions, PANDA_FORCES)
-
-    def _observe(self) -> Observation:
-        positions, _ = self.sim.joint_states(self.robot.body, PANDA_JOINTS)
-        return Observation(self.sim_time_s, {"observation": self.robot.observation(), "joint_positions": positions,
-                                             "ee_position": self.robot.ee_position()})
-
-    def _act(self, command: Command) -> Command:
-        self.robot.apply_action(self.limits.join(command))
-        self.sim.step()
-        self.robot.update()
-        self.sim_time_s += self.period_s
-        return command
-
-    def _stop(self) -> None:
-        self._hold()
-
-    def _close(self) -> None:
-        if self.sim is not None:
-            self.sim.close()
-
 
 def make_sim_robot(robot: str = "panda", control: str = "ee", block_gripper: bool = False,
                    faults: FaultConfig | None = None, physics: PhysicsConfig = PhysicsConfig(),
                    max_delta: float = 0.5) -> RobotAdapter:
-    """A simulated robot by name, behind a faulty link when ``faults`` is given."""
+    """A simulated robot by name (``control``/``block_gripper`` apply to the Panda), behind a
+    faulty link when ``faults`` is given."""
     if robot not in ROBOTS:
         raise ValueError(f"unknown robot {robot!r}; valid: {ROBOTS}")
-    adapter = SimRobotAdapter(control, block_gripper, physics, max_delta)
+    if robot == "panda":
+        adapter: SimRobotAdapter = SimPandaAdapter(control, block_gripper, physics, max_delta)
+    else:
+        from envs.adapters.sim_mobile import SimMobileBaseAdapter
+
+        adapter = SimMobileBaseAdapter(physics, max_delta)
     return adapter if faults is None else FaultyAdapter(adapter, faults, adapter.period_s)
 
 

@@ -16,17 +16,24 @@ Array = Any  # torch.Tensor | np.ndarray | numpy scalar
 
 
 class NumpyOps:
-    """Numpy implementation; float64 like gymnasium's classic-control worlds."""
+    """Numpy implementation in one float dtype (float64, as gymnasium's classic-control worlds, or float32)."""
 
-    float_dtype = np.float64
+    def __init__(self, float_dtype: type = np.float64):
+        self.float_dtype = float_dtype
+
     cos, sin, sqrt, abs, tanh = map(staticmethod, (np.cos, np.sin, np.sqrt, np.abs, np.tanh))
     where, clip, maximum, minimum = map(staticmethod, (np.where, np.clip, np.maximum, np.minimum))
 
     @staticmethod
     def stack(items: Sequence[Array]) -> Array:
-        """Stack ``k`` arrays ``[...]`` into ``[..., k]`` (``np.array`` is 20x faster on scalars)."""
-        if np.ndim(items[0]) == 0:
-            return np.array(items)
+        """Stack ``k`` arrays ``[...]`` into ``[..., k]``; ``[B]`` items give a column-major ``[B, k]``.
+
+        Worlds read their state one component at a time, so contiguous columns make those
+        elementwise ops faster; ``np.array`` is 20x faster than ``np.stack`` on scalars.
+        """
+        if np.ndim(items[0]) <= 1:
+            stacked = np.array(items)
+            return stacked.T if stacked.ndim == 2 else stacked
         return np.stack(items, axis=-1)
 
     @staticmethod
@@ -48,15 +55,15 @@ class NumpyOps:
 
     @staticmethod
     def full_like(x: Array, value: float) -> Array:
-        return value if np.ndim(x) == 0 else np.full_like(x, value, dtype=np.float64)
+        return value if np.ndim(x) == 0 else np.full_like(x, value)
 
-    @staticmethod
-    def uniform(rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...]) -> Array:
-        return rng.uniform(low, high, size=shape)
+    def uniform(self, rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...]) -> Array:
+        if self.float_dtype == np.float64:
+            return rng.uniform(low, high, size=shape)
+        return rng.random(shape, dtype=self.float_dtype) * (high - low) + low
 
-    @staticmethod
-    def zeros(shape: tuple[int, ...], dtype: str = "float") -> Array:
-        return np.zeros(shape, dtype={"float": np.float64, "int": np.int32, "bool": np.bool_}[dtype])
+    def zeros(self, shape: tuple[int, ...], dtype: str = "float") -> Array:
+        return np.zeros(shape, dtype={"float": self.float_dtype, "int": np.int32, "bool": np.bool_}[dtype])
 
 
 class TorchOps:
@@ -125,4 +132,5 @@ def ops_for(x: Array) -> NumpyOps | TorchOps:
     if isinstance(x, torch.Tensor):
         dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
         return TorchOps(x.device, dtype)
-    return NumpyOps()
+    dtype = x.dtype.type if isinstance(x, np.ndarray) and x.dtype.kind == "f" else np.float64
+    return NumpyOps(dtype)

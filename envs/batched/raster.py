@@ -107,7 +107,9 @@ class Canvas:
         """``[N]`` or ``[N, K]`` -> ``[N, K]`` float32 on the canvas's device, without gradient."""
         return value.detach().reshape(self.n, -1).to(device=self.device, dtype=torch.float32)
 
-    def _axis(self, centre: torch.Tensor, half: float | None, pixel: float, count: int, flip: bool):
+    def _axis(
+        self, centre: torch.Tensor, half: float | None, pixel: float, count: int, flip: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Window pixel indices ``[N, K, w]``, their offsets from ``centre`` (m) and in-image flags."""
         size = count if half is None else min(count, math.ceil(2 * half / pixel) + 2)
         steps = torch.arange(size, device=self.device)
@@ -120,7 +122,7 @@ class Canvas:
         offset = (self.y_max - coordinate if flip else self.x_min + coordinate) - centre[..., None]
         return index, offset, (index >= 0) & (index < count)
 
-    def _window(self, cx: torch.Tensor, cy: torch.Tensor, half_x: float | None, half_y: float | None):
+    def _window(self, cx: torch.Tensor, cy: torch.Tensor, half_x: float | None, half_y: float | None) -> _Window:
         cx, cy = self._rows(cx), self._rows(cy)
         cols, dx, col_ok = self._axis(cx, half_x, self.pixel_w, self.width, flip=False)
         rows, dy, row_ok = self._axis(cy, half_y, self.pixel_h, self.height, flip=True)

@@ -13,6 +13,7 @@ import torch
 
 from envs.batched.ops import NumpyOps
 from envs.batched.raster import Canvas
+from envs.batched.vector_env import OBS_MODES, observation_space
 from envs.batched.world import BatchedWorld
 
 
@@ -21,7 +22,8 @@ class BatchedWorldEnv(gym.Env):
 
     Args:
         world: The world's parameters and pure functions.
-        obs_mode: ``"state"`` or ``"rgb"`` (uint8 ``[3, H, W]`` from the batched rasterizer).
+        obs_mode: ``"state"``, ``"rgb"`` (uint8 ``[3, H, W]`` from the batched rasterizer) or
+            ``"rgb+state"`` (a dict of both under ``"image"`` and ``"state"``).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
         render_mode: ``None`` or ``"rgb_array"``.
     """
@@ -35,17 +37,14 @@ class BatchedWorldEnv(gym.Env):
         image_size: int | tuple[int, int] = 64,
         render_mode: str | None = None,
     ):
-        if obs_mode not in ("state", "rgb"):
-            raise ValueError(f"unknown obs_mode {obs_mode!r}; valid: state, rgb")
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"unknown obs_mode {obs_mode!r}; valid: {', '.join(OBS_MODES)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
         self.world, self.obs_mode, self.render_mode = world, obs_mode, render_mode
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.action_space = world.single_action_space
-        self.observation_space = (
-            gym.spaces.Box(0, 255, (3, *self.image_size), np.uint8) if obs_mode == "rgb"
-            else world.single_observation_space
-        )
+        self.observation_space = observation_space(world, obs_mode, self.image_size)
         self.state: np.ndarray | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -71,7 +70,8 @@ class BatchedWorldEnv(gym.Env):
         self.world.draw(canvas, torch.as_tensor(self.state)[None])
         return canvas.image[0].numpy()
 
-    def _observe(self) -> np.ndarray:
+    def _observe(self) -> np.ndarray | dict[str, np.ndarray]:
         if self.obs_mode == "rgb":
             return self._image()
-        return np.asarray(self.world.observe(self.state), dtype=np.float32)
+        state = np.asarray(self.world.observe(self.state), dtype=np.float32)
+        return {"image": self._image(), "state": state} if self.obs_mode == "rgb+state" else state

@@ -1,8 +1,8 @@
 """N copies of a batched world as one ``gymnasium.vector.VectorEnv``, stepped as tensor ops.
 
 ``step`` is one call of the world's pure ``dynamics`` on the whole ``[N, S]`` state, then a masked
-autoreset: finished worlds take a fresh state drawn for every world (a fixed-size draw, so there
-is no data-dependent branch and no host-device sync), the others keep theirs.
+autoreset of the finished worlds (see ``_autoreset``: fixed shapes and no host-device sync on an
+accelerator). The arrays are numpy or torch (``backend``), returned as numpy or torch (``array_type``).
 
 Autoreset is ``AutoresetMode.SAME_STEP`` (what SB3 expects): the observation returned for a
 finished world is already its next episode's first one; its last observation is in
@@ -22,12 +22,9 @@ from envs.batched.ops import Array, NumpyOps, TorchOps
 from envs.batched.raster import Canvas
 from envs.batched.world import BatchedWorld
 
-OBS_MODES = ("state", "rgb")
+OBS_MODES = ("state", "rgb", "rgb+state")
 ARRAY_TYPES = ("torch", "numpy")
 BACKENDS = ("auto", "torch", "numpy")
-#: Up to this many worlds on the CPU, ``backend="auto"`` steps with numpy: torch's per-op overhead
-#: (a few microseconds) outweighs its faster arithmetic below ~10k worlds there (docs/batched.md).
-NUMPY_MAX_WORLDS = 8192
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -41,6 +38,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for but CUDA is not available; use 'auto' or 'cpu'")
     return resolved
+
+
+def observation_space(world: BatchedWorld, obs_mode: str, image_size: tuple[int, int]) -> gym.spaces.Space:
+    """One world's observation space in ``obs_mode`` (images are uint8 ``[3, H, W]``)."""
+    image = gym.spaces.Box(0, 255, (3, *image_size), np.uint8)
+    if obs_mode == "rgb":
+        return image
+    if obs_mode == "rgb+state":
+        return gym.spaces.Dict({"image": image, "state": world.single_observation_space})
+    return world.single_observation_space
 
 
 def _choose(name: str, value: str, valid: tuple[str, ...]) -> str:
@@ -57,13 +64,14 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         num_envs: N, the number of worlds.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or a ``torch.device``.
         max_episode_steps: Truncation length; ``None`` takes the world's default (as gymnasium).
-        obs_mode: ``"state"`` (float32 ``[N, O]``) or ``"rgb"`` (uint8 ``[N, 3, H, W]``, top-down
-            or side view drawn by the batched rasterizer).
+        obs_mode: ``"state"`` (float32 ``[N, O]``), ``"rgb"`` (uint8 ``[N, 3, H, W]``, top-down
+            or side view drawn by the batched rasterizer) or ``"rgb+state"`` (a dict of both under
+            ``"image"`` and ``"state"``, the PyBullet envs' keys).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
         array_type: ``"torch"`` returns tensors on ``device``; ``"numpy"`` returns numpy arrays.
-        backend: Array library that steps the worlds: ``"torch"``, ``"numpy"`` (CPU only, no
-            gradients) or ``"auto"`` (numpy for up to ``NUMPY_MAX_WORLDS`` worlds on the CPU).
-        dtype: Float dtype of the torch backend's state (``torch.float32`` or ``torch.float64``).
+        backend: Array library that steps the worlds: ``"torch"`` (any device, differentiable),
+            ``"numpy"`` (CPU only) or ``"auto"`` (numpy on the CPU, where it is faster, else torch).
+        dtype: Float dtype of the state (``torch.float32`` or ``torch.float64``; numpy's likewise).
         render_mode: ``None`` or ``"rgb_array"`` (``render()`` returns N ``[H, W, 3]`` frames).
     """
 
@@ -92,7 +100,12 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self.backend = self._pick_backend(_choose("backend", backend, BACKENDS))
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.max_episode_steps = max_episode_steps or world.default_max_episode_steps
-        self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps()
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"unknown dtype {dtype}; valid: torch.float32, torch.float64")
+        numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
+        self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps(numpy_dtype)
+        #: Fixed-shape autoreset (see ``_autoreset``); on for accelerators, where shapes must not depend on data.
+        self.dense_reset = self.backend == "torch" and self.device.type != "cpu"
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
         self._set_spaces()
         self._rng: Any = None
@@ -102,17 +115,13 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
     def _pick_backend(self, backend: str) -> str:
         if backend == "numpy" and self.device.type != "cpu":
             raise ValueError(f"backend 'numpy' runs on the CPU only, but device is {self.device}")
-        if backend == "auto":
-            small = self.device.type == "cpu" and self.num_envs <= NUMPY_MAX_WORLDS
-            return "numpy" if small else "torch"
+        if backend == "auto":  # measured: numpy beats torch on the CPU at every N (docs/batched.md)
+            return "numpy" if self.device.type == "cpu" else "torch"
         return backend
 
     def _set_spaces(self) -> None:
         self.single_action_space = self.world.single_action_space
-        if self.obs_mode == "rgb":
-            self.single_observation_space = gym.spaces.Box(0, 255, (3, *self.image_size), np.uint8)
-        else:
-            self.single_observation_space = self.world.single_observation_space
+        self.single_observation_space = observation_space(self.world, self.obs_mode, self.image_size)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
 
@@ -155,11 +164,11 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         a data-dependent index costs nothing there). On an accelerator every world draws and a
         mask picks, so the step keeps fixed shapes and never waits for the device.
         """
-        if self.backend == "torch" and self.device.type != "cpu":
+        if self.dense_reset:
             fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
             return self.ops.where(done[:, None], fresh, state), steps.masked_fill(done, 0)
         rows = done.nonzero()[0] if self.backend == "numpy" else done.nonzero()[:, 0]
-        state, steps = state.copy() if self.backend == "numpy" else state.clone(), steps
+        state = state.copy(order="K") if self.backend == "numpy" else state.clone()  # keeps the layout
         if len(rows):
             state[rows] = self.world.initial_state(self.ops, self._rng, len(rows))
             steps[rows] = 0
@@ -188,8 +197,12 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         generator.manual_seed(seed if seed is not None else int(self.np_random.integers(2**62)))
         return generator
 
-    def _observe(self, state: Array) -> Array:
-        return self.images(state) if self.obs_mode == "rgb" else self.world.observe(state)
+    def _observe(self, state: Array) -> Array | dict[str, Array]:
+        if self.obs_mode == "state":
+            return self.world.observe(state)
+        if self.obs_mode == "rgb":
+            return self.images(state)
+        return {"image": self.images(state), "state": self.world.observe(state)}
 
     def _to_backend(self, x: Any, dtype: str) -> Array:
         """Actions or masks from the caller (numpy, tensor, list) -> the backend's array, checked."""
@@ -198,14 +211,16 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             x = torch.as_tensor(x, device=self.device).to(kind)
         else:
             x = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
-            x = x.astype(np.float64 if dtype == "float" else np.bool_, copy=False)
+            x = x.astype(self.ops.float_dtype if dtype == "float" else np.bool_, copy=False)
         expected = self.action_space.shape if dtype == "float" else (self.num_envs,)
         if tuple(x.shape) != tuple(expected):
             raise ValueError(f"expected shape {tuple(expected)} ({dtype}), got {tuple(x.shape)}")
         return x
 
-    def _output(self, x: Array) -> Any:
-        """Backend array -> the caller's array type; floats as float32 (gymnasium's spaces)."""
+    def _output(self, x: Array | dict[str, Array]) -> Any:
+        """Backend array (or dict of them) -> the caller's array type; floats as float32."""
+        if isinstance(x, dict):
+            return {key: self._output(value) for key, value in x.items()}
         if self.array_type == "numpy":
             x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
             return x.astype(np.float32) if x.dtype == np.float64 else x

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class BatchedWorld(abc.ABC):
-    """Base of the batched worlds. Subclasses set the class attributes and the five methods."""
+    """Base of the batched worlds: subclasses give the three properties and five methods below."""
 
     #: Episode length used when the env is made without ``max_episode_steps``.
     default_max_episode_steps = 200
@@ -53,7 +53,7 @@ class BatchedWorld(abc.ABC):
     def dynamics(self, state: Array, action: Array) -> tuple[Array, Array]:
         """One step: ``state [..., S]``, ``action [..., A]`` (float) -> ``next_state [..., S]``, ``reward [...]``.
 
-        Pure and differentiable under torch; the reward is the one gymnasium gives for this step.
+        Pure and differentiable under torch; the reward is the one earned by this transition.
         """
 
     @abc.abstractmethod

@@ -11,6 +11,7 @@ from gymnasium import spaces
 from envs.sim.bullet import Simulator
 
 CONTROLS = ("ee", "joints")
+VISUALS = ("low_poly", "full")
 
 ARM_JOINTS = (0, 1, 2, 3, 4, 5, 6)
 FINGER_JOINTS = (9, 10)
@@ -23,6 +24,9 @@ MAX_EE_STEP = 0.05  # metres per step at |action| = 1
 MAX_JOINT_STEP = 0.05  # radians per step at |action| = 1
 MAX_FINGER_STEP = 0.2  # metres of gripper opening per step at |action| = 1
 MAX_WIDTH = 0.08  # metres between the fingers, fully open
+ARM_RGBA = (0.92, 0.92, 0.92, 1.0)
+HAND_RGBA = (0.25, 0.25, 0.28, 1.0)
+HAND_LINKS = (7, 8, 9, 10)
 
 
 class Panda:
@@ -39,17 +43,28 @@ class Panda:
         control: ``"ee"`` or ``"joints"``.
         block_gripper: Keep the fingers closed and drop the gripper action (reaching tasks).
         base_position: World position of the robot base [3], metres.
+        visuals: ``"low_poly"`` draws the collision meshes (~3k triangles, fast cameras),
+            ``"full"`` the detailed visual meshes (~100k triangles).
     """
 
-    def __init__(self, sim: Simulator, control: str = "ee", block_gripper: bool = False, base_position=(-0.6, 0.0, 0.0)) -> None:
+    def __init__(self, sim: Simulator, control: str = "ee", block_gripper: bool = False,
+                 base_position=(-0.6, 0.0, 0.0), visuals: str = "low_poly") -> None:
         if control not in CONTROLS:
             raise ValueError(f"unknown control {control!r}; valid: {', '.join(CONTROLS)}")
+        if visuals not in VISUALS:
+            raise ValueError(f"unknown visuals {visuals!r}; valid: {', '.join(VISUALS)}")
         self.sim = sim
         self.control = control
         self.block_gripper = block_gripper
-        self.body = sim.load_urdf("franka_panda/panda.urdf", position=base_position, fixed=True)
+        low_poly = visuals == "low_poly"
+        self.body = sim.load_urdf("franka_panda/panda.urdf", position=base_position, fixed=True, low_poly=low_poly)
+        if low_poly:
+            for link in range(-1, sim.joint_count(self.body)):
+                sim.set_color(self.body, HAND_RGBA if link in HAND_LINKS else ARM_RGBA, link)
         for finger in FINGER_JOINTS:
             sim.set_dynamics(self.body, finger, lateralFriction=1.0, spinningFriction=0.001)
+        # Without the coupling, both finger motors saturate on a grasped object and it slides freely.
+        sim.couple_joints(self.body, *FINGER_JOINTS, max_force=FINGER_FORCE)
         self._joints = list(ARM_JOINTS + FINGER_JOINTS)
         self._forces = list(ARM_FORCES) + [FINGER_FORCE] * 2
         n_action = (3 if control == "ee" else len(ARM_JOINTS)) + (0 if block_gripper else 1)

@@ -20,6 +20,7 @@ import pybullet_data
 from pybullet_utils.bullet_client import BulletClient
 
 from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
+from envs.sim.urdf import low_poly_urdf
 
 RENDERERS = ("tiny", "egl")
 
@@ -94,6 +95,8 @@ class Simulator:
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.client.setTimeStep(physics.timestep)
         self.client.setGravity(0.0, 0.0, physics.gravity)
+        # Same seed, same episode: contact pairs in a fixed order whatever happened before.
+        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
         if gui:
             self.client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
 
@@ -122,8 +125,15 @@ class Simulator:
             self.client.disconnect()
 
     # --- bodies ---------------------------------------------------------------------------------
-    def load_urdf(self, path: str, position=(0.0, 0.0, 0.0), orientation=(0.0, 0.0, 0.0, 1.0), fixed: bool = False) -> int:
-        """Load a URDF (absolute, or relative to pybullet_data) and return its body id."""
+    def load_urdf(self, path: str, position=(0.0, 0.0, 0.0), orientation=(0.0, 0.0, 0.0, 1.0), fixed: bool = False,
+                  low_poly: bool = False) -> int:
+        """Load a URDF (absolute, or relative to pybullet_data) and return its body id.
+
+        ``low_poly`` draws the collision meshes instead of the visual ones: cameras get much faster.
+        """
+        if low_poly:
+            local = os.path.join(pybullet_data.getDataPath(), path)
+            path = low_poly_urdf(local if os.path.exists(local) else path)
         flags = pybullet.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
         return self.client.loadURDF(path, position, orientation, useFixedBase=fixed, flags=flags)
 
@@ -224,12 +234,23 @@ class Simulator:
         )
         return np.array(solution)
 
+    def couple_joints(self, body: int, joint_a: int, joint_b: int, max_force: float) -> None:
+        """Make two joints move as mirror images (a gear), like the Panda's mechanically coupled fingers."""
+        constraint = self.client.createConstraint(
+            body, joint_a, body, joint_b, pybullet.JOINT_GEAR, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+        )
+        self.client.changeConstraint(constraint, gearRatio=-1, erp=0.1, maxForce=max_force)
+
     def set_dynamics(self, body: int, link: int = -1, **kwargs) -> None:
         """Change dynamics (``lateralFriction``, ``mass``, ``spinningFriction`` ...) of one link."""
         self.client.changeDynamics(body, link, **kwargs)
 
     def mass(self, body: int, link: int = -1) -> float:
+        """Mass in kg (0 for static bodies)."""
         return float(self.client.getDynamicsInfo(body, link)[0])
+
+    def lateral_friction(self, body: int, link: int = -1) -> float:
+        return float(self.client.getDynamicsInfo(body, link)[1])
 
     def set_color(self, body: int, rgba, link: int = -1) -> None:
         self.client.changeVisualShape(body, link, rgbaColor=list(rgba))

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 REWARD_TYPES = ("sparse", "dense")
+GOAL_RGBA = (0.1, 0.9, 0.1, 0.4)  # every goal marker is translucent green; randomized colours avoid it
 
 
 def goal_distance(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
@@ -35,7 +36,11 @@ class GoalTask(ABC):
         self.reward_type = reward_type
         self.distance_threshold = distance_threshold
         self.goal = np.zeros(self.goal_size)
-        self.segmentation_ids: dict[str, int] = {}
+
+    @property
+    def segmentation_ids(self) -> dict[str, int]:
+        """Body ids of the task's things by name (``object``, ``target`` ...)."""
+        return {}
 
     @abstractmethod
     def reset(self, rng: np.random.Generator) -> None:
@@ -52,6 +57,13 @@ class GoalTask(ABC):
     @abstractmethod
     def scripted_command(self) -> np.ndarray:
         """Privileged expert: an end-effector command [dx, dy, dz, gripper] in [-1, 1]."""
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Task state that lives outside the simulator (copies), for planners' save/restore."""
+        return {"goal": self.goal.copy()}
+
+    def restore(self, snapshot: dict[str, np.ndarray]) -> None:
+        self.goal = snapshot["goal"].copy()
 
     def update(self) -> None:
         """Read task state from the simulator once per step (objects); default: nothing."""

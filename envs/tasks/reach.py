@@ -6,11 +6,10 @@ from typing import Callable
 import numpy as np
 
 from envs.sim.bullet import Simulator
-from envs.tasks.base import GoalTask
+from envs.tasks.base import GOAL_RGBA, GoalTask
 
 GOAL_LOW = np.array((-0.15, -0.15, 0.0))  # metres, relative to the table centre under the arm
 GOAL_HIGH = np.array((0.15, 0.15, 0.3))
-TARGET_RGBA = (0.1, 0.8, 0.1, 0.35)
 SCRIPTED_GAIN = 10.0  # command per metre of error
 
 
@@ -28,8 +27,11 @@ class Reach(GoalTask):
         super().__init__(reward_type, distance_threshold)
         self.sim = sim
         self.ee_position = ee_position
-        self.target = sim.create_sphere(distance_threshold / 2, (0.0, 0.0, 0.1), TARGET_RGBA, ghost=True)
-        self.segmentation_ids = {"target": self.target}
+        self.target = sim.create_sphere(distance_threshold / 2, (0.0, 0.0, 0.1), GOAL_RGBA, ghost=True)
+
+    @property
+    def segmentation_ids(self) -> dict[str, int]:
+        return {"target": self.target}
 
     def reset(self, rng: np.random.Generator) -> None:
         self.goal = rng.uniform(GOAL_LOW, GOAL_HIGH)

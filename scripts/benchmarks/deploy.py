@@ -8,6 +8,9 @@
    default MultiInputPolicy on ``PandaReach`` goal observations, measured interleaved.
 2. Control loop at --rate Hz on the simulated Panda (physics included): ONNX policy vs SB3 predict
    as the policy, alternating runs; achieved rate, p50/p99 period, p50/p99 jitter, overruns.
+3. Safety in simulated evaluation: PandaReach's scripted expert (a saturating P-controller) with and
+   without the supervisor in front of the env: success rate, mean steps to success, and how often
+   the supervisor would have clamped it on the robot.
 """
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ import torch
 from agents.control_loop import ControlLoop, LoopConfig
 from agents.export import export_onnx, export_program
 from agents.policy_runtime import load_policy
+from envs.adapters.gym_env import SupervisedEnv
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import make_sim_robot, panda_reach_goal, physics_for_rate
+from envs.adapters.sim import make_sim_robot, panda_limits, panda_reach_goal, physics_for_rate
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,6 +37,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=50.0, help="control rate (Hz)")
     parser.add_argument("--loop-seconds", type=float, default=3.0, help="length of each loop run (s)")
     parser.add_argument("--threads", type=int, default=1, help="torch / onnxruntime threads")
+    parser.add_argument("--episodes", type=int, default=20, help="episodes of the safety evaluation")
     return parser.parse_args()
 
 
@@ -94,11 +99,43 @@ def control_loop(model, args) -> dict:
     return {name: {k: float(np.median([r[k] for r in rs])) for k in keys} for name, rs in runs.items()}
 
 
+def expert_episodes(env, episodes: int) -> dict:
+    """Success rate and mean steps to first success of the env's scripted expert."""
+    successes, steps_to_success = 0, []
+    for episode in range(episodes):
+        env.reset(seed=episode)
+        for step in range(1, 51):
+            *_, truncated, info = env.step(env.unwrapped.scripted_action())
+            if info["is_success"]:
+                successes += 1
+                steps_to_success.append(step)
+                break
+    return {"success_rate": successes / episodes,
+            "mean_steps_to_success": float(np.mean(steps_to_success)) if steps_to_success else float("nan")}
+
+
+def safety_evaluation(args) -> dict:
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+
+    plain = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+    supervised = SupervisedEnv(gym.make("Foresight/PandaReach-v0", obs_mode="goal"),
+                               SafetySupervisor(panda_limits(block_gripper=True), SafetyConfig(watchdog_s=None)))
+    result = {"without supervisor": expert_episodes(plain, args.episodes),
+              "with supervisor": expert_episodes(supervised, args.episodes)}
+    report = supervised.report()
+    result["interventions"] = {k: round(v, 4) for k, v in report.items() if k.endswith("_rate") or k == "commands"}
+    plain.close()
+    supervised.close()
+    return result
+
+
 def main() -> None:
     args = parse_args()
     model, env = make_model(args.threads)
     result = {"inference": inference(model, env, args), "loop": control_loop(model, args),
-              "settings": vars(args)}
+              "safety": safety_evaluation(args), "settings": vars(args)}
     env.close()
     print(json.dumps(result, indent=1))
 

@@ -11,12 +11,12 @@ import time
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
-pytest.importorskip("envs.robots.panda")  # TEMPORARY until the PyBullet robots are merged
-pytest.importorskip("world_models.data")
 from stable_baselines3 import SAC
 
 import envs  # noqa: F401
+from agents.deploy_export import export_sb3_zip
 from agents.deploy_log import read_deploy_log
 
 ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
@@ -34,10 +34,11 @@ def _deploy(*args: str, timeout: float = 120.0) -> dict:
 def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("deploy")
     env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+    torch.set_num_threads(1)  # tiny network on a shared CPU
     SAC("MultiInputPolicy", env, policy_kwargs={"net_arch": [16]}, device="cpu", seed=0).save(tmp / "model.zip")
     env.close()
-    result = _deploy("export", "--model", str(tmp / "model.zip"), "--algo", "SAC", "--env", "Foresight/PandaReach-v0",
-                     "--env-kwargs", '{"obs_mode": "goal"}', "--out", str(tmp / "policy.onnx"))
+    result = export_sb3_zip(tmp / "model.zip", "SAC", "Foresight/PandaReach-v0", {"obs_mode": "goal"},
+                            tmp / "policy.onnx")  # what `deploy.py export --model` runs, in-process
     assert result["max_abs_error"] <= 1e-5
     return tmp
 
@@ -45,8 +46,8 @@ def exported(tmp_path_factory):
 def test_run_stops_on_sigint_writes_log_and_replays(exported):
     log = exported / "log"
     proc = subprocess.Popen([sys.executable, "scripts/deploy.py", "run", "--policy", str(exported / "policy.onnx"),
-                             "--robot", "sim", "--block-gripper", "--rate", "25", "--duration", "60",
-                             "--log", str(log), "--no-resume"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                             "--robot", "panda", "--block-gripper", "--rate", "25", "--duration", "60",
+                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -13,7 +13,7 @@ from envs.adapters.base import SignalStop
 from envs.adapters.errors import RobotStopped
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.watchdog import Watchdog
-from tests.envs.adapters.robots import PointRobot
+from envs.adapters.point import PointRobotAdapter
 
 PERIOD = 0.02
 
@@ -46,14 +46,14 @@ def test_steps_start_on_a_fixed_grid_and_overruns_skip():
             clock.sleep(3 * PERIOD)  # compute took three periods: no burst of catch-up steps after it
         return toward_origin(obs)
 
-    robot = PointRobot().connect()
+    robot = PointRobotAdapter().connect()
     loop = ControlLoop(robot, policy, SafetySupervisor(robot.limits, clock=clock), LoopConfig(50.0, max_steps=8),
                        clock=clock, sleep=clock.sleep)
     stats = loop.run()
     starts = np.asarray(stats.starts_s) - 100.0
     np.testing.assert_allclose(starts[:4], [0, 0.02, 0.04, 0.06], atol=1e-9)
     np.testing.assert_allclose(np.diff(starts[4:]), PERIOD, atol=1e-9)
-    assert stats.overruns == 1 and stats.summary()["steps"] == 8 and len(robot.sent) == 8
+    assert stats.overruns == 1 and stats.summary()["steps"] == 8 and robot.acts == 8
 
 
 class Boom(RuntimeError):
@@ -65,7 +65,7 @@ SITES = ["observe", "policy", "uncertainty", "supervise", "act", "recorder", "sl
 
 @pytest.mark.parametrize("site", SITES)
 def test_exception_at_every_call_site_stops_within_one_period(site):
-    robot = PointRobot().connect()
+    robot = PointRobotAdapter().connect()
     supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=None))
     raised_at: list[float] = []
     parts = {"observe": robot.observe, "policy": toward_origin, "uncertainty": lambda o, a: 0.0,
@@ -97,8 +97,11 @@ def test_exception_at_every_call_site_stops_within_one_period(site):
 
 @pytest.mark.parametrize("signum, error", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SignalStop)])
 def test_signals_stop_the_robot_within_one_period(signum, error):
-    robot = PointRobot()
+    robot = PointRobotAdapter()
     sent_at: list[float] = []
+    stopped_at: list[float] = []
+    real_stop = robot.stop
+    robot.stop = lambda: (stopped_at.append(time.monotonic()), real_stop())[1]
 
     def send():
         sent_at.append(time.monotonic())
@@ -112,20 +115,20 @@ def test_signals_stop_the_robot_within_one_period(signum, error):
             timer.start()
             loop.run()
     timer.join()
-    assert robot.stop_count >= 1 and robot.last_stop_time_s - sent_at[0] < PERIOD
+    assert robot.stop_count >= 1 and stopped_at[0] - sent_at[0] < PERIOD  # then __exit__ and close() stop again
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
 def _stalled_trial(rng: np.random.Generator, poll_s: float = 0.005) -> tuple[float, int]:
     """One stalled-policy run on a fake clock; returns (stop latency s, commands sent after the stop)."""
     clock = FakeClock()
-    robot = PointRobot().connect()
+    robot = PointRobotAdapter().connect()
     supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=0.06), clock=clock)
     watchdog = Watchdog(supervisor, robot, poll_s=poll_s)
     stall_at, stalled, release = int(rng.integers(1, 6)), threading.Event(), threading.Event()
 
     def policy(obs):
-        if len(robot.sent) == stall_at:
+        if robot.acts == stall_at:
             stalled.set()
             release.wait(5.0)
         return toward_origin(obs)
@@ -140,11 +143,11 @@ def _stalled_trial(rng: np.random.Generator, poll_s: float = 0.005) -> tuple[flo
     clock.sleep(rng.uniform(0, poll_s))  # the watchdog thread's phase is arbitrary
     while not watchdog.check():
         clock.sleep(poll_s)
-    latency, sent_at_stop = clock.t - last_valid, len(robot.sent)
+    latency, sent_at_stop = clock.t - last_valid, robot.acts
     release.set()
     worker.join(5.0)
     assert isinstance(errors[0], RobotStopped)
-    return latency, len(robot.sent) - sent_at_stop
+    return latency, robot.acts - sent_at_stop
 
 
 def _capture(fn, errors):
@@ -163,12 +166,12 @@ def test_stalled_policy_is_stopped_by_the_watchdog_p99_under_100ms():
 
 
 def test_watchdog_thread_stops_a_stalled_policy_in_real_time():
-    robot = PointRobot().connect()
+    robot = PointRobotAdapter().connect()
     supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=0.06))
     release = threading.Event()
 
     def policy(obs):
-        if len(robot.sent) == 3:
+        if robot.acts == 3:
             release.wait(5.0)
         return toward_origin(obs)
 
@@ -184,5 +187,5 @@ def test_watchdog_thread_stops_a_stalled_policy_in_real_time():
         with pytest.raises(RobotStopped):
             loop.run()
     count, stop_time = stopped_during_stall[0]
-    assert count == 1 and len(watchdog.trip_times_s) == 1 and len(robot.sent) == 3
+    assert count == 1 and len(watchdog.trip_times_s) == 1 and robot.acts == 3
     assert stop_time - watchdog.trip_times_s[0] < 0.1  # stopped right after the trip, mid-stall

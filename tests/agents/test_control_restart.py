@@ -1,6 +1,7 @@
 """A robot process killed and restarted mid-run: the loop stops safely, the adapter reconnects, and
 commands flow again only after an explicit resume."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,8 +11,6 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("envs.robots.panda")  # TEMPORARY until the PyBullet robots are merged
-pytest.importorskip("world_models.data")
 
 pytest.importorskip("zmq")
 
@@ -95,6 +94,9 @@ def test_robot_restart_mid_run_stops_reconnects_and_resumes_only_when_told():
         assert runs[0].summary()["steps"] > 5 and len(runs) == 2
         assert client.stats()["counts"]["act"] == runs[1].summary()["steps"] > 10
         client.close()
+        servers[-1].proc.send_signal(signal.SIGTERM)  # the robot side stops its robot and exits cleanly
+        stdout, _ = servers[-1].proc.communicate(timeout=30)
+        assert servers[-1].proc.returncode == 143 and "robot stopped and closed" in stdout
     finally:
         timer.cancel()
         timer.join(70)

@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("world_models.training")  # TEMPORARY until world_models is merged
 
 from agents.control_loop import ControlLoop, LoopConfig  # noqa: E402
 from agents.deploy_uncertainty import ensemble_disagreement  # noqa: E402
 from envs.adapters.safety import SafetyConfig, SafetySupervisor  # noqa: E402
-from tests.envs.adapters.robots import PointRobot  # noqa: E402
+from envs.adapters.point import PointRobotAdapter  # noqa: E402
 from world_models.models import EnsembleDynamics, ModelConfig  # noqa: E402
 from world_models.replay import Transitions  # noqa: E402
 from world_models.training import TrainConfig, fit  # noqa: E402
@@ -46,7 +45,7 @@ def test_disagreement_grows_off_the_training_data(ensemble):
 def test_gate_stops_the_robot_where_the_model_is_unsure(ensemble):
     score = ensemble_disagreement(ensemble, state_of=lambda reading: reading["position"])
     calm = score({"position": np.zeros(2)}, np.zeros(3))
-    robot = PointRobot(dt=0.05).connect()
+    robot = PointRobotAdapter(dt=0.05).connect()
     supervisor = SafetySupervisor(robot.limits, SafetyConfig(rate_limit=False, watchdog_s=None,
                                                              uncertainty_slow=3 * calm, uncertainty_stop=10 * calm))
     loop = ControlLoop(robot, lambda reading: np.array([1.0, 1.0, 0.0]), supervisor,
@@ -55,4 +54,4 @@ def test_gate_stops_the_robot_where_the_model_is_unsure(ensemble):
     report = supervisor.report()
     assert report["uncertainty_stopped"] > 0 and report["uncertainty_slowed"] > 0
     assert np.all(robot.position < 1.0)  # it drove out of the known region, slowed, then was held
-    np.testing.assert_array_equal(robot.sent[-1]["velocity"], 0.0)
+    np.testing.assert_array_equal(robot.last_command["velocity"], 0.0)

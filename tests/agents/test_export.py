@@ -20,6 +20,15 @@ from agents.sb3_load import load_sb3_policy
 N_OBS = 1000
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny networks on a shared CPU: extra intra-op threads only contend."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class _Mkdir:
     """A pickle payload that creates a directory when unpickled: proof of code execution."""
 
@@ -47,10 +56,16 @@ def sac():
     return model
 
 
-@pytest.mark.parametrize("suffix, export", [(".onnx", export_onnx), (".pt2", export_program)])
-def test_exported_sac_matches_original(tmp_path, sac, suffix, export):
-    path = export(sac, tmp_path / f"policy{suffix}")
-    policy = load_policy(path)
+@pytest.fixture(scope="module")
+def exported(sac, tmp_path_factory):
+    """The SAC policy exported once per format (torch.export tracing takes seconds)."""
+    folder = tmp_path_factory.mktemp("exported")
+    return {".onnx": export_onnx(sac, folder / "policy.onnx"), ".pt2": export_program(sac, folder / "policy.pt2")}
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".pt2"])
+def test_exported_sac_matches_original(sac, exported, suffix):
+    policy = load_policy(exported[suffix])
     observations = _observations(sac.observation_space)
     assert verify_export(sac, policy, observations, atol=1e-5) <= 1e-5
     action = policy(observations[0])
@@ -121,7 +136,7 @@ def _evil_sb3_zip(src, dst, marker):
             archive.writestr(name, blob)
 
 
-def test_crafted_files_execute_nothing(tmp_path, sac):
+def test_crafted_files_execute_nothing(tmp_path, sac, exported):
     marker = tmp_path / "pwned"
     evil_pickle = pickle.dumps(_Mkdir(str(marker)))
     sac.save(tmp_path / "good.zip")
@@ -139,12 +154,11 @@ def test_crafted_files_execute_nothing(tmp_path, sac):
     for path in ("evil.onnx", "junk.onnx"):
         with pytest.raises(UnsafeFileError):
             load_policy(tmp_path / path)
-    _check_pt2_attacks(tmp_path, sac, evil_pickle)
+    _check_pt2_attacks(tmp_path, exported[".pt2"], evil_pickle)
     assert not marker.exists()
 
 
-def _check_pt2_attacks(tmp_path, sac, evil_pickle):
-    good = export_program(sac, tmp_path / "good.pt2")
+def _check_pt2_attacks(tmp_path, good, evil_pickle):
     with zipfile.ZipFile(good) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
     root = next(iter(members)).split("/")[0]
@@ -164,3 +178,20 @@ def _check_pt2_attacks(tmp_path, sac, evil_pickle):
     (tmp_path / "pickle.pt2").write_bytes(evil_pickle)
     with pytest.raises(UnsafeFileError):
         load_policy(tmp_path / "pickle.pt2")
+
+
+def test_training_run_folder_exports_with_its_normalization(tmp_path):
+    """A run written by agents.training (PPO, VecNormalize on) exports with its statistics folded in."""
+    from tests.agents import point_goal_env
+
+    from agents.deploy_export import export_run
+    from agents.training import TrainConfig, train
+
+    params = {"n_steps": 64, "batch_size": 32, "n_epochs": 1, "policy_kwargs": "dict(net_arch=[16])",
+              "normalize": True}
+    result = train(TrainConfig(algo="ppo", env_id=point_goal_env.ENV_ID, n_timesteps=128, n_envs=1, eval_freq=0,
+                               eval_episodes=1, save_freq=0, params=params, log_folder=str(tmp_path),
+                               video_episodes=0, progress=False, device="cpu"))
+    report = export_run(result.run.path, tmp_path / "run.onnx", which="latest", check=N_OBS)
+    assert report["max_abs_error"] <= 1e-5 and report["checked_observations"] == N_OBS
+    assert OnnxPolicy(tmp_path / "run.onnx").meta["normalized"]

@@ -3,21 +3,21 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+
+import envs  # noqa: F401  (registers the Foresight/ ids)
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.planning_agent import PlanningAgent
 
-REACH = "PandaReach-v3"
+REACH = "Foresight/PandaReach-v0"
 SMALL = dict(learning_starts=200, train_freq=200, num_candidates=100, num_elites=10, horizon=5, iterations=3,
              hidden_size=64, num_layers=2, max_epochs=20)
 
 
 def make_reach() -> gym.Env:
-    pytest.importorskip("panda_gym")
-    import panda_gym  # noqa: F401  (registers the ids)
-    return gym.make(REACH)
+    return gym.make(REACH, obs_mode="goal")
 
 
 def success_rate(act, episodes: int = 6) -> float:

@@ -6,7 +6,12 @@ import pytest
 
 import envs  # noqa: F401  (registers the ids)
 
-PYBULLET_IDS = ("Foresight/PandaReach-v0",)
+PYBULLET_IDS = (
+    "Foresight/PandaReach-v0",
+    "Foresight/PandaPush-v0",
+    "Foresight/PandaPickAndPlace-v0",
+    "Foresight/MobilePointNav-v0",
+)
 SMALL_IMAGE = 32
 
 

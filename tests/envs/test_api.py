@@ -14,7 +14,17 @@ from tests.envs.conftest import PYBULLET_IDS, make
 def test_checkers_pass(env_id, obs_mode):
     env = make(env_id, obs_mode=obs_mode, render_mode="rgb_array")
     try:
-        gym_check_env(env.unwrapped, skip_render_check=True)  # 'human' needs a display
+        gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)  # "human" needs a display
+        sb3_check_env(env.unwrapped, warn=False)
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("env_id", ["Foresight/PandaPush-v0", "Foresight/MobilePointNav-v0"])
+def test_checkers_pass_with_randomization(env_id):
+    env = make(env_id, obs_mode="rgb+state", randomize=True)
+    try:
+        gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
         sb3_check_env(env.unwrapped, warn=False)
     finally:
         env.close()

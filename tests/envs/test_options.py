@@ -9,7 +9,7 @@ BAD_OPTIONS = [
     ({"obs_mode": "pixels"}, ["'pixels'", "state", "goal", "rgbd+state"]),
     ({"image_size": 0}, ["0", "positive"]),
     ({"reward_type": "shaped"}, ["'shaped'", "sparse", "dense"]),
-    ({"control": "torque"}, ["'torque'", "ee", "joints"]),
+    ({"control": "torque"}, ["'torque'"]),
     ({"renderer": "vulkan"}, ["'vulkan'", "tiny", "egl"]),
     ({"render_mode": "video"}, ["'video'", "rgb_array", "human"]),
 ]

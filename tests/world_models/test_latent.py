@@ -41,18 +41,19 @@ def small_encoder() -> nn.Module:
 def test_latent_model_beats_copy_last_frame_and_draws_a_strip(tmp_path):
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    data = sequences_from_episodes(*dot_episodes(40, 20, seed=0), length=10)
+    data = sequences_from_episodes(*dot_episodes(40, 24, seed=0), length=8)
     model = LatentDynamics(small_encoder(), 64, (1, SIZE, SIZE), 2,
                            LatentConfig(deterministic_size=64, stochastic_size=8, hidden_size=64, free_nats=1.0,
                                         decoder_depth=8))
-    losses = train_latent(model, data, steps=250, batch_size=16, learning_rate=2e-3)
+    losses = train_latent(model, data, steps=300, batch_size=8, learning_rate=3e-3)
     assert sum(losses[-20:]) < 0.5 * sum(losses[:20])
     test = sequences_from_episodes(*dot_episodes(8, 10, seed=1), length=10)
     predicted = model.predict_frames(test.frames, test.actions, context=3)  # 7 imagined frames
     real = test.frames[:, 3:].float() / 255
     model_error = ((predicted - real) ** 2).mean()
-    copy_error = ((test.frames[:, 2:3].float() / 255 - real) ** 2).mean()
-    assert model_error < 0.7 * copy_error, (float(model_error), float(copy_error))
+    copy_error = ((test.frames[:, 2:3].float() / 255 - real) ** 2).mean()  # the last seen frame
+    mean_error = ((data.frames.float().mean((0, 1)) / 255 - real) ** 2).mean()  # the average frame (a blur)
+    assert model_error < 0.6 * min(copy_error, mean_error), (float(model_error), float(copy_error), float(mean_error))
     strip = frame_strip(test.frames[0, 3:], predicted[0])
     assert strip.shape == (2 * SIZE, 7 * SIZE, 1)
     iio.imwrite(tmp_path / "strip.png", strip[..., 0].numpy())

@@ -4,7 +4,7 @@ import pytest
 
 from envs.adapters.faults import FaultConfig, FaultyAdapter
 from envs.adapters.replay import replay_divergence
-from tests.envs.adapters.robots import PointRobot
+from envs.adapters.point import PointRobotAdapter
 
 PERIOD = 0.02
 
@@ -15,7 +15,7 @@ def _command(t: int) -> dict:
 
 def _deploy(faults: FaultConfig, steps: int = 60):
     """Run a command sequence through a faulty link; log like the control loop does."""
-    robot = FaultyAdapter(PointRobot(), faults, PERIOD).connect()
+    robot = FaultyAdapter(PointRobotAdapter(), faults, PERIOD).connect()
     observations, commands = [robot.observe().data], []
     for t in range(steps):
         commands.append(robot.act(_command(t)))
@@ -42,7 +42,7 @@ def test_drops_and_noise_are_seeded_and_counted():
 @pytest.mark.parametrize("latency", [0.0, 0.04, 0.1])
 def test_replay_recovers_the_injected_latency(latency):
     _, obs, commands = _deploy(FaultConfig(latency_s=latency, seed=1))
-    report = replay_divergence(PointRobot().connect(), obs, commands, PERIOD, "position", max_delay_steps=8)
+    report = replay_divergence(PointRobotAdapter().connect(), obs, commands, PERIOD, "position", max_delay_steps=8)
     assert report.latency_s == pytest.approx(latency)
     assert report.divergence.max() < 1e-9  # the point robot is its own perfect simulator
     if latency:
@@ -51,7 +51,7 @@ def test_replay_recovers_the_injected_latency(latency):
 
 def test_replay_with_sensor_noise_still_finds_latency():
     _, obs, commands = _deploy(FaultConfig(latency_s=0.06, jitter_s=0.005, noise_std=0.002, seed=2))
-    report = replay_divergence(PointRobot().connect(), obs, commands, PERIOD, "position")
+    report = replay_divergence(PointRobotAdapter().connect(), obs, commands, PERIOD, "position")
     assert report.delay_steps == 3 and 0 < report.summary()["divergence_mean"] < 0.01
     with pytest.raises(KeyError, match="available"):
-        replay_divergence(PointRobot().connect(), obs, commands, PERIOD, "elbow")
+        replay_divergence(PointRobotAdapter().connect(), obs, commands, PERIOD, "elbow")

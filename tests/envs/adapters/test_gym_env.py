@@ -6,7 +6,7 @@ from gymnasium.utils.env_checker import check_env
 from envs.adapters.gym_env import AdapterEnv, GoalSpec, SupervisedEnv
 from envs.adapters.limits import CommandField, CommandLimits
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from tests.envs.adapters.robots import PointRobot
+from envs.adapters.point import PointRobotAdapter
 
 
 def _distance(a, b):
@@ -19,7 +19,7 @@ POINT_GOAL = GoalSpec(achieved=lambda data: data["position"], sample=lambda rng:
 
 
 def test_adapter_env_passes_gymnasium_checks_and_reaches_goals():
-    env = AdapterEnv(PointRobot(), goal=POINT_GOAL)
+    env = AdapterEnv(PointRobotAdapter(), goal=POINT_GOAL)
     check_env(env, skip_render_check=True)
     obs, info = env.reset(seed=0)
     assert set(obs) == {"observation", "achieved_goal", "desired_goal"} and not info["is_success"]

@@ -13,13 +13,13 @@ from envs.adapters.errors import ProtocolError, RobotTimeout, SafetyError  # noq
 from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
 from envs.adapters.protocol import decode, encode  # noqa: E402
 from envs.adapters.server import RobotServer, check_endpoint  # noqa: E402
-from tests.envs.adapters.robots import PointRobot  # noqa: E402
+from envs.adapters.point import PointRobotAdapter  # noqa: E402
 
 
 @pytest.fixture()
 def served():
-    """A RobotServer over a PointRobot in a thread, on a free loopback port; always shut down."""
-    robot = PointRobot()
+    """A RobotServer over a PointRobotAdapter in a thread, on a free loopback port; always shut down."""
+    robot = PointRobotAdapter()
     server = RobotServer(robot, "tcp://127.0.0.1:*", watchdog_s=0.1)
     ready = threading.Event()
     thread = threading.Thread(target=server.serve, kwargs={"ready": ready}, daemon=True)
@@ -44,7 +44,7 @@ def test_round_trip(served):
             client.act({"velocity": [np.nan, 0.0], "gripper": [0.0]})
         client.stop()
         assert client.stats()["stop_count"] == 1
-    assert robot.stop_count >= 2 and len(robot.sent) == 1  # close() stopped it again
+    assert robot.stop_count >= 2 and robot.acts == 1  # close() stopped it again
 
 
 def test_no_server_times_out_without_hanging():
@@ -79,7 +79,7 @@ def test_hostile_requests_get_errors_and_execute_nothing(tmp_path, served):
     for frames in hostile:
         header, _ = decode(server.handle(frames))
         assert header["ok"] is False and header["error"]
-    assert not marker.exists() and robot.sent == []
+    assert not marker.exists() and robot.acts == 0
     header, _ = decode(server.handle(encode({"op": "hello", "id": 2})))
     assert header["ok"] is True
 
@@ -105,7 +105,7 @@ def test_retried_act_is_not_executed_twice(served):
     server, robot = served
     frames = encode({"op": "act", "id": 7}, {"velocity": np.array([0.1, 0.1]), "gripper": np.zeros(1)})
     first, again = server.handle(frames), server.handle(frames)
-    assert first == again and len(robot.sent) == 1 and server.counts["duplicate_acts"] == 1
+    assert first == again and robot.acts == 1 and server.counts["duplicate_acts"] == 1
 
 
 def test_robot_side_watchdog_stops_a_silent_client(served):

@@ -95,11 +95,13 @@ def test_watchdog_latches_until_explicit_resume():
     clock = FakeClock()
     sup = SafetySupervisor(arm_limits(), SafetyConfig(watchdog_s=0.06), clock=clock)
     good = {"ee_delta": [0, 0, 0], "joints": [0, 0]}
+    clock.t = 10.0
+    assert not sup.watchdog_expired()  # armed by the first valid command, not by construction
     sup.supervise(good)
-    clock.t = 0.05
+    clock.t = 10.05
     assert not sup.watchdog_expired()
     sup.supervise({"ee_delta": None})  # invalid commands do not feed the watchdog
-    clock.t = 0.061
+    clock.t = 10.061
     assert sup.watchdog_expired() and sup.latch_stop("watchdog")
     assert not sup.latch_stop("watchdog") and not sup.watchdog_expired()
     with pytest.raises(RobotStopped):

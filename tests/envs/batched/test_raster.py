@@ -54,3 +54,28 @@ def test_render_gives_one_hwc_frame_per_world():
 def test_bad_image_size_is_refused():
     with pytest.raises(ValueError, match="image size must be positive"):
         Canvas(1, (-1.0, 1.0, -1.0, 1.0), size=(0, 64))
+
+
+def test_rgb_plus_state_gives_a_dict_with_the_pybullet_envs_keys():
+    env = make_batched("spaceship", 3, device="cpu", obs_mode="rgb+state", image_size=32, array_type="numpy")
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs) and set(obs) == {"image", "state"}
+    _, _, _, _, info = env.step(np.zeros((3, 2), np.float32))
+    assert info["final_obs"]["image"].shape == (3, 3, 32, 32) and info["final_obs"]["state"].shape == (3, 8)
+
+
+def test_tight_windows_draw_exactly_what_whole_image_tests_draw():
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.rand(4, 3, 4, generator=generator) * 2.4 - 1.2  # some shapes hang off the image
+    length = 0.5
+    angle = torch.rand(4, 3, generator=generator) * 6.3
+    ends = centres[..., 0] + length * angle.cos(), centres[..., 1] + length * angle.sin()
+    radius = 0.05 + 0.1 * torch.rand(4, 3, generator=generator)
+    images = []
+    for tight in (True, False):
+        canvas = Canvas(4, (-1.0, 1.0, -1.0, 0.5), size=(30, 50))
+        canvas.circles(centres[..., 2], centres[..., 3], radius, (200, 0, 0), max_radius=0.15 if tight else None)
+        canvas.segments(centres[..., 0], centres[..., 1], *ends, 0.1, (0, 200, 0), max_length=length if tight else None)
+        canvas.boxes(centres[..., 3], centres[..., 0], 0.2, 0.05, (0, 0, 200))
+        images.append(canvas.image)
+    assert images[0].any() and torch.equal(images[0], images[1])

@@ -1,0 +1,41 @@
+"""The mobile-base environment registered as ``Foresight/MobilePointNav-v0``."""
+from __future__ import annotations
+
+from envs.core import RobotTaskEnv
+from envs.observations import ObsLayout
+from envs.randomization import Randomization, make_randomizer
+from envs.robots.mobile_base import MobileBase
+from envs.sim.bullet import PhysicsConfig, Simulator
+from envs.sim.camera import CameraSpec
+from envs.tasks.point_nav import PointNav
+
+FLOOR_RGBA = (0.75, 0.75, 0.72, 1.0)
+# Egocentric camera above the front bumper, in the base frame, tilted slightly down.
+EGO_CAMERA = CameraSpec(eye=(0.45, 0.0, 0.55), target=(1.45, 0.0, 0.3), fov_deg=70.0, near=0.05, far=8.0)
+
+
+class MobilePointNavEnv(RobotTaskEnv):
+    """Drive a Husky base to a goal among pillars; the camera rides on the robot.
+
+    Keyword arguments as for :class:`envs.panda_envs.PandaEnv` (``control`` accepts ``"velocity"`` only).
+    """
+
+    def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "velocity",
+                 render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
+                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
+                 visuals: str = "low_poly") -> None:
+        randomizer = make_randomizer(randomize)
+        ObsLayout.parse(obs_mode)
+        if control != "velocity":
+            raise ValueError(f"unknown control {control!r} for the mobile base; valid: velocity")
+        sim = Simulator(PhysicsConfig(timestep=timestep, substeps=substeps), gui=render_mode == "human", renderer=renderer)
+        try:
+            floor = sim.create_box((6.0, 6.0, 0.05), (0.0, 0.0, -0.05), FLOOR_RGBA)
+            robot = MobileBase(sim, visuals=visuals)
+            task = PointNav(sim, robot.position, robot.yaw, reward_type)
+            super().__init__(sim, robot, task, obs_mode, EGO_CAMERA, camera_mount=robot.pose_matrix,
+                             image_size=image_size, render_mode=render_mode, render_size=render_size,
+                             randomizer=randomizer, scene_ids={"floor": floor})
+        except Exception:
+            sim.close()
+            raise
