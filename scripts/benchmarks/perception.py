@@ -164,6 +164,24 @@ def bench_localization(args: argparse.Namespace) -> None:
               f"{errors.max():8.2f} {wrong:15.2%}")  # fmt: skip
 
 
+def bench_pixels(args: argparse.Namespace) -> None:
+    """PandaReach from 84x84 pixels: scratch vs SSL encoder vs intermediate representation (SAC)."""
+    import pathlib
+
+    from scripts.benchmarks.perception_pixels import plot, run_variant, steps_to
+
+    out = pathlib.Path(args.out)
+    for variant in args.variants:
+        run_variant(variant, args.steps, args.eval_every, args.eval_episodes, args.seed, args.encoder, out)
+    print(f"plot: {plot(out)}")
+    import json
+
+    for path in sorted(out.glob("*.json")):
+        result = json.loads(path.read_text())
+        print(f"{result['variant']:12s} 90% success at {steps_to(result['curve'], 0.9)} steps; "
+              f"final {result['curve'][-1]}; {result['seconds']:.0f} s")  # fmt: skip
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,6 +210,16 @@ def main(argv: list[str]) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.set_defaults(fn=bench_localization)
+    p = sub.add_parser("pixels", help=bench_pixels.__doc__)
+    p.add_argument("--variants", nargs="+", default=["intermediate", "ssl", "scratch"])
+    p.add_argument("--steps", type=int, default=5000, help="env steps per variant")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument("--encoder", default="runs/encoders/reach_curl/encoder.pt", help="SSL encoder for 'ssl'")
+    p.add_argument("--out", default="runs/benchmarks/pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.set_defaults(fn=bench_pixels)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.fn(args)

@@ -60,3 +60,8 @@ def random_push_scene(env: gym.Env, seed: int, max_steps: int = 40) -> None:
     act = noisy_expert(env, 0.8, seed)
     for _ in range(int(rng.integers(0, max_steps + 1))):
         env.step(act(None))
+
+
+def mostly_expert(env: gym.Env):
+    """``scripts/pretrain_encoder.py --policy`` factory: 70% scripted expert, 30% random actions."""
+    return noisy_expert(env, 0.7, seed=0)
