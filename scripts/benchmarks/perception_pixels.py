@@ -49,7 +49,8 @@ def make_env(variant: str, encoder_path: str | None, image_size: int = 84) -> gy
         return EncodedObservationWrapper(env, load_encoder(encoder_path), image_key="image")
     if variant == "intermediate":
         return ObjectLocalizationWrapper(env, {"target": TARGET}, frames_from="render_frames",
-                                         pixel_centre=PYBULLET_TINY_PIXEL_CENTRE, keep_keys=["proprio"])  # fmt: skip
+                                         pixel_centre=PYBULLET_TINY_PIXEL_CENTRE, keep_keys=["proprio"],
+                                         hold_last_seen=True)  # the hand hides the target when on it  # fmt: skip
     if variant != "scratch":
         raise ValueError(f"unknown variant {variant!r}; valid: {list(VARIANTS)}")
     return env
