@@ -66,6 +66,16 @@ def _plane(image) -> np.ndarray:
     return image[..., 0] if image.ndim == 3 else image
 
 
+def _kept_keys(space: gym.spaces.Dict, keep_keys: list[str] | None) -> list[str]:
+    """``keep_keys`` checked against ``space``; ``None`` means every key that is not an image."""
+    if keep_keys is None:
+        return [k for k, s in space.spaces.items() if len(getattr(s, "shape", ()) or ()) < 2]
+    missing = [k for k in keep_keys if k not in space.spaces]
+    if missing:
+        raise ValueError(f"keep_keys {missing} are not observation keys; valid: {sorted(space.spaces)}")
+    return list(keep_keys)
+
+
 class ObjectLocalizationWrapper(gym.ObservationWrapper):
     """Dict observation with images -> ``Dict`` of positions, confidence, visible and kept keys.
 
@@ -105,27 +115,22 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         hold_last_seen: bool = False,
     ) -> None:
         super().__init__(env)
+        if not objects:
+            raise ValueError("objects must name at least one object to localise")
         space = env.observation_space
         if frames_from is None and (not isinstance(space, gym.spaces.Dict) or depth_key not in space.spaces):
             raise ValueError(
                 f"ObjectLocalizationWrapper needs a Dict observation with key {depth_key!r} "
                 f"(or frames_from='render_frames'), got {space}"
             )
-        self.frames_from, self.hold_last_seen = frames_from, hold_last_seen
-        self._last_seen = np.zeros((len(objects), 3), np.float32)
-        space = space if isinstance(space, gym.spaces.Dict) else gym.spaces.Dict({})
-        if not objects:
-            raise ValueError("objects must name at least one object to localise")
         self.objects = dict(objects)
         self.ids = {name: self._resolve_id(name, spec) for name, spec in self.objects.items()}
         self.depth_key, self.segmentation_key, self.rgb_key = depth_key, segmentation_key, rgb_key
         self.convention, self.pixel_centre = convention, tuple(pixel_centre)
-        if keep_keys is None:
-            keep_keys = [k for k, s in space.spaces.items() if len(getattr(s, "shape", ()) or ()) < 2]
-        missing = [k for k in keep_keys if k not in space.spaces]
-        if missing:
-            raise ValueError(f"keep_keys {missing} are not observation keys; valid: {sorted(space.spaces)}")
-        self.keep_keys = list(keep_keys)
+        self.frames_from, self.hold_last_seen = frames_from, hold_last_seen
+        self._last_seen = np.zeros((len(objects), 3), np.float32)
+        space = space if isinstance(space, gym.spaces.Dict) else gym.spaces.Dict({})
+        self.keep_keys = _kept_keys(space, keep_keys)
         self.observation_space = self._make_space(space)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
