@@ -13,12 +13,16 @@ TARGET = ObjectSpec(projected_area=np.pi * TARGET_RADIUS**2, surface_offset=2 * 
 CUBE = ObjectSpec(**cube_spec_kwargs())  # Push's 4 cm cube
 
 
+def _localised(env_id: str, name: str, spec: ObjectSpec) -> ObjectLocalizationWrapper:
+    """``env_id`` at 84 px, localising ``name`` in frames rendered by the env."""
+    env = gym.make(env_id, obs_mode="rgb+state", image_size=84)
+    return ObjectLocalizationWrapper(env, {name: spec}, frames_from="render_frames",
+                                     pixel_centre=PYBULLET_TINY_PIXEL_CENTRE)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def reach():
-    env = ObjectLocalizationWrapper(
-        gym.make("Foresight/PandaReach-v0", obs_mode="rgb+state", image_size=84),
-        {"target": TARGET}, frames_from="render_frames", pixel_centre=PYBULLET_TINY_PIXEL_CENTRE,
-    )  # fmt: skip
+    env = _localised("Foresight/PandaReach-v0", "target", TARGET)
     yield env
     env.close()
 
@@ -60,10 +64,7 @@ def test_half_hidden_target_loses_confidence(reach):
 
 @pytest.fixture(scope="module")
 def push():
-    env = ObjectLocalizationWrapper(
-        gym.make("Foresight/PandaPush-v0", obs_mode="rgb+state", image_size=84),
-        {"object": CUBE}, frames_from="render_frames", pixel_centre=PYBULLET_TINY_PIXEL_CENTRE,
-    )  # fmt: skip
+    env = _localised("Foresight/PandaPush-v0", "object", CUBE)
     yield env
     env.close()
 
