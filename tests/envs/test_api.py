@@ -28,3 +28,13 @@ def test_checkers_pass_with_randomization(env_id):
         sb3_check_env(env.unwrapped, warn=False)
     finally:
         env.close()
+
+
+def test_checkers_pass_in_joint_control():
+    env = make("Foresight/PandaPickAndPlace-v0", obs_mode="goal", control="joints")
+    try:
+        assert env.action_space.shape == (8,)
+        gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
+        sb3_check_env(env.unwrapped, warn=False)
+    finally:
+        env.close()
