@@ -76,7 +76,12 @@ def set_rng_state(model, state: dict[str, Any]) -> None:
 
 
 def buffer_state(buffer) -> dict[str, Any]:
-    """The filled part of a (Dict/HER) replay buffer's arrays plus its scalars."""
+    """The filled part of a (Dict/HER) replay buffer's arrays plus its scalars.
+
+    A buffer that is not SB3's but has ``state_dict()`` (our world-model buffer) saves that.
+    """
+    if not hasattr(buffer, "buffer_size") and hasattr(buffer, "state_dict"):
+        return {"state_dict": buffer.state_dict()}
     size = buffer.buffer_size if buffer.full else buffer.pos
     out = {}
     for name, value in vars(buffer).items():
@@ -95,6 +100,9 @@ def buffer_state(buffer) -> dict[str, Any]:
 
 def set_buffer_state(buffer, state: dict[str, Any]) -> None:
     """Write saved arrays into the preallocated buffer (same ``buffer_size``)."""
+    if "state_dict" in state:
+        _load_foreign_buffer(buffer, state["state_dict"])
+        return
     for name, value in to_numpy(state).items():
         current = getattr(buffer, name, None)
         if isinstance(current, np.ndarray) and current.ndim and current.shape[0] == buffer.buffer_size:
@@ -104,6 +112,14 @@ def set_buffer_state(buffer, state: dict[str, Any]) -> None:
                 current[key][: len(array)] = array
         else:
             setattr(buffer, name, value)
+
+
+def _load_foreign_buffer(buffer, saved: dict[str, Any]) -> None:
+    """``load_state_dict`` if the buffer has one, else rebuild it with ``from_state_dict`` in place."""
+    if hasattr(buffer, "load_state_dict"):
+        buffer.load_state_dict(saved)
+    else:
+        buffer.__dict__.update(type(buffer).from_state_dict(saved).__dict__)
 
 
 def normalize_state(env: VecEnv) -> dict[str, Any] | None:
@@ -163,7 +179,8 @@ def gather(model, extra: dict[str, Any] | None = None, with_buffer: bool = True)
         "weights": weights_state(model),
         "counters": {k: getattr(model, k) for k in COUNTERS if hasattr(model, k)},
         "last": {k: to_tensors(getattr(model, k, None)) for k in LAST},
-        "episode_info": json.dumps([list(model.ep_info_buffer or []), list(model.ep_success_buffer or [])], default=float),
+        "episode_info": json.dumps([list(getattr(model, "ep_info_buffer", None) or []),
+                                     list(getattr(model, "ep_success_buffer", None) or [])], default=float),
         "rng": rng_state(model),
         "normalize": normalize_state(env),
         "episodes": _episode_snapshots(env),
@@ -191,8 +208,9 @@ def restore(model, state: dict[str, Any]) -> bool:
     for key, value in state["last"].items():
         setattr(model, key, to_numpy(value))
     infos, successes = json.loads(state["episode_info"])
-    model.ep_info_buffer = deque(infos, maxlen=model._stats_window_size)
-    model.ep_success_buffer = deque(successes, maxlen=model._stats_window_size)
+    window = getattr(model, "_stats_window_size", 100)
+    model.ep_info_buffer = deque(infos, maxlen=window)
+    model.ep_success_buffer = deque(successes, maxlen=window)
     if "replay_buffer" in state and getattr(model, "replay_buffer", None) is not None:
         set_buffer_state(model.replay_buffer, state["replay_buffer"])
     set_normalize_state(model.get_env(), state["normalize"])

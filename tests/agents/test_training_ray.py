@@ -20,6 +20,7 @@ def test_slices_cover_every_seed_in_order():
     assert episode_slices(2, 4, 0) == [(0, 1), (1, 1)]
 
 
+@pytest.mark.slow  # a local Ray instance and two actors: ~20 s of start-up on 2 cores
 def test_ray_evaluation_equals_the_local_one(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     real_home = pathlib.Path(os.environ.get("HOME", "/nonexistent"))
