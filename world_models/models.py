@@ -118,8 +118,11 @@ class EnsembleDynamics(nn.Module):
         """Raw training targets ``[N, S + 1]``: the state change and the reward."""
         return torch.cat([next_states - states, rewards.unsqueeze(-1)], dim=-1)
 
-    def forward(self, states: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Normalised target mean and log-variance ``[M, B, S + 1]`` from raw ``[M, B, S]``, ``[M, B, A]``."""
+    def forward(self, states: torch.Tensor, actions: torch.Tensor, with_variance: bool = True
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Normalised target mean and log-variance ``[M, B, S + 1]`` from raw ``[M, B, S]``, ``[M, B, A]``.
+
+        ``with_variance=False`` skips the variance head's bounds (planning without sampling)."""
         x = self.input_norm.normalize(torch.cat([states, actions], dim=-1))
         for layer in self.hidden:
             x = F.silu(layer(x))
@@ -127,6 +130,8 @@ class EnsembleDynamics(nn.Module):
         if not self.config.probabilistic:
             return out, None
         mean, logvar = out.chunk(2, dim=-1)
+        if not with_variance:
+            return mean, None
         logvar = self.max_logvar - F.softplus(self.max_logvar - logvar)  # PETS' soft bounds
         logvar = self.min_logvar + F.softplus(logvar - self.min_logvar)
         return mean, logvar
@@ -157,7 +162,7 @@ class EnsembleDynamics(nn.Module):
         if propagation == "fixed" and states.shape[0] % self.members:
             raise ValueError(f"propagation='fixed' needs a batch that is a multiple of the ensemble size "
                              f"{self.members}, got {states.shape[0]}")
-        mean, logvar = self(self._spread(states, propagation), self._spread(actions, propagation))
+        mean, logvar = self(self._spread(states, propagation), self._spread(actions, propagation), with_variance=sample)
         if sample and logvar is not None:
             noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
             mean = mean + noise * (0.5 * logvar).exp()
