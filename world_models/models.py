@@ -32,7 +32,8 @@ class ModelConfig:
     probabilistic: bool = True
     """Gaussian heads trained with NLL (PETS) instead of a mean trained with MSE."""
     learn_reward: bool = True
-    """Also predict the reward (needed where the env has no batched ``compute_reward``)."""
+    """Also fit the reward output (needed where the env has no batched ``compute_reward``); if False
+    the reward output is left untrained and rollouts report zero rewards."""
 
 
 class Rollout(NamedTuple):
@@ -169,7 +170,8 @@ class EnsembleDynamics(nn.Module):
         disagreement = mean[..., :-1].std(dim=0).mean(-1) if propagation == "mean" and self.members > 1 \
             else torch.zeros(states.shape[0], device=states.device)
         delta = self.target_norm.denormalize(self._gather(mean, propagation))
-        return states + delta[:, :-1], delta[:, -1], disagreement
+        rewards = delta[:, -1] if self.config.learn_reward else torch.zeros_like(delta[:, -1])
+        return states + delta[:, :-1], rewards, disagreement
 
     def rollout(self, start_states: torch.Tensor, actions: torch.Tensor, propagation: str = "fixed",
                 sample: bool = False, generator: torch.Generator | None = None) -> Rollout:
