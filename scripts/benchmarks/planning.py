@@ -97,7 +97,8 @@ def torchrl_cem(model: EnsembleDynamics, state: torch.Tensor, config: CEMConfig)
 def latency(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     torch.manual_seed(0)
-    model = EnsembleDynamics(args.state_dim, args.action_dim, ModelConfig(5, 200, 3)).to(device).eval()
+    model = EnsembleDynamics(args.state_dim, args.action_dim, ModelConfig(5, args.hidden_size, args.num_layers))
+    model = model.to(device).eval()
     low, high = -torch.ones(args.action_dim), torch.ones(args.action_dim)
     config = CEMConfig(horizon=15, num_candidates=500, num_elites=50, iterations=5)
     state = torch.randn(args.state_dim, device=device)
@@ -116,7 +117,8 @@ def latency(args: argparse.Namespace) -> None:
         extra = {"ours_pets20": ours(particles=20), **{f"ours_{e}envs": ours(envs=e) for e in args.envs}}
         results.update(interleaved(extra, max(args.repeats // 3, 3), device))
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
-    print(f"{where}; state {args.state_dim}, action {args.action_dim}; CEM 500 cand x H15 x 5 it; ensemble 5 x 3x200")
+    print(f"{where}; state {args.state_dim}, action {args.action_dim}; CEM 500 cand x H15 x 5 it; "
+          f"ensemble 5 x {args.num_layers}x{args.hidden_size}")
     for key, value in results.items():
         print(f"  {key:>14}: {value:9.2f} ms per planning call")
     if "torchrl" in results:
@@ -201,8 +203,9 @@ def model_quality(args: argparse.Namespace) -> None:
                                    seed=args.seed)
     print(f"{env_id}: {args.episodes} episodes ({path})")
     print(format_report(report))
-    errors = report["k_step_rmse"]
-    print(f"  10-step model/copy-last: {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
+    for key in ("k_step_rmse", "k_step_rmse_achieved_goal"):
+        errors = report[key]
+        print(f"  {key}: 10-step model/copy-last {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
 
 
 # --------------------------------------------------------------------------- sample efficiency
@@ -280,6 +283,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--state-dim", type=int, default=21, help="21: PandaPush's observation + achieved goal")
     parser.add_argument("--action-dim", type=int, default=3)
+    parser.add_argument("--hidden-size", type=int, default=200, help="latency: ensemble width (issue: 200)")
+    parser.add_argument("--num-layers", type=int, default=3, help="latency: ensemble hidden layers (issue: 3)")
     parser.add_argument("--envs", nargs="*", default=None,
                         help="latency: env counts planned at once (default 16); sample-efficiency: env ids")
     parser.add_argument("--no-peer", action="store_true", help="latency without TorchRL")

@@ -87,3 +87,24 @@ def test_training_factory_builds_it_on_a_vec_env_and_it_plans_for_all_envs():
     assert agent.num_timesteps == 100 and len(agent.replay) == 100 and agent.fits == 2
     assert len(agent.ep_info_buffer) == 2 and agent.ep_info_buffer[0]["l"] == 50  # 2 envs x 1 episode of 50
     assert agent.predict(venv.reset())[0].shape == (2, 3)
+
+
+def test_training_checkpoints_round_trip_model_and_replay():
+    """The training helper's generic checkpointing (written for SB3 models) saves and restores this agent."""
+    import io
+    import torch
+    from stable_baselines3.common.env_util import make_vec_env
+    from agents import train_state
+    from agents.factory import make_agent
+    hyperparams = dict(learning_starts=40, train_freq=40, num_candidates=20, num_elites=4, horizon=3, iterations=1,
+                       hidden_size=16, max_epochs=2)
+    agent = make_agent("mpc", make_vec_env(make_reach, n_envs=1, seed=0), hyperparams, seed=0, device="cpu").learn(60)
+    buffer = io.BytesIO()
+    torch.save(train_state.gather(agent), buffer)
+    buffer.seek(0)
+    clone = make_agent("mpc", make_vec_env(make_reach, n_envs=1, seed=0), hyperparams, seed=0, device="cpu")
+    train_state.restore(clone, torch.load(buffer, weights_only=True))
+    assert clone.num_timesteps == 60 and len(clone.replay) == 60
+    assert torch.equal(agent.replay.all().next_states, clone.replay.all().next_states)
+    for name, tensor in agent.model.state_dict().items():
+        assert torch.equal(tensor, clone.model.state_dict()[name]), name

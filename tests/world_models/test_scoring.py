@@ -107,3 +107,18 @@ def test_discrete_cem_balances_batched_cartpole_through_its_exact_dynamics():
             state, _, terminated = world.step(state, plan.actions[:, 0])
             alive &= ~terminated
     assert bool(alive.all())  # pushing one way only falls within about 10 steps
+
+
+def test_pybullet_reach_as_its_own_model_is_left_as_it_was():
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    env = gym.make("Foresight/PandaReach-v0", reward_type="dense")
+    obs, _ = env.reset(seed=0)
+    planner = make_planner("cem", -torch.ones(3), torch.ones(3), horizon=3, num_candidates=8, num_elites=2,
+                           iterations=2, seed=0)
+    plan = planner.plan(env_score_fn(env))
+    after, *_ = env.step(np.zeros(3, np.float32))
+    reference = gym.make("Foresight/PandaReach-v0", reward_type="dense")
+    reference.reset(seed=0)
+    expected, *_ = reference.step(np.zeros(3, np.float32))
+    np.testing.assert_allclose(after, expected, atol=1e-6)  # 48 imagined steps left no trace
+    assert env._elapsed_steps == 1 and plan.score[0] > -1.0
