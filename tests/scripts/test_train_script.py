@@ -89,3 +89,15 @@ def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_
     assert "resuming" in done.stdout and "after 600 steps" in done.stdout
     steps = [r["step"] for r in json.loads((run / "evaluations.json").read_text())]
     assert steps == list(range(200, 601, 200))  # unbroken: no gap, no duplicate
+
+
+def test_the_main_job_defaults_run_on_pybullet_reach(tmp_path, capsys):
+    """``train.py`` with no flags, shortened: SAC + HER on Foresight/PandaReach-v0 in goal mode."""
+    torch.set_num_threads(1)
+    args = ["-n", "200", "--eval-freq", "0", "--eval-episodes", "2", "--video-episodes", "1", "-f", str(tmp_path), "--no-progress"]
+    assert train_main(args) == 0
+    run = next(tmp_path.glob("Foresight_PandaReach-v0/sac/*_s0"))
+    config = (run / "config.yaml").read_text()
+    assert "HerReplayBuffer" in config and "obs_mode: goal" in config
+    assert (run / "video.mp4").stat().st_size > 1000
+    assert "success" in capsys.readouterr().out
