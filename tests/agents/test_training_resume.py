@@ -12,9 +12,9 @@ from agents.training import TrainConfig, resume, train
 TINY = {"learning_starts": 100, "batch_size": 32, "buffer_size": 2000, "policy_kwargs": "dict(net_arch=[16])"}
 
 
-def config(tmp_path, algo="sac", n=600, **kw) -> TrainConfig:
-    base = dict(algo=algo, env_id=point_goal_env.ENV_ID, n_timesteps=n, seed=3, eval_freq=200, eval_episodes=3,
-                save_freq=300, params=dict(TINY), log_folder=str(tmp_path), video_episodes=0, progress=False)
+def config(tmp_path, algo="sac", n=400, **kw) -> TrainConfig:
+    base = dict(algo=algo, env_id=point_goal_env.ENV_ID, n_timesteps=n, seed=3, eval_freq=100, eval_episodes=2,
+                save_freq=200, params=dict(TINY), log_folder=str(tmp_path), video_episodes=0, progress=False)
     return TrainConfig(**{**base, **kw})
 
 
@@ -28,22 +28,22 @@ def test_resumed_run_ends_with_the_same_parameters(tmp_path, algo, params):
     torch.set_num_threads(1)
     tiny = dict(TINY) if algo == "sac" else params
     whole = train(config(tmp_path / "whole", algo, params=tiny, n_envs=1))
-    half = train(config(tmp_path / "half", algo, n=300, params=tiny, n_envs=1))
-    resumed = resume(half.run.path, n_timesteps=600, progress=False)
-    assert resumed.num_timesteps == whole.num_timesteps == 600
+    half = train(config(tmp_path / "half", algo, n=200, params=tiny, n_envs=1))
+    resumed = resume(half.run.path, n_timesteps=400, progress=False)
+    assert resumed.num_timesteps == whole.num_timesteps == 400
     a, b = final_weights(whole.run), final_weights(resumed.run)
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
     steps = [row["step"] for row in json.loads(resumed.run.evaluations.read_text())]
-    assert steps == [200, 400, 600]
+    assert steps == [100, 200, 300, 400]
 
 
 def test_replay_buffer_round_trips_only_the_filled_part(tmp_path):
     torch.set_num_threads(1)
-    result = train(config(tmp_path, n=300, eval_freq=0))
+    result = train(config(tmp_path, n=150, eval_freq=0))
     state, _, _ = checkpoints.load_latest(result.run.checkpoints)
     buffer = state["replay_buffer"]
-    assert buffer["pos"] == 300 and buffer["actions"].shape[0] == 300
+    assert buffer["pos"] == 150 and buffer["actions"].shape[0] == 150
     assert np.isfinite(buffer["observations"]["desired_goal"].numpy()).all()
     assert state["format"] == train_state.FORMAT
