@@ -28,12 +28,37 @@ def r2_scores(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
     return 1.0 - residual / np.maximum(total, 1e-12)
 
 
+RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+
+
+def _fit_ridge(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """Weights ``[D + 1, L]`` of ridge regression with an unpenalised bias (``x`` is ``[N, D + 1]``)."""
+    penalty = ridge * len(x) * np.eye(x.shape[1])
+    penalty[-1, -1] = 0.0
+    return np.linalg.solve(x.T @ x + penalty, x.T @ y)
+
+
+def _choose_ridge(x: np.ndarray, y: np.ndarray, folds: int = 5) -> float:
+    """The penalty in ``RIDGES`` with the best mean R^2 over contiguous folds of the train split."""
+    edges = np.linspace(0, len(x), folds + 1).astype(int)
+
+    def score(ridge: float) -> float:
+        scores = []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            keep = np.r_[0:lo, hi : len(x)]
+            weights = _fit_ridge(x[keep], y[keep], ridge)
+            scores.append(r2_scores(x[lo:hi] @ weights, y[lo:hi]).mean())
+        return float(np.mean(scores))
+
+    return max(RIDGES, key=score)
+
+
 def linear_probe(
     train_features: np.ndarray,
     train_targets: np.ndarray,
     test_features: np.ndarray,
     test_targets: np.ndarray,
-    ridge: float = 1e-2,
+    ridge: float | None = None,
 ) -> np.ndarray:
     """Fit ridge regression on the train split; return ``[L]`` test R^2 per target column.
 
@@ -42,14 +67,14 @@ def linear_probe(
         train_targets: ``[N, L]``.
         test_features: ``[M, D]``.
         test_targets: ``[M, L]``.
-        ridge: L2 penalty on standardised features (per sample).
+        ridge: L2 penalty on standardised features (per sample); ``None`` picks one from
+            ``RIDGES`` by 5-fold cross-validation on the train split.
     """
     if len(train_features) != len(train_targets) or len(test_features) != len(test_targets):
         raise ValueError("features and targets must have the same number of rows in each split")
-    mean, std = train_features.mean(axis=0), train_features.std(axis=0) + 1e-8
+    mean, std = train_features.mean(axis=0), train_features.std(axis=0)
+    std = np.where(std > 1e-6, std, 1.0)  # constant (dead) features are left unscaled
     x = np.c_[(train_features - mean) / std, np.ones(len(train_features))]
     x_test = np.c_[(test_features - mean) / std, np.ones(len(test_features))]
-    penalty = ridge * len(x) * np.eye(x.shape[1])
-    penalty[-1, -1] = 0.0  # the bias is not penalised
-    weights = np.linalg.solve(x.T @ x + penalty, x.T @ train_targets)
-    return r2_scores(x_test @ weights, test_targets)
+    ridge = _choose_ridge(x, train_targets) if ridge is None else ridge
+    return r2_scores(x_test @ _fit_ridge(x, train_targets, ridge), test_targets)

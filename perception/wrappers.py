@@ -9,7 +9,8 @@ It reads the camera by attribute name through ``env.get_wrapper_attr`` (no impor
 ``camera_intrinsics`` (3x3 K), ``camera_pose`` (4x4 world-from-camera) and, for objects named
 without an id, ``segmentation_ids`` (name -> body id). They are read at every observation, so a
 camera that moves between episodes is handled. A not-visible object has position ``[0, 0, 0]``
-and visible ``0``: the flag, not the zeros, is the information.
+(or its last measured position with ``hold_last_seen``) and visible ``0``: the flag is the
+information, never a guessed position.
 """
 from __future__ import annotations
 
@@ -65,6 +66,16 @@ def _plane(image) -> np.ndarray:
     return image[..., 0] if image.ndim == 3 else image
 
 
+def _kept_keys(space: gym.spaces.Dict, keep_keys: list[str] | None) -> list[str]:
+    """``keep_keys`` checked against ``space``; ``None`` means every key that is not an image."""
+    if keep_keys is None:
+        return [k for k, s in space.spaces.items() if len(getattr(s, "shape", ()) or ()) < 2]
+    missing = [k for k in keep_keys if k not in space.spaces]
+    if missing:
+        raise ValueError(f"keep_keys {missing} are not observation keys; valid: {sorted(space.spaces)}")
+    return list(keep_keys)
+
+
 class ObjectLocalizationWrapper(gym.ObservationWrapper):
     """Dict observation with images -> ``Dict`` of positions, confidence, visible and kept keys.
 
@@ -85,6 +96,9 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         frames_from: name of an env method (read with ``get_wrapper_attr``) returning the images
             as attributes or keys ``depth_key``, ``segmentation_key``, ``rgb_key``, e.g.
             ``"render_frames"``; ``None`` reads them from the observation.
+        hold_last_seen: while an object is not visible, report its last measured position
+            (zeros before the first sighting in an episode) instead of zeros; ``object_visible``
+            still says 0, so the agent knows the measurement is old.
     """
 
     def __init__(
@@ -98,29 +112,30 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         convention: str = "opencv",
         pixel_centre: tuple[float, float] = CORNER_PIXEL_CENTRE,
         frames_from: str | None = None,
+        hold_last_seen: bool = False,
     ) -> None:
         super().__init__(env)
+        if not objects:
+            raise ValueError("objects must name at least one object to localise")
         space = env.observation_space
         if frames_from is None and (not isinstance(space, gym.spaces.Dict) or depth_key not in space.spaces):
             raise ValueError(
                 f"ObjectLocalizationWrapper needs a Dict observation with key {depth_key!r} "
                 f"(or frames_from='render_frames'), got {space}"
             )
-        self.frames_from = frames_from
-        space = space if isinstance(space, gym.spaces.Dict) else gym.spaces.Dict({})
-        if not objects:
-            raise ValueError("objects must name at least one object to localise")
         self.objects = dict(objects)
         self.ids = {name: self._resolve_id(name, spec) for name, spec in self.objects.items()}
         self.depth_key, self.segmentation_key, self.rgb_key = depth_key, segmentation_key, rgb_key
         self.convention, self.pixel_centre = convention, tuple(pixel_centre)
-        if keep_keys is None:
-            keep_keys = [k for k, s in space.spaces.items() if len(getattr(s, "shape", ()) or ()) < 2]
-        missing = [k for k in keep_keys if k not in space.spaces]
-        if missing:
-            raise ValueError(f"keep_keys {missing} are not observation keys; valid: {sorted(space.spaces)}")
-        self.keep_keys = list(keep_keys)
+        self.frames_from, self.hold_last_seen = frames_from, hold_last_seen
+        self._last_seen = np.zeros((len(objects), 3), np.float32)
+        space = space if isinstance(space, gym.spaces.Dict) else gym.spaces.Dict({})
+        self.keep_keys = _kept_keys(space, keep_keys)
         self.observation_space = self._make_space(space)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._last_seen = np.zeros((len(self.objects), 3), np.float32)  # a new episode: nothing seen yet
+        return super().reset(seed=seed, options=options)
 
     def _resolve_id(self, name: str, spec: ObjectSpec) -> int | None:
         if spec.segmentation_id is not None or spec.hsv_range is not None:
@@ -152,7 +167,7 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         images = observation if self.frames_from is None else _read(self.env, self.frames_from)
         depth = _plane(_image(images, self.depth_key)).astype(np.float64)
         n = len(self.objects)
-        positions = np.zeros((n, 3), np.float32)
+        positions = self._last_seen.copy() if self.hold_last_seen else np.zeros((n, 3), np.float32)
         confidence = np.zeros(n, np.float32)
         visible = np.zeros(n, np.float32)
         for i, (name, spec) in enumerate(self.objects.items()):
@@ -165,6 +180,7 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
             confidence[i] = found.confidence
             if found.visible:
                 positions[i], visible[i] = found.position, 1.0
+        self._last_seen = positions
         out = {"object_positions": positions, "object_confidence": confidence, "object_visible": visible}
         return {**out, **{k: observation[k] for k in self.keep_keys}}
 

@@ -100,6 +100,88 @@ def bench_encoders(args: argparse.Namespace) -> None:
     report(medians, args.batch, "frames")
 
 
+def bench_probe(args: argparse.Namespace) -> None:
+    """Linear-probe R^2 (object xyz, gripper xyz) of frozen features: random vs SSL encoders."""
+    import gymnasium as gym
+
+    from perception.frames import collect_frames
+    from perception.pretrain import PretrainConfig, pretrain_encoder
+    from perception.probe import encode_frames, linear_probe
+    from scripts.benchmarks.perception_tasks import noisy_expert, probe_labels
+
+    # short episodes: many object and goal placements in few frames
+    env = gym.make(args.env, obs_mode="rgb", image_size=args.image_size, max_episode_steps=args.episode_steps)
+    start = time.perf_counter()
+    data = collect_frames(env, args.frames, policy=noisy_expert(env, 0.7, args.seed), labels=probe_labels, seed=args.seed)
+    print(f"{args.env}: {len(data)} frames {tuple(data.frames.shape[1:])} in {time.perf_counter() - start:.0f} s")
+    train, test = data.split(0.7)
+    names = ["object x", "object y", "object z", "gripper x", "gripper y", "gripper z"]
+    print(f"{'encoder':14s} " + " ".join(f"{n:>9s}" for n in names) + "   mean  train-s")
+    for objective in ["random", *args.objectives]:
+        config = PretrainConfig(objective="contrastive" if objective == "random" else objective,
+                                features_dim=args.features_dim, steps=0 if objective == "random" else args.steps,
+                                batch_size=64, seed=args.seed, device=args.device)  # fmt: skip
+        start = time.perf_counter()
+        encoder, _, _ = pretrain_encoder(train, config)
+        seconds = time.perf_counter() - start
+        r2 = linear_probe(encode_frames(encoder, train.frames), train.labels.numpy(),
+                          encode_frames(encoder, test.frames), test.labels.numpy())  # fmt: skip
+        print(f"{objective:14s} " + " ".join(f"{v:9.3f}" for v in r2) + f" {r2.mean():6.3f} {seconds:7.0f}")
+
+
+def bench_localization(args: argparse.Namespace) -> None:
+    """3D error of the cube's position on random PandaPush scenes (arm often in the way)."""
+    import gymnasium as gym
+    import numpy as np
+
+    from perception.localization import PYBULLET_TINY_PIXEL_CENTRE, localize, segmentation_mask
+    from scripts.benchmarks.perception_tasks import cube_spec_kwargs, object_position, random_push_scene
+
+    env = gym.make("Foresight/PandaPush-v0", obs_mode="state", image_size=args.image_size)
+    unwrapped = env.unwrapped
+    methods = {  # the naive peer: K as given, mask centroid on the visible surface
+        "ours": {"pixel_centre": PYBULLET_TINY_PIXEL_CENTRE, **cube_spec_kwargs()},
+        "naive centroid": {"projected_area": cube_spec_kwargs()["projected_area"]},
+    }
+    results = {name: [] for name in methods}  # (visible, error in metres)
+    start = time.perf_counter()
+    for scene in range(args.scenes):
+        random_push_scene(env, args.seed + scene)
+        frames = unwrapped.render_frames()
+        mask = segmentation_mask(frames.segmentation[..., 0], unwrapped.segmentation_ids["object"])
+        truth = object_position(env)
+        for name, kwargs in methods.items():
+            found = localize(mask, frames.depth[..., 0], unwrapped.camera_intrinsics, unwrapped.camera_pose, **kwargs)
+            error = np.linalg.norm(found.position - truth) if found.visible else np.nan
+            results[name].append((found.visible, error))
+    print(f"{args.scenes} PandaPush scenes at {args.image_size} px in {time.perf_counter() - start:.0f} s")
+    print(f"{'method':16s} {'visible':>8s} {'median mm':>10s} {'p95 mm':>8s} {'max mm':>8s} {'>5cm & visible':>15s}")
+    for name, rows in results.items():
+        visible = np.array([v for v, _ in rows])
+        errors = np.array([e for v, e in rows if v]) * 1000
+        wrong = (errors > 50).sum() / len(rows)
+        print(f"{name:16s} {visible.mean():8.1%} {np.median(errors):10.2f} {np.percentile(errors, 95):8.2f} "
+              f"{errors.max():8.2f} {wrong:15.2%}")  # fmt: skip
+
+
+def bench_pixels(args: argparse.Namespace) -> None:
+    """PandaReach from 84x84 pixels: scratch vs SSL encoder vs intermediate representation (SAC)."""
+    import pathlib
+
+    from scripts.benchmarks.perception_pixels import plot, run_variant, steps_to
+
+    out = pathlib.Path(args.out)
+    for variant in args.variants:
+        run_variant(variant, args.steps, args.eval_every, args.eval_episodes, args.seed, args.encoder, out)
+    print(f"plot: {plot(out)}")
+    import json
+
+    for path in sorted(out.glob("*.json")):
+        result = json.loads(path.read_text())
+        print(f"{result['variant']:12s} 90% success at {steps_to(result['curve'], 0.9)} steps; "
+              f"final {result['curve'][-1]}; {result['seconds']:.0f} s")  # fmt: skip
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +192,34 @@ def main(argv: list[str]) -> None:
         p.add_argument("--device", default="auto")
         p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
         p.set_defaults(fn=fn)
+    p = sub.add_parser("probe", help=bench_probe.__doc__)
+    p.add_argument("--env", default="Foresight/PandaPush-v0")
+    p.add_argument("--image-size", type=int, default=84)
+    p.add_argument("--frames", type=int, default=1500)
+    p.add_argument("--episode-steps", type=int, default=10, help="steps per collected episode")
+    p.add_argument("--steps", type=int, default=500, help="SSL gradient steps per objective")
+    p.add_argument("--features-dim", type=int, default=64)
+    p.add_argument("--objectives", nargs="+", default=["autoencoder", "contrastive", "inverse"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.set_defaults(fn=bench_probe)
+    p = sub.add_parser("localization", help=bench_localization.__doc__)
+    p.add_argument("--scenes", type=int, default=200)
+    p.add_argument("--image-size", type=int, default=84)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.set_defaults(fn=bench_localization)
+    p = sub.add_parser("pixels", help=bench_pixels.__doc__)
+    p.add_argument("--variants", nargs="+", default=["intermediate", "ssl", "scratch"])
+    p.add_argument("--steps", type=int, default=5000, help="env steps per variant")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument("--encoder", default="runs/encoders/reach_curl/encoder.pt", help="SSL encoder for 'ssl'")
+    p.add_argument("--out", default="runs/benchmarks/pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.set_defaults(fn=bench_pixels)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.fn(args)

@@ -6,17 +6,23 @@ import pytest
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from perception.localization import PYBULLET_TINY_PIXEL_CENTRE
 from perception.wrappers import ObjectLocalizationWrapper, ObjectSpec
+from scripts.benchmarks.perception_tasks import cube_spec_kwargs
 
 TARGET_RADIUS = 0.025  # Reach's target sphere (distance_threshold / 2)
 TARGET = ObjectSpec(projected_area=np.pi * TARGET_RADIUS**2, surface_offset=2 * TARGET_RADIUS / 3)
+CUBE = ObjectSpec(**cube_spec_kwargs())  # Push's 4 cm cube
+
+
+def _localised(env_id: str, name: str, spec: ObjectSpec) -> ObjectLocalizationWrapper:
+    """``env_id`` at 84 px, localising ``name`` in frames rendered by the env."""
+    env = gym.make(env_id, obs_mode="rgb+state", image_size=84)
+    return ObjectLocalizationWrapper(env, {name: spec}, frames_from="render_frames",
+                                     pixel_centre=PYBULLET_TINY_PIXEL_CENTRE)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def reach():
-    env = ObjectLocalizationWrapper(
-        gym.make("Foresight/PandaReach-v0", obs_mode="rgb+state", image_size=84),
-        {"target": TARGET}, frames_from="render_frames", pixel_centre=PYBULLET_TINY_PIXEL_CENTRE,
-    )  # fmt: skip
+    env = _localised("Foresight/PandaReach-v0", "target", TARGET)
     yield env
     env.close()
 
@@ -54,3 +60,28 @@ def test_half_hidden_target_loses_confidence(reach):
     reach.reset(seed=0)
     obs = _move_target(reach, (0.05, 0.0, 0.0))  # sunk halfway into the table top
     assert obs["object_confidence"][0] < 0.8
+
+
+@pytest.fixture(scope="module")
+def push():
+    env = _localised("Foresight/PandaPush-v0", "object", CUBE)
+    yield env
+    env.close()
+
+
+def test_cube_within_one_centimetre(push):
+    for seed in range(3):
+        obs, _ = push.reset(seed=seed)
+        assert obs["object_visible"][0] == 1.0
+        assert np.linalg.norm(obs["object_positions"][0] - push.unwrapped.task.object_position()) < 0.01
+
+
+def test_cube_behind_the_gripper_is_not_visible(push):
+    push.reset(seed=0)
+    unwrapped = push.unwrapped
+    hand = unwrapped.robot.ee_position()
+    ray = hand - unwrapped.camera_pose[:3, 3]
+    hidden = hand + 0.05 * ray / np.linalg.norm(ray) + (0.0, 0.0, 0.03)  # 5 cm behind the hand, seen from the camera
+    unwrapped.sim.set_base_pose(unwrapped.task.object, tuple(hidden))
+    obs = push.step(np.zeros(3, np.float32))[0]  # one 40 ms step: the cube drops < 1 cm
+    assert obs["object_visible"][0] == 0.0 and not obs["object_positions"].any()

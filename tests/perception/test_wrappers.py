@@ -65,6 +65,16 @@ def test_wrapper_reports_out_of_view_as_not_visible():
     assert obs["object_visible"][0] == 0.0 and not obs["object_positions"].any()
 
 
+def test_hold_last_seen_keeps_the_old_measurement_flagged():
+    env = ObjectLocalizationWrapper(RaycastBallEnv(), {"ball": BALL_SPEC}, hold_last_seen=True)
+    for seed in (0, 1):  # the memory belongs to one episode
+        first, _ = env.reset(seed=seed)
+        env.unwrapped.ball = np.array([4.0, 4.0])  # out of view
+        obs, *_ = env.step(np.zeros(2, np.float32))
+        assert obs["object_visible"][0] == 0.0 and first["object_visible"][0] == 1.0
+        np.testing.assert_array_equal(obs["object_positions"], first["object_positions"])
+
+
 def test_wrapper_passes_the_gymnasium_checker():
     check_env(ObjectLocalizationWrapper(RaycastBallEnv(), {"ball": BALL_SPEC}), skip_render_check=True)
 
