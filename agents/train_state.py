@@ -215,8 +215,19 @@ def restore(model, state: dict[str, Any]) -> bool:
         set_buffer_state(model.replay_buffer, state["replay_buffer"])
     set_normalize_state(model.get_env(), state["normalize"])
     exact = _replay_episodes(model.get_env(), state["episodes"])
+    if state["episodes"] is None:
+        _start_fresh_episodes(model)
     set_rng_state(model, state["rng"])
     return exact
+
+
+def _start_fresh_episodes(model) -> None:
+    """Envs that cannot replay their episodes (batched worlds) start new ones, as SB3 does at step 0."""
+    env = model.get_env()
+    model._last_obs = env.reset()
+    model._last_episode_starts = np.ones((env.num_envs,), dtype=bool)
+    if isinstance(env, VecNormalize):
+        model._last_original_obs = env.get_original_obs()
 
 
 def _replay_episodes(env: VecEnv, snapshots: list[dict[str, Any]] | None) -> bool:
