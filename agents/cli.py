@@ -114,7 +114,7 @@ def report(result) -> str:
 def evaluate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evaluate.py",
-        description="Evaluate saved runs over N seeded episodes: success rate with a 95%% Wilson CI, return "
+        description="Evaluate saved runs over N seeded episodes: success rate with a 95% Wilson CI, return "
         "mean/std, per-episode CSV and videos; several runs are compared in one table with IQM and "
         "bootstrap CIs (as rliable computes them).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
