@@ -23,10 +23,14 @@ def final_weights(run) -> dict:
     return state["weights"]["modules"]["policy"]
 
 
-@pytest.mark.parametrize("algo, params", [("sac", {}), ("ppo", {"n_steps": 100, "batch_size": 50, "policy_kwargs": "dict(net_arch=[16])"})])
+@pytest.mark.parametrize("algo, params", [
+    ("sac", TINY),
+    ("sac", {**TINY, "normalize": True}),  # VecNormalize statistics continue too
+    ("ppo", {"n_steps": 100, "batch_size": 50, "policy_kwargs": "dict(net_arch=[16])"}),
+])
 def test_resumed_run_ends_with_the_same_parameters(tmp_path, algo, params):
     torch.set_num_threads(1)
-    tiny = dict(TINY) if algo == "sac" else params
+    tiny = dict(params)
     whole = train(config(tmp_path / "whole", algo, params=tiny, n_envs=1))
     half = train(config(tmp_path / "half", algo, n=200, params=tiny, n_envs=1))
     resumed = resume(half.run.path, n_timesteps=400, progress=False)
@@ -35,6 +39,9 @@ def test_resumed_run_ends_with_the_same_parameters(tmp_path, algo, params):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+    if params.get("normalize"):
+        saved = [checkpoints.load_latest(r.run.checkpoints)[0]["normalize"]["obs"] for r in (whole, resumed)]
+        assert torch.equal(saved[0]["observation"]["mean"], saved[1]["observation"]["mean"])
     steps = [row["step"] for row in json.loads(resumed.run.evaluations.read_text())]
     assert steps == [100, 200, 300, 400]
 
