@@ -8,16 +8,60 @@ physics.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
 import os
 import pkgutil
 import sys
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet
-import pybullet_data
-from pybullet_utils.bullet_client import BulletClient
+
+
+@contextlib.contextmanager
+def _silence_banners() -> Iterator[None]:
+    """Drop what PyBullet's C code prints while importing and connecting headless.
+
+    Those lines ("pybullet build time", "argv[0]=") are written by C straight to file descriptors
+    1 and 2, partly through C stdio's buffer, which is flushed before the descriptors are restored.
+    Errors still surface: a failed import or connection raises in Python. Where a stream has no
+    file descriptor (some notebooks, pytest's capture), it is left alone.
+    """
+    with contextlib.ExitStack() as stack:
+        for stream in (sys.stdout, sys.stderr):
+            stack.enter_context(_redirected_to_devnull(stream))
+        yield
+
+
+@contextlib.contextmanager
+def _redirected_to_devnull(stream) -> Iterator[None]:
+    try:
+        fd = stream.fileno()
+        libc = ctypes.CDLL(None)
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        yield
+        return
+    stream.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            try:
+                yield
+            finally:
+                libc.fflush(None)
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
+
+
+with _silence_banners():
+    import pybullet
+import pybullet_data  # noqa: E402
+from pybullet_utils.bullet_client import BulletClient  # noqa: E402
 
 from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
 from envs.sim.kinematics import damped_least_squares, orientation_error
@@ -95,7 +139,8 @@ class Simulator:
         if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             raise RuntimeError("render_mode='human' opens a window but DISPLAY is unset; use 'rgb_array' or None")
         self.physics = physics
-        self.client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+        with contextlib.nullcontext() if gui else _silence_banners():
+            self.client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
         self._plugin = self._load_egl() if renderer == "egl" else None
         self._render_flags = pybullet.ER_BULLET_HARDWARE_OPENGL if renderer == "egl" else pybullet.ER_TINY_RENDERER
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())

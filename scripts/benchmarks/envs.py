@@ -46,18 +46,22 @@ def _stepper(env: gym.Env, seed: int, render: bool = False) -> Callable[[], None
     return step
 
 
-def rate(call: Callable[[], None], calls: int) -> float:
-    """Calls per second over ``calls`` calls."""
+def timed(call: Callable[[], None], calls: int) -> float:
+    """Seconds taken by ``calls`` calls."""
     start = time.perf_counter()
     for _ in range(calls):
         call()
-    return calls / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
-def compare(ours: Callable[[], None], peer: Callable[[], None], calls: int, repeats: int) -> tuple[float, float]:
-    """Median rates of ours and the peer, measured alternately so load changes hit both."""
-    rates = [(rate(ours, calls), rate(peer, calls)) for _ in range(repeats)]
-    return statistics.median(r[0] for r in rates), statistics.median(r[1] for r in rates)
+def compare(ours: Callable[[], None], peer: Callable[[], None], calls: int, repeats: int) -> dict[str, float]:
+    """Median rates (calls/s) and mean time per call (us) of ours and the peer, measured alternately."""
+    seconds = [(timed(ours, calls), timed(peer, calls)) for _ in range(repeats)]
+    ours_s, peer_s = [s[0] for s in seconds], [s[1] for s in seconds]
+    return {
+        "ours": calls / statistics.median(ours_s), "peer": calls / statistics.median(peer_s),
+        "ours_us": 1e6 * sum(ours_s) / (calls * repeats), "peer_us": 1e6 * sum(peer_s) / (calls * repeats),
+    }
 
 
 class PhysicsClock:
@@ -98,11 +102,13 @@ def bench_physics(section: str, args: argparse.Namespace) -> None:
         ours = gym.make(f"Foresight/Panda{task}-v0", obs_mode="goal", **kwargs)
         peer = _panda_gym(task)
         clocks = PhysicsClock(ours), PhysicsClock(peer)
+        for clock in clocks:  # count only the timed steps
+            clock.seconds, clock.calls = 0.0, 0
         result = compare(_stepper(ours, 0), _stepper(peer, 0), args.steps, args.repeats)
-        _report(section, task, "steps/s", *result)
-        (ours_physics, peer_physics) = (clock.per_step_us() for clock in clocks)
-        print(f"{'':13s} {task:6s} per step: physics ours {ours_physics:6.0f} us, panda-gym {peer_physics:6.0f} us; "
-              f"everything else ours {1e6 / result[0] - ours_physics:5.0f} us, panda-gym {1e6 / result[1] - peer_physics:5.0f} us")
+        _report(section, task, "steps/s", result["ours"], result["peer"])
+        ours_physics, peer_physics = (clock.per_step_us() for clock in clocks)
+        print(f"{'':13s} {task:6s} mean per step: physics ours {ours_physics:5.0f} us, panda-gym {peer_physics:5.0f} us; "
+              f"the rest ours {result['ours_us'] - ours_physics:4.0f} us, panda-gym {result['peer_us'] - peer_physics:4.0f} us")
         ours.close(), peer.close()
 
 
@@ -112,9 +118,9 @@ def bench_pixels(args: argparse.Namespace) -> None:
         ours = gym.make(f"Foresight/Panda{task}-v0", obs_mode="rgb", image_size=size)
         peer = _panda_gym(task, render_mode="rgb_array", render_width=size, render_height=size)
         result = compare(_stepper(ours, 0), _stepper(peer, 0, render=True), args.steps // 4, args.repeats)
-        _report("pixels", task, "obs/s  ", *result)
+        _report("pixels", task, "obs/s  ", result["ours"], result["peer"])
         renders = compare(lambda: ours.unwrapped.render_frames(), peer.render, args.steps // 4, args.repeats)
-        _report("render-only", task, "frames/s", *renders)
+        _report("render-only", task, "frames/s", renders["ours"], renders["peer"])
         ours.close(), peer.close()
 
 

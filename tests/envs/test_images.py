@@ -82,3 +82,10 @@ def test_egl_renderer_sees_the_scene(closing):
     closing.append(env)
     obs, _ = env.reset(seed=0)
     assert obs.std() > 10, "EGL rendered an empty scene (plugin loaded after the bodies?)"
+
+
+def test_full_visuals_render_too(closing):
+    env = make("Foresight/PandaReach-v0", obs_mode="rgb", visuals="full")
+    closing.append(env)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (32, 32, 3) and obs.std() > 10
