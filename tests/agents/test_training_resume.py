@@ -23,16 +23,19 @@ def final_weights(run) -> dict:
     return state["weights"]["modules"]["policy"]
 
 
-@pytest.mark.parametrize("algo, params", [
-    ("sac", TINY),
-    ("sac", {**TINY, "normalize": True}),  # VecNormalize statistics continue too
-    ("ppo", {"n_steps": 100, "batch_size": 50, "policy_kwargs": "dict(net_arch=[16])"}),
+# ``half`` is where the first run stops; 205 is mid-episode (5 steps into one here), so the
+# replayed episode matters.
+@pytest.mark.parametrize("algo, params, half", [
+    ("sac", TINY, 205),
+    ("sac", {**TINY, "normalize": True}, 200),  # VecNormalize statistics continue too
+    ("td3", {**TINY, "noise_type": "normal"}, 205),  # target smoothing and exploration noise
+    ("ppo", {"n_steps": 100, "batch_size": 50, "policy_kwargs": "dict(net_arch=[16])"}, 200),
 ])
-def test_resumed_run_ends_with_the_same_parameters(tmp_path, algo, params):
+def test_resumed_run_ends_with_the_same_parameters(tmp_path, algo, params, half):
     torch.set_num_threads(1)
     tiny = dict(params)
     whole = train(config(tmp_path / "whole", algo, params=tiny, n_envs=1))
-    half = train(config(tmp_path / "half", algo, n=200, params=tiny, n_envs=1))
+    half = train(config(tmp_path / "half", algo, n=half, params=tiny, n_envs=1))
     resumed = resume(half.run.path, n_timesteps=400, progress=False)
     assert resumed.num_timesteps == whole.num_timesteps == 400
     a, b = final_weights(whole.run), final_weights(resumed.run)
@@ -43,7 +46,7 @@ def test_resumed_run_ends_with_the_same_parameters(tmp_path, algo, params):
         saved = [checkpoints.load_latest(r.run.checkpoints)[0]["normalize"]["obs"] for r in (whole, resumed)]
         assert torch.equal(saved[0]["observation"]["mean"], saved[1]["observation"]["mean"])
     steps = [row["step"] for row in json.loads(resumed.run.evaluations.read_text())]
-    assert steps == [100, 200, 300, 400]
+    assert steps == [100, 200, 300, 400]  # the first run's final evaluation at 205 is not in the curve
 
 
 def test_replay_buffer_round_trips_only_the_filled_part(tmp_path):
