@@ -236,7 +236,7 @@ def restore(model, state: dict[str, Any]) -> bool:
     if "replay_buffer" in state and getattr(model, "replay_buffer", None) is not None:
         set_buffer_state(model.replay_buffer, state["replay_buffer"])
     set_normalize_state(model.get_env(), state["normalize"])
-    set_noise_state(model, state.get("action_noise"))
+    # the action noise is restored by callbacks.RestoreActionNoise: SB3's learn() resets it first
     exact = _replay_episodes(model.get_env(), state["episodes"])
     if state["episodes"] is None:
         _start_fresh_episodes(model)

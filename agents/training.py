@@ -12,11 +12,12 @@ import pathlib
 from typing import Any, Callable
 
 import torch
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents import checkpoints, train_state
-from agents.callbacks import RunCallback
+from agents.callbacks import RestoreActionNoise, RunCallback
 from agents.evaluation import EvalSummary, evaluate, model_policy, summarize
 from agents.factory import ALGOS, algo_class, make_agent
 from agents.hyperparams import load_hyperparams
@@ -231,8 +232,10 @@ def _learn(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder, sta
     evaluate_model = evaluator(config, hyperparams, venv)
     total = hyperparams["n_timesteps"]
     callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state, on_evaluation)
+    noise = RestoreActionNoise(state.get("action_noise") if state else None)
     remaining = max(0, total - model.num_timesteps)
-    model.learn(remaining, callback=callback, progress_bar=config.progress, reset_num_timesteps=state is None)
+    model.learn(remaining, callback=CallbackList([noise, callback]), progress_bar=config.progress,
+                reset_num_timesteps=state is None)
     callback.save()
     return _finish(config, hyperparams, run, model, venv, callback)
 

@@ -24,11 +24,11 @@ def final_weights(run) -> dict:
 
 
 # ``half`` is where the first run stops; 205 is mid-episode (5 steps into one here), so the
-# replayed episode matters.
+# replayed episode and the noise process's state matter.
 @pytest.mark.parametrize("algo, params, half", [
     ("sac", TINY, 205),
     ("sac", {**TINY, "normalize": True}, 200),  # VecNormalize statistics continue too
-    ("td3", {**TINY, "noise_type": "normal"}, 205),  # target smoothing and exploration noise
+    ("td3", {**TINY, "noise_type": "ornstein-uhlenbeck"}, 205),  # the noise process continues too
     ("ppo", {"n_steps": 100, "batch_size": 50, "policy_kwargs": "dict(net_arch=[16])"}, 200),
 ])
 def test_resumed_run_ends_with_the_same_parameters(tmp_path, algo, params, half):
