@@ -37,9 +37,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-envs", type=int, default=None, help="parallel training envs (default: the file's, else 1)")
     p.add_argument("--vec-env", default=None, choices=VEC_ENVS, help="how envs run: one process, one per env, or a batched torch world (default: the file's, else dummy)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--eval-freq", type=int, default=2000, help="evaluate every N env steps (0: only at the end)")
+    p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N env steps (0: only at the end; default: max(2000, n_timesteps/20))")
     p.add_argument("--eval-episodes", type=int, default=20, help="episodes per evaluation")
-    p.add_argument("--save-freq", type=int, default=2000, help="full checkpoint every N env steps (0: only at the end)")
+    p.add_argument("--save-freq", type=int, default=None, help="full checkpoint (with the replay buffer) every N env steps (0: only at the end; default: max(2000, n_timesteps/10))")
     p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="hyperparameter overrides, e.g. gamma=0.9 'policy_kwargs=dict(net_arch=[32])'")
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make kwargs, e.g. reward_type=dense")
     p.add_argument("-f", "--log-folder", default="runs", help="root folder of runs")
@@ -114,7 +114,7 @@ def report(result) -> str:
 def evaluate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evaluate.py",
-        description="Evaluate saved runs over N seeded episodes: success rate with a 95%% Wilson CI, return "
+        description="Evaluate saved runs over N seeded episodes: success rate with a 95% Wilson CI, return "
         "mean/std, per-episode CSV and videos; several runs are compared in one table with IQM and "
         "bootstrap CIs (as rliable computes them).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

@@ -71,42 +71,68 @@ def init_ray(n_workers: int, temp_dir: str | None = None) -> None:
                  runtime_env={"env_vars": env_vars})
 
 
+class RayPool:
+    """``n_workers`` actors holding one run's policy; :meth:`evaluate` may be called many times."""
+
+    def __init__(self, path: str | pathlib.Path, request: EvalRequest, n_workers: int,
+                 gym_packages: tuple[str, ...] = ()) -> None:
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        self.ray, self.path = _ray(), pathlib.Path(path)
+        actor = self.ray.remote(num_cpus=1)(EvalWorker)
+        self.workers = [actor.remote(str(path), request, tuple(gym_packages)) for _ in range(n_workers)]
+
+    def evaluate(self, n_episodes: int, seed: int) -> RunReport:
+        slices = episode_slices(n_episodes, len(self.workers), seed)
+        parts = self.ray.get([w.run.remote(first, count) for w, (first, count) in zip(self.workers, slices)])
+        episodes = [e for part in parts for e in part]
+        return RunReport(self.path, episodes, summarize(episodes))
+
+    def close(self) -> None:
+        for worker in self.workers:
+            self.ray.kill(worker)
+
+
 def evaluate_run_ray(
     path: str | pathlib.Path, request: EvalRequest, n_workers: int, gym_packages: tuple[str, ...] = ()
 ) -> RunReport:
     """Evaluate the run at ``path`` on ``n_workers`` Ray actors (call :func:`init_ray` first)."""
-    if n_workers < 1:
-        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
-    ray = _ray()
-    actor = ray.remote(num_cpus=1)(EvalWorker)
-    slices = episode_slices(request.n_episodes, n_workers, request.seed)
-    workers = [actor.remote(str(path), request, tuple(gym_packages)) for _ in slices]
-    parts = ray.get([w.run.remote(first, count) for w, (first, count) in zip(workers, slices)])
-    for worker in workers:
-        ray.kill(worker)
-    episodes = [e for part in parts for e in part]
-    return RunReport(pathlib.Path(path), episodes, summarize(episodes))
+    pool = RayPool(path, request, min(n_workers, request.n_episodes), gym_packages)
+    try:
+        return pool.evaluate(request.n_episodes, request.seed)
+    finally:
+        pool.close()
 
 
 def benchmark_ray(run_path: str | None, n_episodes: int, repeats: int) -> dict[str, Any]:
-    """Wall-clock of a Ray evaluation with 2 workers vs 1 (actor start-up included), medians."""
+    """Ray evaluation with 2 workers vs 1: warm actors (evaluation only) and cold (start-up included)."""
     import tempfile
 
     ray = _ray()
     path = run_path or _short_run(tempfile.mkdtemp(prefix="fs-bench-"))
     init_ray(2)
     request = EvalRequest(n_episodes=n_episodes)
-    times: dict[int, list[float]] = {1: [], 2: []}
+    cold: dict[int, list[float]] = {1: [], 2: []}
+    warm: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(repeats):
         for workers in (1, 2):  # interleaved
             start = time.perf_counter()
-            evaluate_run_ray(path, request, workers)
-            times[workers].append(time.perf_counter() - start)
+            pool = RayPool(path, request, workers)
+            pool.evaluate(1, request.seed)  # actors are up and loaded
+            started = time.perf_counter()
+            pool.evaluate(n_episodes, request.seed)
+            done = time.perf_counter()
+            pool.close()
+            cold[workers].append(done - start)
+            warm[workers].append(done - started)
     ray.shutdown()
-    med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"Ray evaluation of {n_episodes} episodes: 1 worker {med[1]:.2f} s, 2 workers {med[2]:.2f} s, "
-          f"speed-up {med[1] / med[2]:.2f}x (medians of {repeats})")
-    return med
+    result = {}
+    for name, times in (("warm", warm), ("cold", cold)):
+        one, two = statistics.median(times[1]), statistics.median(times[2])
+        result[name] = (one, two)
+        print(f"{name}: {n_episodes} episodes, 1 worker {one:.2f} s, 2 workers {two:.2f} s, speed-up {one / two:.2f}x "
+              f"(medians of {repeats})")
+    return result
 
 
 def _short_run(folder: str) -> str:

@@ -6,8 +6,8 @@ step and update counters, the last observation, the replay buffer (only its fill
 episode (see :mod:`agents.episode_replay`). Restoring them into a freshly built model and env gives
 the same continuation as never stopping, on CPU, for deterministic envs.
 
-Not restored (SB3 keeps them outside the model, or they are only for logging): the gSDE
-exploration matrix (resampled), the logger's running averages of losses, and wall-clock times.
+Also the action noise's state (Ornstein-Uhlenbeck). Not restored (only for logging, or resampled):
+the gSDE exploration matrix, the logger's running averages of losses, and wall-clock times.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from stable_baselines3.common.noise import VectorizedActionNoise
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 FORMAT = "foresight-train-state-1"
@@ -145,6 +146,26 @@ def set_normalize_state(env: VecEnv, state: dict[str, Any] | None) -> None:
     env.returns = state["returns"]
 
 
+def noise_state(model) -> list[dict[str, Any]] | None:
+    """Arrays inside the action noise (Ornstein-Uhlenbeck's last value), one dict per env's noise."""
+    noise = getattr(model, "action_noise", None)
+    if noise is None:
+        return None
+    members = getattr(noise, "noises", [noise])
+    return [to_tensors({k: v for k, v in vars(m).items() if isinstance(v, np.ndarray)}) for m in members]
+
+
+def set_noise_state(model, state: list[dict[str, Any]] | None) -> None:
+    noise = getattr(model, "action_noise", None)
+    if noise is None or state is None:
+        return
+    if len(state) > 1 and not isinstance(noise, VectorizedActionNoise):
+        noise = model.action_noise = VectorizedActionNoise(noise, len(state))  # as SB3's learn() would
+    for member, saved in zip(getattr(noise, "noises", [noise]), state):
+        for key, value in to_numpy(saved).items():
+            setattr(member, key, value)
+
+
 def weights_state(model) -> dict[str, Any]:
     """Network weights, optimizer states and extra tensors (SB3's own list of what to save)."""
     modules, tensors = model._get_torch_save_params()
@@ -183,6 +204,7 @@ def gather(model, extra: dict[str, Any] | None = None, with_buffer: bool = True)
                                      list(getattr(model, "ep_success_buffer", None) or [])], default=float),
         "rng": rng_state(model),
         "normalize": normalize_state(env),
+        "action_noise": noise_state(model),
         "episodes": _episode_snapshots(env),
         "extra": extra or {},
     }
@@ -214,9 +236,21 @@ def restore(model, state: dict[str, Any]) -> bool:
     if "replay_buffer" in state and getattr(model, "replay_buffer", None) is not None:
         set_buffer_state(model.replay_buffer, state["replay_buffer"])
     set_normalize_state(model.get_env(), state["normalize"])
+    # the action noise is restored by callbacks.RestoreActionNoise: SB3's learn() resets it first
     exact = _replay_episodes(model.get_env(), state["episodes"])
+    if state["episodes"] is None:
+        _start_fresh_episodes(model)
     set_rng_state(model, state["rng"])
     return exact
+
+
+def _start_fresh_episodes(model) -> None:
+    """Envs that cannot replay their episodes (batched worlds) start new ones, as SB3 does at step 0."""
+    env = model.get_env()
+    model._last_obs = env.reset()
+    model._last_episode_starts = np.ones((env.num_envs,), dtype=bool)
+    if isinstance(env, VecNormalize):
+        model._last_original_obs = env.get_original_obs()
 
 
 def _replay_episodes(env: VecEnv, snapshots: list[dict[str, Any]] | None) -> bool:

@@ -53,13 +53,18 @@ def wrapper_factories(spec: Any) -> list[Callable[[gym.Env], gym.Env]]:
 def env_maker(
     env_id: str, env_kwargs: dict[str, Any] | None = None, wrappers: Any = None, render_mode: str | None = None
 ) -> Callable[[], gym.Env]:
-    """A picklable thunk that builds one worker env (for ``DummyVecEnv``/``SubprocVecEnv``)."""
+    """A picklable thunk that builds one worker env (for ``DummyVecEnv``/``SubprocVecEnv``).
+
+    It carries the id's ``EnvSpec``, so a spawned worker process builds the env without having
+    imported the package that registered the id.
+    """
+    spec = gym.spec(env_id)
 
     def make() -> gym.Env:
         kwargs = dict(env_kwargs or {})
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
-        env = gym.make(env_id, **kwargs)
+        env = gym.make(spec, **kwargs)
         for wrap in wrapper_factories(wrappers):
             env = wrap(env)
         return EpisodeRecorder(Monitor(env))
