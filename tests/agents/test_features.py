@@ -10,6 +10,14 @@ from perception.checkpoint import save_encoder
 from perception.encoders import make_encoder
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class SideOfSquare(gym.Env):
     """A pixel bandit: a bright square is on the left or right; act 0/1 to name the side."""
 
@@ -58,7 +66,6 @@ def _accuracy(model, env, n=200):
 
 
 def test_pixel_policy_learns_better_than_chance():
-    torch.set_num_threads(1)
     env = SideOfSquare()
     kwargs = policy_kwargs_for(env.observation_space, encoder="nature", features_dim=32, augment="shift")
     kwargs["net_arch"] = [16]
