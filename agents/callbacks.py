@@ -93,3 +93,21 @@ class RunCallback(BaseCallback):
         """Full training state as ``checkpoints/step_<n>.pt``."""
         extra = {"callback": self.state()}
         checkpoints.save_step(train_state.gather(self.model, extra), self.run.checkpoints, self.model.num_timesteps)
+
+
+class RestoreActionNoise(BaseCallback):
+    """Put a checkpoint's action-noise state back after SB3's ``learn()`` has reset the noise.
+
+    SB3 resets the action noise at the start of every ``learn()`` call; an uninterrupted run does
+    not, so a resumed Ornstein-Uhlenbeck process would restart at zero without this.
+    """
+
+    def __init__(self, noise_state: list[dict[str, Any]] | None) -> None:
+        super().__init__()
+        self.noise_state = noise_state
+
+    def _on_training_start(self) -> None:
+        train_state.set_noise_state(self.model, self.noise_state)
+
+    def _on_step(self) -> bool:
+        return True

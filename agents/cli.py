@@ -35,11 +35,11 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--n-timesteps", type=int, default=None, help="total env steps (default: the hyperparameter file's)")
     p.add_argument("--seed", type=int, default=0, help="one seed for model, envs and evaluation")
     p.add_argument("--n-envs", type=int, default=None, help="parallel training envs (default: the file's, else 1)")
-    p.add_argument("--vec-env", default="dummy", choices=VEC_ENVS, help="how envs run: one process, one per env, or a batched torch world")
+    p.add_argument("--vec-env", default=None, choices=VEC_ENVS, help="how envs run: one process, one per env, or a batched torch world (default: the file's, else dummy)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--eval-freq", type=int, default=2000, help="evaluate every N env steps (0: only at the end)")
+    p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N env steps (0: only at the end; default: max(2000, n_timesteps/20))")
     p.add_argument("--eval-episodes", type=int, default=20, help="episodes per evaluation")
-    p.add_argument("--save-freq", type=int, default=2000, help="full checkpoint every N env steps (0: only at the end)")
+    p.add_argument("--save-freq", type=int, default=None, help="full checkpoint (with the replay buffer) every N env steps (0: only at the end; default: max(2000, n_timesteps/10))")
     p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="hyperparameter overrides, e.g. gamma=0.9 'policy_kwargs=dict(net_arch=[32])'")
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make kwargs, e.g. reward_type=dense")
     p.add_argument("-f", "--log-folder", default="runs", help="root folder of runs")
@@ -114,7 +114,7 @@ def report(result) -> str:
 def evaluate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evaluate.py",
-        description="Evaluate saved runs over N seeded episodes: success rate with a 95%% Wilson CI, return "
+        description="Evaluate saved runs over N seeded episodes: success rate with a 95% Wilson CI, return "
         "mean/std, per-episode CSV and videos; several runs are compared in one table with IQM and "
         "bootstrap CIs (as rliable computes them).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -129,6 +129,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR", help="write per-run CSV/videos under DIR/<run name>/ and the comparison here (default: RUN/evaluation/)")
     p.add_argument("--plot", action="store_true", help="write comparison.png (per-run success/return with CIs)")
     p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
+    p.add_argument("--ray", type=int, default=0, metavar="WORKERS", help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
     return p
 
 
@@ -145,8 +146,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     try:
         request = rev.EvalRequest(args.episodes, args.seed, not args.stochastic, parse_overrides(args.env_kwargs),
                                   args.video_episodes, args.checkpoint)
-        if args.episodes < 1 or args.video_episodes < 0:
-            raise ValueError(f"--episodes must be >= 1 and --video-episodes >= 0, got {args.episodes}, {args.video_episodes}")
+        if args.episodes < 1 or args.video_episodes < 0 or args.ray < 0:
+            raise ValueError(f"--episodes must be >= 1, --video-episodes and --ray >= 0, got {args.episodes}, "
+                             f"{args.video_episodes}, {args.ray}")
+        if args.ray and args.video_episodes:
+            raise ValueError("--video-episodes records in this process; run it without --ray")
         missing = [r for r in args.runs if not (pathlib.Path(r) / "config.yaml").is_file()]
         if missing:
             raise ValueError(f"not run folders (no config.yaml): {', '.join(missing)}")
@@ -156,7 +160,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     reports = []
     for path, label in zip(args.runs, labels):
         out = pathlib.Path(args.out) / label if args.out else pathlib.Path(path) / "evaluation"
-        report = rev.evaluate_run(path, request, out)
+        report = _evaluate_one(path, request, out, args)
         print(f"{label}: {report.summary.line()}  (episodes in {out / 'episodes.csv'})")
         reports.append(report)
     summary = {"runs": {label: r.summary.as_dict() for label, r in zip(labels, reports)}}
@@ -170,6 +174,21 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     if args.plot:
         rev.plot_comparison(reports, labels, out_root / "comparison.png")
     return 0
+
+
+def _evaluate_one(path: str, request, out, args):
+    """One run, locally or on Ray actors (then only the CSV is written)."""
+    from agents import run_evaluation as rev
+
+    if not args.ray:
+        return rev.evaluate_run(path, request, out)
+    from agents import parallel_eval
+
+    parallel_eval.init_ray(args.ray)
+    report = parallel_eval.evaluate_run_ray(path, request, args.ray, tuple(args.gym_packages))
+    out.mkdir(parents=True, exist_ok=True)
+    rev.write_episodes_csv(report.episodes, out / "episodes.csv")
+    return report
 
 
 def tune_parser() -> argparse.ArgumentParser:

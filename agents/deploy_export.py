@@ -26,11 +26,11 @@ def sample_observations(space: spaces.Space, count: int, seed: int = 0) -> Any:
     return np.stack(samples)
 
 
-def _write(policy: Any, out: pathlib.Path, normalizer: ObsNormalizer | None) -> pathlib.Path:
+def _write(policy: Any, out: pathlib.Path, normalizer: ObsNormalizer | None, space: spaces.Space) -> pathlib.Path:
     if out.suffix not in FORMATS:
         raise ValueError(f"output {out} must end in one of {FORMATS}")
     writer = export_onnx if out.suffix == ".onnx" else export_program
-    return writer(policy, out, normalizer=normalizer)
+    return writer(policy, out, observation_space=space, normalizer=normalizer)
 
 
 def _checked(reference: Callable[[Any], np.ndarray], out: pathlib.Path, space: spaces.Space, check: int) -> dict:
@@ -49,7 +49,7 @@ def export_sb3_zip(model: str | pathlib.Path, algo: str, env_id: str, env_kwargs
     obs_space, act_space = env.observation_space, env.action_space
     env.close()
     policy = load_sb3_policy(model, algo, obs_space, act_space)
-    out = _write(policy, pathlib.Path(out), None)
+    out = _write(policy, pathlib.Path(out), None, obs_space)
     return _checked(lambda obs: policy.predict(obs, deterministic=True)[0], out, obs_space, check)
 
 
@@ -61,6 +61,9 @@ def export_run(run: str | pathlib.Path, out: str | pathlib.Path, which: str = "b
     vec_normalize = getattr(loaded.obs_transform, "__self__", None)
     normalizer = None if vec_normalize is None else ObsNormalizer.from_vec_normalize(vec_normalize)
     transform = loaded.obs_transform or (lambda obs: obs)
-    out = _write(loaded.model, pathlib.Path(out), normalizer)
+    env = loaded.make_env()
+    space = env.observation_space  # the layout the robot sends (channel-last images)
+    env.close()
+    out = _write(loaded.model, pathlib.Path(out), normalizer, space)
     reference = lambda obs: loaded.model.predict(transform(obs), deterministic=True)[0]  # noqa: E731
-    return {**_checked(reference, out, loaded.model.observation_space, check), "checkpoint": str(loaded.checkpoint)}
+    return {**_checked(reference, out, space, check), "checkpoint": str(loaded.checkpoint)}

@@ -38,13 +38,14 @@ def wait_for_robot(adapter: Any, timeout_s: float, every_s: float = 0.5,
             sleep(every_s)
 
 
-def run_session(loop: ControlLoop, confirm_resume: Callable[[str], bool], reconnect_timeout_s: float = 60.0,
+def run_session(loop: ControlLoop, confirm_resume: Callable[[str], bool] | None, reconnect_timeout_s: float = 60.0,
                 max_restarts: int = 10) -> list[LoopStats]:
     """Run ``loop`` until its run length completes, resuming after safe stops on explicit consent.
 
     Args:
         loop: the control loop (its adapter, supervisor and recorder are used).
         confirm_resume: called with the stop reason once the robot answers again; True resumes.
+            None: never resume (the first safe stop ends the session at once).
         reconnect_timeout_s: how long to wait for the robot to come back (seconds).
         max_restarts: bound on resumptions, so a persistent fault cannot loop forever.
 
@@ -62,7 +63,8 @@ def run_session(loop: ControlLoop, confirm_resume: Callable[[str], bool], reconn
             log.warning("robot safe-stopped: %s", reason)
             if hasattr(loop.recorder, "new_episode"):
                 loop.recorder.new_episode()
-            if not wait_for_robot(loop.adapter, reconnect_timeout_s) or not confirm_resume(reason):
+            if confirm_resume is None or not wait_for_robot(loop.adapter, reconnect_timeout_s) \
+                    or not confirm_resume(reason):
                 raise
             loop.supervisor.resume()
     raise RuntimeError(f"gave up after {max_restarts} resumptions")

@@ -79,10 +79,11 @@ class PolicyModule(nn.Module):
     """
 
     def __init__(self, policy: nn.Module, observation_space: spaces.Space, action_space: spaces.Space | None,
-                 normalizer: ObsNormalizer | None = None) -> None:
+                 normalizer: ObsNormalizer | None = None, channel_last_keys: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.policy = policy
         self.obs_keys = list(observation_space.spaces) if isinstance(observation_space, spaces.Dict) else None
+        self.channel_last_keys = list(channel_last_keys)  # images arriving [B, H, W, C] ("" for a Box)
         self.is_sb3 = isinstance(policy, BasePolicy)
         self.squash = bool(getattr(policy, "squash_output", False))
         self.box_action = isinstance(action_space, spaces.Box)
@@ -98,7 +99,7 @@ class PolicyModule(nn.Module):
 
     def forward(self, *obs: torch.Tensor) -> torch.Tensor:
         observation: Any = dict(zip(self.obs_keys, obs)) if self.obs_keys else obs[0]
-        observation = self._normalize(observation)
+        observation = self._channels_first(self._normalize(observation))
         if not self.is_sb3:
             return self.policy(observation)
         actions = self.policy._predict(observation, deterministic=True)
@@ -107,6 +108,15 @@ class PolicyModule(nn.Module):
         if self.squash:  # SB3's unscale_action: [-1, 1] -> [low, high]
             return self.low + 0.5 * (actions + 1.0) * (self.high - self.low)
         return torch.maximum(torch.minimum(actions, self.high), self.low)
+
+    def _channels_first(self, observation: Any) -> Any:
+        """[B, H, W, C] -> [B, C, H, W] for images the robot sends channel-last (SB3's VecTransposeImage)."""
+        for key in self.channel_last_keys:
+            if key:
+                observation = {**observation, key: observation[key].permute(0, 3, 1, 2)}
+            else:
+                observation = observation.permute(0, 3, 1, 2)
+        return observation
 
     def _normalize(self, observation: Any) -> Any:
         for i, key in enumerate(self.norm_keys):
@@ -123,17 +133,41 @@ class PolicyModule(nn.Module):
 def as_policy_module(policy: BaseAlgorithm | nn.Module, observation_space: spaces.Space | None = None,
                      action_space: spaces.Space | None = None,
                      normalizer: ObsNormalizer | None = None) -> PolicyModule:
-    """Wrap an SB3 model/policy, or any observation -> action module, as a :class:`PolicyModule`."""
+    """Wrap an SB3 model/policy, or any observation -> action module, as a :class:`PolicyModule`.
+
+    ``observation_space`` is the layout the exported function takes (the env's; default: the
+    policy's). Images the env gives channel-last, where SB3 transposed them for its CNN, are
+    transposed inside the exported function, so the robot feeds camera images as they come.
+    """
     if isinstance(policy, BaseAlgorithm):
         policy = policy.policy
+    channel_last: tuple[str, ...] = ()
     if isinstance(policy, BasePolicy):
         observation_space = observation_space or policy.observation_space
         action_space = action_space or policy.action_space
+        channel_last = _channel_last_keys(observation_space, policy.observation_space)
     if observation_space is None:
         raise ValueError("observation_space is required for a policy that is not an SB3 policy")
-    module = PolicyModule(policy.to("cpu"), observation_space, action_space, normalizer).eval()
+    module = PolicyModule(policy.to("cpu"), observation_space, action_space, normalizer, channel_last).eval()
     module.meta = _metadata(observation_space, action_space, normalizer is not None)
     return module
+
+
+def _channel_last_keys(given: spaces.Space, policy_space: spaces.Space) -> tuple[str, ...]:
+    """Keys ("" for a Box) whose shape is the policy's [C, H, W] as [H, W, C]; raises on other mismatches."""
+    pairs = ([(k, given.spaces.get(k), s) for k, s in policy_space.spaces.items()]
+             if isinstance(policy_space, spaces.Dict) else [("", given, policy_space)])
+    keys = []
+    for key, mine, theirs in pairs:
+        shape, want = getattr(mine, "shape", None), theirs.shape
+        if shape == want:
+            continue
+        if shape is not None and len(want) == 3 and shape == (want[1], want[2], want[0]):
+            keys.append(key)
+            continue
+        raise ValueError(f"observation {key or 'obs'!r} has shape {shape}, the policy takes {want} "
+                         "(or its channel-last form)")
+    return tuple(keys)
 
 
 def _metadata(observation_space: spaces.Space, action_space: spaces.Space | None, normalized: bool) -> dict:

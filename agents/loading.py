@@ -32,7 +32,7 @@ class LoadedRun:
 
     def make_env(self, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None):
         """A fresh env like the training one (``env_kwargs`` override, e.g. domain randomisation)."""
-        kwargs = {**(self.config.get("env_kwargs") or {}), **(env_kwargs or {})}
+        kwargs = {**(self.hyperparams.get("env_kwargs") or {}), **(env_kwargs or {})}
         return env_maker(self.config["env_id"], kwargs, self.hyperparams.get("env_wrapper"), render_mode)()
 
 
@@ -53,7 +53,7 @@ def load_run(path: str | pathlib.Path, which: str = "best", device: str = "auto"
     config, hyperparams = record["config"], record["hyperparams"]
     check_env_id(config["env_id"])
     state, ckpt = checkpoint_path(run, which)
-    venv = make_vec_env(config["env_id"], n_envs=1, seed=config["seed"], env_kwargs=config.get("env_kwargs"),
+    venv = make_vec_env(config["env_id"], n_envs=1, seed=config["seed"], env_kwargs=hyperparams.get("env_kwargs"),
                         wrappers=hyperparams.get("env_wrapper"))
     venv = normalize(venv, hyperparams.get("normalize"), hyperparams.get("gamma"), training=False)
     small = {**hyperparams, "buffer_size": 1, "learning_starts": 0} if "buffer_size" in hyperparams else hyperparams

@@ -48,8 +48,9 @@ class PlanningAgent:
     """MPC agent: an ensemble forward model, a planner over it, and a replay of real transitions.
 
     Args:
-        env: A gymnasium env with a ``Box`` action space and a ``Box`` or goal-dict observation space
-            (``None`` only when loading for inference).
+        env: A gymnasium env or an SB3 ``VecEnv`` (E envs collect and are planned for at once) with a
+            ``Box`` action space and a ``Box`` or goal-dict observation space (``None`` only when
+            loading for inference).
         seed: Seeds the env reset, random exploration, model init, fitting and the planner.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
         verbose: 1 prints progress to stdout.
@@ -57,7 +58,7 @@ class PlanningAgent:
         **hyperparams: Fields of :class:`agents.planning_config.PlanningAgentConfig`.
     """
 
-    def __init__(self, env: gym.Env | None, seed: int = 0, device: str | torch.device = "auto", verbose: int = 0,
+    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto", verbose: int = 0,
                  tensorboard_log: str | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, **hyperparams: Any) -> None:
         policy_kwargs = hyperparams.pop("policy_kwargs", None)

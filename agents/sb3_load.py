@@ -19,7 +19,8 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.preprocessing import is_image_space
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import VecTransposeImage
 
 ALGORITHMS = {cls.__name__: cls for cls in (A2C, DDPG, DQN, PPO, SAC, TD3)}
 
@@ -29,6 +30,15 @@ def default_policy_alias(observation_space: spaces.Space) -> str:
     if isinstance(observation_space, spaces.Dict):
         return "MultiInputPolicy"
     return "CnnPolicy" if is_image_space(observation_space) else "MlpPolicy"
+
+
+def channels_first(space: spaces.Space) -> spaces.Space:
+    """The space SB3's policy sees: channel-last images transposed like ``VecTransposeImage`` does."""
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({k: channels_first(s) for k, s in space.spaces.items()})
+    if is_image_space(space) and not is_image_space_channels_first(space):
+        return VecTransposeImage.transpose_space(space)
+    return space
 
 
 def _read_zip(path: pathlib.Path) -> tuple[dict[str, Any], bytes]:
@@ -57,7 +67,8 @@ def load_sb3_policy(path: str | pathlib.Path, algo: str, observation_space: spac
     Args:
         path: ``best_model.zip`` or a checkpoint written by ``model.save``.
         algo: algorithm name, one of :data:`ALGORITHMS` (``"SAC"``...).
-        observation_space, action_space: the env's spaces (the zip's copies are pickles).
+        observation_space, action_space: the env's spaces (the zip's copies are pickles);
+            channel-last images are transposed as SB3 does for its CNNs.
         policy_kwargs: override the stored ones (required when they are not plain JSON).
         policy: SB3 policy alias (default from the observation space).
     """
@@ -73,7 +84,7 @@ def load_sb3_policy(path: str | pathlib.Path, algo: str, observation_space: spac
     kwargs = _policy_kwargs(data, policy_kwargs)
     if "use_sde" in inspect.signature(policy_class).parameters and "use_sde" in data:
         kwargs.setdefault("use_sde", bool(data["use_sde"]))
-    module = policy_class(observation_space, action_space, lambda _: 0.0, **kwargs)
+    module = policy_class(channels_first(observation_space), action_space, lambda _: 0.0, **kwargs)
     state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
     module.load_state_dict(state)
     return module.eval()

@@ -6,8 +6,8 @@ step and update counters, the last observation, the replay buffer (only its fill
 episode (see :mod:`agents.episode_replay`). Restoring them into a freshly built model and env gives
 the same continuation as never stopping, on CPU, for deterministic envs.
 
-Not restored (SB3 keeps them outside the model, or they are only for logging): the gSDE
-exploration matrix (resampled), the logger's running averages of losses, and wall-clock times.
+Also the action noise's state (Ornstein-Uhlenbeck). Not restored (only for logging, or resampled):
+the gSDE exploration matrix, the logger's running averages of losses, and wall-clock times.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from stable_baselines3.common.noise import VectorizedActionNoise
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 FORMAT = "foresight-train-state-1"
@@ -76,7 +77,12 @@ def set_rng_state(model, state: dict[str, Any]) -> None:
 
 
 def buffer_state(buffer) -> dict[str, Any]:
-    """The filled part of a (Dict/HER) replay buffer's arrays plus its scalars."""
+    """The filled part of a (Dict/HER) replay buffer's arrays plus its scalars.
+
+    A buffer that is not SB3's but has ``state_dict()`` (our world-model buffer) saves that.
+    """
+    if not hasattr(buffer, "buffer_size") and hasattr(buffer, "state_dict"):
+        return {"state_dict": buffer.state_dict()}
     size = buffer.buffer_size if buffer.full else buffer.pos
     out = {}
     for name, value in vars(buffer).items():
@@ -95,6 +101,9 @@ def buffer_state(buffer) -> dict[str, Any]:
 
 def set_buffer_state(buffer, state: dict[str, Any]) -> None:
     """Write saved arrays into the preallocated buffer (same ``buffer_size``)."""
+    if "state_dict" in state:
+        _load_foreign_buffer(buffer, state["state_dict"])
+        return
     for name, value in to_numpy(state).items():
         current = getattr(buffer, name, None)
         if isinstance(current, np.ndarray) and current.ndim and current.shape[0] == buffer.buffer_size:
@@ -104,6 +113,14 @@ def set_buffer_state(buffer, state: dict[str, Any]) -> None:
                 current[key][: len(array)] = array
         else:
             setattr(buffer, name, value)
+
+
+def _load_foreign_buffer(buffer, saved: dict[str, Any]) -> None:
+    """``load_state_dict`` if the buffer has one, else rebuild it with ``from_state_dict`` in place."""
+    if hasattr(buffer, "load_state_dict"):
+        buffer.load_state_dict(saved)
+    else:
+        buffer.__dict__.update(type(buffer).from_state_dict(saved).__dict__)
 
 
 def normalize_state(env: VecEnv) -> dict[str, Any] | None:
@@ -127,6 +144,26 @@ def set_normalize_state(env: VecEnv, state: dict[str, Any] | None) -> None:
         rms[key].mean, rms[key].var, rms[key].count = saved["mean"], saved["var"], saved["count"]
     env.ret_rms.mean, env.ret_rms.var, env.ret_rms.count = state["ret"]["mean"], state["ret"]["var"], state["ret"]["count"]
     env.returns = state["returns"]
+
+
+def noise_state(model) -> list[dict[str, Any]] | None:
+    """Arrays inside the action noise (Ornstein-Uhlenbeck's last value), one dict per env's noise."""
+    noise = getattr(model, "action_noise", None)
+    if noise is None:
+        return None
+    members = getattr(noise, "noises", [noise])
+    return [to_tensors({k: v for k, v in vars(m).items() if isinstance(v, np.ndarray)}) for m in members]
+
+
+def set_noise_state(model, state: list[dict[str, Any]] | None) -> None:
+    noise = getattr(model, "action_noise", None)
+    if noise is None or state is None:
+        return
+    if len(state) > 1 and not isinstance(noise, VectorizedActionNoise):
+        noise = model.action_noise = VectorizedActionNoise(noise, len(state))  # as SB3's learn() would
+    for member, saved in zip(getattr(noise, "noises", [noise]), state):
+        for key, value in to_numpy(saved).items():
+            setattr(member, key, value)
 
 
 def weights_state(model) -> dict[str, Any]:
@@ -163,9 +200,11 @@ def gather(model, extra: dict[str, Any] | None = None, with_buffer: bool = True)
         "weights": weights_state(model),
         "counters": {k: getattr(model, k) for k in COUNTERS if hasattr(model, k)},
         "last": {k: to_tensors(getattr(model, k, None)) for k in LAST},
-        "episode_info": json.dumps([list(model.ep_info_buffer or []), list(model.ep_success_buffer or [])], default=float),
+        "episode_info": json.dumps([list(getattr(model, "ep_info_buffer", None) or []),
+                                     list(getattr(model, "ep_success_buffer", None) or [])], default=float),
         "rng": rng_state(model),
         "normalize": normalize_state(env),
+        "action_noise": noise_state(model),
         "episodes": _episode_snapshots(env),
         "extra": extra or {},
     }
@@ -191,14 +230,27 @@ def restore(model, state: dict[str, Any]) -> bool:
     for key, value in state["last"].items():
         setattr(model, key, to_numpy(value))
     infos, successes = json.loads(state["episode_info"])
-    model.ep_info_buffer = deque(infos, maxlen=model._stats_window_size)
-    model.ep_success_buffer = deque(successes, maxlen=model._stats_window_size)
+    window = getattr(model, "_stats_window_size", 100)
+    model.ep_info_buffer = deque(infos, maxlen=window)
+    model.ep_success_buffer = deque(successes, maxlen=window)
     if "replay_buffer" in state and getattr(model, "replay_buffer", None) is not None:
         set_buffer_state(model.replay_buffer, state["replay_buffer"])
     set_normalize_state(model.get_env(), state["normalize"])
+    # the action noise is restored by callbacks.RestoreActionNoise: SB3's learn() resets it first
     exact = _replay_episodes(model.get_env(), state["episodes"])
+    if state["episodes"] is None:
+        _start_fresh_episodes(model)
     set_rng_state(model, state["rng"])
     return exact
+
+
+def _start_fresh_episodes(model) -> None:
+    """Envs that cannot replay their episodes (batched worlds) start new ones, as SB3 does at step 0."""
+    env = model.get_env()
+    model._last_obs = env.reset()
+    model._last_episode_starts = np.ones((env.num_envs,), dtype=bool)
+    if isinstance(env, VecNormalize):
+        model._last_original_obs = env.get_original_obs()
 
 
 def _replay_episodes(env: VecEnv, snapshots: list[dict[str, Any]] | None) -> bool:

@@ -12,11 +12,12 @@ import pathlib
 from typing import Any, Callable
 
 import torch
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents import checkpoints, train_state
-from agents.callbacks import RunCallback
+from agents.callbacks import RestoreActionNoise, RunCallback
 from agents.evaluation import EvalSummary, evaluate, model_policy, summarize
 from agents.factory import ALGOS, algo_class, make_agent
 from agents.hyperparams import load_hyperparams
@@ -41,20 +42,23 @@ class TrainConfig:
     """Seeds the model, the training envs (seed, seed+1, ...) and evaluation."""
     n_envs: int | None = None
     """Parallel training envs; ``None``: the file's ``n_envs`` or 1."""
-    vec_env: str = "dummy"
-    """``dummy`` (one process), ``subproc`` (process per env) or ``batched`` (torch world)."""
+    vec_env: str | None = None
+    """``dummy`` (one process), ``subproc`` (process per env) or ``batched`` (torch world); ``None``:
+    the hyperparameter file's ``vec_env`` or ``dummy``."""
     device: str = "auto"
     """Torch device; ``auto`` picks CUDA when present."""
-    eval_freq: int = 2000
-    """Evaluate every this many env steps; 0 disables periodic evaluation."""
+    eval_freq: int | None = None
+    """Evaluate every this many env steps; 0 disables periodic evaluation; ``None``: every
+    ``max(2000, n_timesteps // 20)`` steps."""
     eval_episodes: int = 20
     """Episodes per evaluation (periodic and final)."""
-    save_freq: int = 2000
-    """Checkpoint every this many env steps; 0 keeps only the final checkpoint."""
+    save_freq: int | None = None
+    """Checkpoint every this many env steps; 0 keeps only the final checkpoint; ``None``: every
+    ``max(2000, n_timesteps // 10)`` steps (a checkpoint holds the replay buffer: not too often)."""
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Hyperparameter overrides on top of the file."""
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    """Keyword arguments of ``gymnasium.make``."""
+    """Keyword arguments of ``gymnasium.make``, on top of the hyperparameter file's ``env_kwargs``."""
     log_folder: str = "runs"
     """Root of run folders."""
     hyperparams_folder: str | None = None
@@ -76,10 +80,10 @@ def validate(config: TrainConfig) -> None:
     """Fail before any work, naming the bad value and what would be valid."""
     if config.algo not in ALGOS:
         raise ValueError(f"unknown algo {config.algo!r}; valid: {', '.join(ALGOS)}")
-    if config.vec_env not in VEC_ENVS:
+    if config.vec_env is not None and config.vec_env not in VEC_ENVS:
         raise ValueError(f"unknown vec_env {config.vec_env!r}; valid: {', '.join(VEC_ENVS)}")
     for name in ("eval_freq", "save_freq", "video_episodes", "torch_threads"):
-        if getattr(config, name) < 0:
+        if getattr(config, name) is not None and getattr(config, name) < 0:
             raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
     for name in ("n_timesteps", "n_envs", "eval_episodes"):
         value = getattr(config, name)
@@ -106,8 +110,12 @@ def resolve_hyperparams(config: TrainConfig) -> dict[str, Any]:
         hyperparams["n_timesteps"] = config.n_timesteps
     if config.n_envs is not None:
         hyperparams["n_envs"] = config.n_envs
+    hyperparams["env_kwargs"] = {**(hyperparams.get("env_kwargs") or {}), **config.env_kwargs}
     hyperparams["n_timesteps"] = int(float(hyperparams.get("n_timesteps", 100_000)))
     hyperparams["n_envs"] = int(hyperparams.get("n_envs", 1))
+    hyperparams["vec_env"] = config.vec_env or hyperparams.get("vec_env", "dummy")
+    if hyperparams["vec_env"] not in VEC_ENVS:
+        raise ValueError(f"vec_env {hyperparams['vec_env']!r} in the hyperparameter file; valid: {', '.join(VEC_ENVS)}")
     return hyperparams
 
 
@@ -118,9 +126,9 @@ def build(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder):
     venv = make_vec_env(
         config.env_id,
         n_envs=hyperparams["n_envs"],
-        vec_env=config.vec_env,
+        vec_env=hyperparams["vec_env"],
         seed=config.seed,
-        env_kwargs=config.env_kwargs,
+        env_kwargs=hyperparams.get("env_kwargs"),
         wrappers=hyperparams.get("env_wrapper"),
         device=config.device,
     )
@@ -133,7 +141,7 @@ def build(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder):
 
 def evaluator(config: TrainConfig, hyperparams: dict[str, Any], venv: VecEnv):
     """``model -> EvalSummary`` over ``eval_episodes`` seeded episodes on a separate env."""
-    env = env_maker(config.env_id, config.env_kwargs, hyperparams.get("env_wrapper"))()
+    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"))()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
 
     def run(model) -> EvalSummary:
@@ -163,7 +171,14 @@ def plan_train(config: TrainConfig) -> Plan:
     """Check everything a new run needs (env id, algorithm back-end, hyperparameters); write nothing."""
     check_env_id(config.env_id)
     algo_class(config.algo)
-    return Plan(config, resolve_hyperparams(config))
+    hyperparams = resolve_hyperparams(config)
+    total = hyperparams["n_timesteps"]
+    config = dataclasses.replace(
+        config,
+        eval_freq=config.eval_freq if config.eval_freq is not None else max(2000, total // 20),
+        save_freq=config.save_freq if config.save_freq is not None else max(2000, total // 10),
+    )
+    return Plan(config, hyperparams)
 
 
 def plan_resume(run_dir: str | pathlib.Path, **overrides: Any) -> Plan:
@@ -215,10 +230,12 @@ def _learn(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder, sta
         print("warning: env episodes could not be replayed exactly; training continues from the restored state")
     callback_state = state["extra"].get("callback") if state else None
     evaluate_model = evaluator(config, hyperparams, venv)
-    callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state, on_evaluation)
     total = hyperparams["n_timesteps"]
+    callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state, on_evaluation)
+    noise = RestoreActionNoise(state.get("action_noise") if state else None)
     remaining = max(0, total - model.num_timesteps)
-    model.learn(remaining, callback=callback, progress_bar=config.progress, reset_num_timesteps=state is None)
+    model.learn(remaining, callback=CallbackList([noise, callback]), progress_bar=config.progress,
+                reset_num_timesteps=state is None)
     callback.save()
     return _finish(config, hyperparams, run, model, venv, callback)
 
@@ -237,7 +254,7 @@ def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: 
 
 def record_video(config: TrainConfig, hyperparams: dict[str, Any], model, venv: VecEnv, path: pathlib.Path) -> None:
     """MP4 of the final policy's first evaluation episodes."""
-    env = env_maker(config.env_id, config.env_kwargs, hyperparams.get("env_wrapper"), render_mode="rgb_array")()
+    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"), render_mode="rgb_array")()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
     _, frames = evaluate(
         env, model_policy(model, True, transform), config.video_episodes, config.seed + EVAL_SEED_OFFSET, config.video_episodes

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from agents.episode_replay import EpisodeRecorder
 from agents.factory import optional_module
@@ -53,13 +53,18 @@ def wrapper_factories(spec: Any) -> list[Callable[[gym.Env], gym.Env]]:
 def env_maker(
     env_id: str, env_kwargs: dict[str, Any] | None = None, wrappers: Any = None, render_mode: str | None = None
 ) -> Callable[[], gym.Env]:
-    """A picklable thunk that builds one worker env (for ``DummyVecEnv``/``SubprocVecEnv``)."""
+    """A picklable thunk that builds one worker env (for ``DummyVecEnv``/``SubprocVecEnv``).
+
+    It carries the id's ``EnvSpec``, so a spawned worker process builds the env without having
+    imported the package that registered the id.
+    """
+    spec = gym.spec(env_id)
 
     def make() -> gym.Env:
         kwargs = dict(env_kwargs or {})
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
-        env = gym.make(env_id, **kwargs)
+        env = gym.make(spec, **kwargs)
         for wrap in wrapper_factories(wrappers):
             env = wrap(env)
         return EpisodeRecorder(Monitor(env))
@@ -96,7 +101,7 @@ def _batched(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None, device
     if adapter is None:
         raise ImportError("--vec-env batched needs agents.vec_env (the batched-world adapter), not installed")
     vector_env = gym.make_vec(env_id, num_envs=n_envs, device=device, **(env_kwargs or {}))
-    return adapter.VectorEnvToSB3(vector_env)
+    return VecMonitor(adapter.VectorEnvToSB3(vector_env))  # episode returns for SB3's logs
 
 
 def normalize(venv: VecEnv, spec: Any, gamma: float | None, training: bool = True) -> VecEnv:

@@ -103,8 +103,8 @@ class RobotTaskEnv(gym.Env):
         self.sim.step()
         self._refresh()
         achieved = self.task.achieved_goal()
-        info = {"is_success": bool(self.task.is_success(achieved, self.task.goal))}
-        reward = float(self.task.compute_reward(achieved, self.task.goal, info))
+        reward, success = self.task.step_outcome(achieved)
+        info = {"is_success": success}
         # Goal tasks continue until the time limit (truncation): HER relabels goals, so success
         # must not end an episode.
         return self._observe(achieved), reward, False, False, info

@@ -22,13 +22,13 @@ class MobilePointNavEnv(RobotTaskEnv):
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "velocity",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
+                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
                  visuals: str = "low_poly") -> None:
         randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)
         if control != "velocity":
             raise ValueError(f"unknown control {control!r} for the mobile base; valid: velocity")
-        sim = Simulator(PhysicsConfig(timestep=timestep, substeps=substeps), gui=render_mode == "human", renderer=renderer)
+        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations), gui=render_mode == "human", renderer=renderer)
         try:
             floor = sim.create_box((6.0, 6.0, 0.05), (0.0, 0.0, -0.05), FLOOR_RGBA)
             robot = MobileBase(sim, visuals=visuals)

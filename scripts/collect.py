@@ -3,6 +3,7 @@
 
 Examples:
     python scripts/collect.py --env Foresight/PandaReach-v0 --policy scripted --episodes 50
+    python scripts/collect.py --env Foresight/PandaPush-v0 --env-kwargs '{"obs_mode": "goal"}' --policy scripted --noise 0.3
     python scripts/collect.py --env Pendulum-v1 --policy random --episodes 20 --out data/pendulum-random-v0
     python scripts/collect.py --env Foresight/PandaPush-v0 --policy runs/.../mpc.pt --episodes 10
 
@@ -22,7 +23,7 @@ import gymnasium as gym
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.planning_agent import PlanningAgent
 from world_models.data import EpisodeWriter
-from world_models.rollouts import Policy, random_policy, run_episodes
+from world_models.rollouts import Policy, noisy_policy, random_policy, run_episodes
 
 
 def make_policy(name: str, env: gym.Env, seed: int) -> Policy:
@@ -43,6 +44,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium id")
     parser.add_argument("--policy", default="random", help="random | scripted | path to a PlanningAgent .pt")
     parser.add_argument("--episodes", type=int, default=20, help="episodes to record")
+    parser.add_argument("--noise", type=float, default=0.0,
+                        help="Gaussian action noise, fraction of the action range (widens scripted data)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each)")
     parser.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
     parser.add_argument("--out", default=None, help="dataset folder (default data/<env>-<policy>-v0)")
@@ -55,7 +58,10 @@ def main(argv: list[str]) -> int:
     policy_name = args.policy if args.policy in ("random", "scripted") else "agent"
     out = args.out or f"data/{args.env.split(':')[-1].replace('/', '-')}-{policy_name}-v0"
     with EpisodeWriter(out, env.observation_space, env.action_space, env_spec=env.spec) as writer:
-        stats = run_episodes(env, make_policy(args.policy, env, args.seed), args.episodes, args.seed, writer)
+        policy = make_policy(args.policy, env, args.seed)
+        if args.noise > 0:
+            policy = noisy_policy(policy, env.action_space, args.noise, args.seed)
+        stats = run_episodes(env, policy, args.episodes, args.seed, writer)
     print(json.dumps({"dataset": out, **stats.summary()}, indent=2))
     return 0
 

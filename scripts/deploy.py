@@ -10,15 +10,14 @@
     python scripts/deploy.py replay --log runs/deploy/b
 
 Every command goes through the safety supervisor (bounds, max change per step, watchdog). After a
-safe stop (lost robot, watchdog, error) the robot stays stopped until you type 'resume'. Ctrl-C
-stops the robot first, then writes the log.
+safe stop (lost robot, watchdog, error) the robot stays stopped until you type 'resume' (exit
+status 3 when it is not resumed). Ctrl-C stops the robot first, then writes the log (status 130).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import pathlib
 import sys
 
 import numpy as np
@@ -28,13 +27,15 @@ from agents.deploy_log import DeployLog, read_deploy_log
 from agents.deploy_session import run_session
 from agents.policy_runtime import load_policy
 from envs.adapters.base import SignalStop
+from envs.adapters.errors import RobotError, RobotStopped
 from envs.adapters.faults import FaultConfig
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate
+from envs.adapters.sim import (CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate,
+                               sim_robot_for_commands)
+from envs.adapters.watchdog import Watchdog
 
 REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}
-from envs.adapters.watchdog import Watchdog
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -56,12 +57,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      help=f"a simulated robot ({', '.join(ROBOTS)}) or a robot server tcp://host:port")
     run.add_argument("--control", default="ee", choices=CONTROLS, help="simulated Panda: end-effector or joint deltas")
     run.add_argument("--block-gripper", action="store_true", help="simulated Panda: no gripper command (reaching)")
+    run.add_argument("--image-size", type=int, help="simulated Panda: also read its camera (pixels square)")
     run.add_argument("--goal", type=float, nargs="+", help="desired goal for goal-conditioned policies (metres)")
     run.add_argument("--rate", type=float, default=50.0, help="control rate (Hz)")
     run.add_argument("--steps", type=int, help="stop after this many steps")
     run.add_argument("--duration", type=float, help="stop after this many seconds")
     run.add_argument("--log", help="dataset folder for the world-models log (must not exist)")
-    run.add_argument("--watchdog-s", type=float, default=0.06, help="safe stop without a valid command (s)")
+    run.add_argument("--watchdog-s", type=float, help="safe stop without a valid command (s; default: 3 periods)")
     run.add_argument("--no-rate-limit", action="store_true", help="turn the max change per step off")
     run.add_argument("--no-resume", action="store_true", help="never resume after a safe stop")
     for name, help_ in (("latency-s", "injected latency (s)"), ("jitter-s", "latency spread (s)"),
@@ -70,7 +72,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--seed", type=int, default=0, help="seeds faults and a sampled goal")
     rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency")
     rep.add_argument("--log", required=True, help="a log written by 'run --log'")
-    rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: the log's)")
+    rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: from the log's commands)")
     rep.add_argument("--key", help="reading to compare (default: ee_position for the Panda, base_pose for the base)")
     rep.add_argument("--max-delay", type=int, default=10, help="largest latency considered (steps)")
     return parser.parse_args(argv)
@@ -96,8 +98,9 @@ def policy_on_readings(path: str, goal: list[float] | None, seed: int):
         desired = np.asarray(goal) if goal else spec.sample(np.random.default_rng(seed))
         return lambda data: policy(spec.view(data, desired))
     if "obs" in inputs:
-        return lambda data: policy(data["observation"])
-    return lambda data: policy(data)
+        key = "observation" if len(inputs["obs"]) == 1 else ("rgb" if inputs["obs"][-1] == 3 else "depth")
+        return lambda data: policy(data[key])  # a state vector, or a camera image (--image-size)
+    return lambda data: policy(data)  # a dict policy whose keys are reading keys
 
 
 def make_robot(args: argparse.Namespace):
@@ -109,7 +112,7 @@ def make_robot(args: argparse.Namespace):
         raise SystemExit(f"--robot must be one of {ROBOTS} or tcp://host:port, got {args.robot!r}")
     faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
     return make_sim_robot(args.robot, args.control, args.block_gripper, faults if faults.active else None,
-                          physics_for_rate(args.rate))
+                          physics_for_rate(args.rate), image_size=args.image_size)
 
 
 def ask_operator(reason: str) -> bool:
@@ -123,33 +126,36 @@ def ask_operator(reason: str) -> bool:
 def run(args: argparse.Namespace) -> dict:
     policy = policy_on_readings(args.policy, args.goal, args.seed)
     with make_robot(args) as robot:
+        watchdog_s = args.watchdog_s or 3.0 / args.rate
         supervisor = SafetySupervisor(robot.limits, SafetyConfig(rate_limit=not args.no_rate_limit,
-                                                                 watchdog_s=args.watchdog_s))
+                                                                 watchdog_s=watchdog_s))
         recorder = None
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
                                  {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
-                                 extra={"robot": {"name": args.robot, "control": args.control,
-                                                  "block_gripper": args.block_gripper}})
+                                 extra={"robot": args.robot})
+            recorder.open(robot.observe().data)
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),
                            recorder=recorder)
+        status = "completed"
         try:
             with Watchdog(supervisor, robot):
-                runs = run_session(loop, (lambda _: False) if args.no_resume else ask_operator)
+                runs = run_session(loop, None if args.no_resume else ask_operator)
+        except (RobotError, RobotStopped) as err:  # the loop has already safe-stopped the robot
+            runs, status = [loop.stats], f"safe-stopped, not resumed: {type(err).__name__}: {err}"
         finally:
             if recorder is not None:
                 recorder.close()
-    return {"loop": [r.summary() for r in runs], "safety": supervisor.report(), "log": args.log}
+    return {"status": status, "loop": [r.summary() for r in runs], "safety": supervisor.report(), "log": args.log}
 
 
 def replay(args: argparse.Namespace) -> dict:
     sidecar, episodes = read_deploy_log(args.log)
-    robot_cfg = sidecar.get("robot", {})
-    name = args.robot or (robot_cfg.get("name") if robot_cfg.get("name") in ROBOTS else "panda")
+    name, control, block_gripper = sim_robot_for_commands(sidecar["command_keys"])
+    name = args.robot or name
     key = args.key or REPLAY_KEYS[name]
     reports = []
-    with make_sim_robot(name, robot_cfg.get("control", "ee"), robot_cfg.get("block_gripper", False),
-                        physics=physics_for_rate(sidecar["rate_hz"])) as sim:
+    with make_sim_robot(name, control, block_gripper, physics=physics_for_rate(sidecar["rate_hz"])) as sim:
         for episode in episodes:
             report = replay_divergence(sim, episode.observations, episode.actions, 1.0 / sidecar["rate_hz"], key,
                                        args.max_delay)
@@ -164,7 +170,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit("give --steps or --duration (or run from a terminal and stop with Ctrl-C)")
     result = {"export": export, "run": run, "replay": replay}[args.command](args)
     print(json.dumps(result, indent=1))
-    return 0
+    return 0 if result.get("status", "completed") == "completed" else 3
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@
 ``--model`` chooses what the planner imagines with:
   * a PlanningAgent checkpoint (``scripts/train.py --algo mpc`` or ``PlanningAgent.save``);
   * a world model from ``scripts/fit_world_model.py`` (``.../model.pt``);
-  * ``env``: the env itself as an exact model through ``save_state``/``restore_state`` (slow, exact).
+  * ``env``: the env itself as an exact model through ``save_state``/``restore_state`` (slow, exact;
+    it plans on the env's own reward, so give goal envs a dense one).
 
 Examples:
-    python scripts/plan.py --env Foresight/PandaReach-v0 --model env --candidates 64 --horizon 5
+    python scripts/plan.py --env Foresight/PandaReach-v0 --env-kwargs '{"reward_type": "dense"}' --model env \
+        --candidates 16 --horizon 3 --iterations 2
     python scripts/plan.py --env Pendulum-v1 --model runs/world_models/pendulum-random-v0/model.pt
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ from world_models.scoring import env_planning_policy
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium id (module:Id imports module)")
+    parser.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
     parser.add_argument("--model", required=True, help="agent .pt | world model .pt | env")
     parser.add_argument("--planner", default="cem", choices=["cem", "mppi", "gradient"])
     parser.add_argument("--horizon", type=int, default=15, help="imagined steps")
@@ -60,7 +63,7 @@ def make_policy(args: argparse.Namespace, env: gym.Env):
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    env = gym.make(args.env)
+    env = gym.make(args.env, **json.loads(args.env_kwargs))
     policy, on_reset = make_policy(args, env)
     stats = run_episodes(env, policy, args.episodes, args.seed, on_reset=on_reset)
     print(json.dumps({"env": args.env, "model": args.model, **stats.summary()}, indent=2))

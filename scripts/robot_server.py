@@ -28,6 +28,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--robot", default="panda", choices=ROBOTS, help="simulated robot")
     parser.add_argument("--control", default="ee", choices=CONTROLS, help="end-effector or joint deltas")
     parser.add_argument("--block-gripper", action="store_true", help="no gripper command (reaching)")
+    parser.add_argument("--image-size", type=int, help="Panda: also serve its camera (pixels square)")
     parser.add_argument("--watchdog-s", type=float, default=0.25, help="safe stop after this long without a request")
     parser.add_argument("--latency-s", type=float, default=0.0, help="injected command latency (s)")
     parser.add_argument("--jitter-s", type=float, default=0.0, help="injected latency spread (s)")
@@ -41,8 +42,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
-    robot = make_sim_robot(args.robot, args.control, args.block_gripper,
-                           faults if faults.active else None)
+    robot = make_sim_robot(args.robot, args.control, args.block_gripper, faults if faults.active else None,
+                           image_size=args.image_size)
     server = RobotServer(robot, args.endpoint, watchdog_s=args.watchdog_s, allow_remote=args.allow_remote)
     try:
         server.serve(on_ready=lambda: print(f"serving {server.bound_endpoint} session {server.session}", flush=True))

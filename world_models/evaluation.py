@@ -80,20 +80,25 @@ def model_rollout_fn(model: EnsembleDynamics) -> RolloutFn:
     return rollout
 
 
-def open_loop_error(rollout: RolloutFn, windows: Windows, ks: tuple[int, ...], scale: torch.Tensor) -> dict[int, float]:
-    """RMSE after k steps for each k, in units of ``scale[S]`` (per-dimension state std)."""
-    predicted = rollout(windows.start, windows.actions)
-    error = (predicted - windows.truth) / scale
+def open_loop_error(predicted: torch.Tensor, windows: Windows, ks: tuple[int, ...], scale: torch.Tensor,
+                    dims: slice = slice(None)) -> dict[int, float]:
+    """RMSE after k steps for each k over state ``dims``, in units of ``scale[S]`` (per-dimension state std)."""
+    error = ((predicted - windows.truth) / scale)[..., dims]
     return {k: float(error[:, k - 1].pow(2).mean().sqrt()) for k in ks}
 
 
 def compare_to_baselines(model: EnsembleDynamics, train: Transitions, windows: Windows,
-                         ks: tuple[int, ...] = (1, 5, 10, 20)) -> dict[str, dict[int, float]]:
-    """k-step open-loop errors of the model, copy-last and a linear model fit on ``train``."""
+                         ks: tuple[int, ...] = (1, 5, 10, 20), dims: slice = slice(None),
+                         normalise: bool = True) -> dict[str, dict[int, float]]:
+    """k-step open-loop errors over state ``dims`` of the model, copy-last and a linear model fit on ``train``.
+
+    ``normalise`` divides each dimension by its std in ``train``; without it errors are in the
+    state's own units (metres for goal positions)."""
     ks = tuple(k for k in ks if k <= windows.actions.shape[1])
-    scale = train.states.std(dim=0).clamp_min(1e-6)
+    scale = train.states.std(dim=0).clamp_min(1e-6) if normalise else torch.ones(train.states.shape[1])
     predictors = {"model": model_rollout_fn(model), "copy_last": copy_last, "linear": LinearModel(train)}
-    return {name: open_loop_error(fn, windows, ks, scale) for name, fn in predictors.items()}
+    return {name: open_loop_error(fn(windows.start, windows.actions), windows, ks, scale, dims)
+            for name, fn in predictors.items()}
 
 
 def verdict(errors: dict[str, dict[int, float]]) -> str:

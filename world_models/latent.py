@@ -22,6 +22,9 @@ from torch.nn import functional as F
 from world_models.models import Rollout
 
 
+LATENT_FORMAT = "foresight.latent_dynamics/1"
+
+
 @dataclass(frozen=True)
 class LatentConfig:
     """Sizes of the latent model."""

@@ -32,7 +32,8 @@ class ModelConfig:
     probabilistic: bool = True
     """Gaussian heads trained with NLL (PETS) instead of a mean trained with MSE."""
     learn_reward: bool = True
-    """Also predict the reward (needed where the env has no batched ``compute_reward``)."""
+    """Also fit the reward output (needed where the env has no batched ``compute_reward``); if False
+    the reward output is left untrained and rollouts report zero rewards."""
 
 
 class Rollout(NamedTuple):
@@ -118,8 +119,11 @@ class EnsembleDynamics(nn.Module):
         """Raw training targets ``[N, S + 1]``: the state change and the reward."""
         return torch.cat([next_states - states, rewards.unsqueeze(-1)], dim=-1)
 
-    def forward(self, states: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Normalised target mean and log-variance ``[M, B, S + 1]`` from raw ``[M, B, S]``, ``[M, B, A]``."""
+    def forward(self, states: torch.Tensor, actions: torch.Tensor, with_variance: bool = True
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Normalised target mean and log-variance ``[M, B, S + 1]`` from raw ``[M, B, S]``, ``[M, B, A]``.
+
+        ``with_variance=False`` skips the variance head's bounds (planning without sampling)."""
         x = self.input_norm.normalize(torch.cat([states, actions], dim=-1))
         for layer in self.hidden:
             x = F.silu(layer(x))
@@ -127,6 +131,8 @@ class EnsembleDynamics(nn.Module):
         if not self.config.probabilistic:
             return out, None
         mean, logvar = out.chunk(2, dim=-1)
+        if not with_variance:
+            return mean, None
         logvar = self.max_logvar - F.softplus(self.max_logvar - logvar)  # PETS' soft bounds
         logvar = self.min_logvar + F.softplus(logvar - self.min_logvar)
         return mean, logvar
@@ -157,14 +163,15 @@ class EnsembleDynamics(nn.Module):
         if propagation == "fixed" and states.shape[0] % self.members:
             raise ValueError(f"propagation='fixed' needs a batch that is a multiple of the ensemble size "
                              f"{self.members}, got {states.shape[0]}")
-        mean, logvar = self(self._spread(states, propagation), self._spread(actions, propagation))
+        mean, logvar = self(self._spread(states, propagation), self._spread(actions, propagation), with_variance=sample)
         if sample and logvar is not None:
             noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
             mean = mean + noise * (0.5 * logvar).exp()
         disagreement = mean[..., :-1].std(dim=0).mean(-1) if propagation == "mean" and self.members > 1 \
             else torch.zeros(states.shape[0], device=states.device)
         delta = self.target_norm.denormalize(self._gather(mean, propagation))
-        return states + delta[:, :-1], delta[:, -1], disagreement
+        rewards = delta[:, -1] if self.config.learn_reward else torch.zeros_like(delta[:, -1])
+        return states + delta[:, :-1], rewards, disagreement
 
     def rollout(self, start_states: torch.Tensor, actions: torch.Tensor, propagation: str = "fixed",
                 sample: bool = False, generator: torch.Generator | None = None) -> Rollout:

@@ -59,6 +59,19 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self._size
 
+    # SB3's buffer vocabulary, so generic checkpointing code written for SB3 buffers works here too
+    @property
+    def buffer_size(self) -> int:
+        return self.capacity
+
+    @property
+    def full(self) -> bool:
+        return self._size == self.capacity
+
+    @property
+    def pos(self) -> int:
+        return self._next
+
     def add(self, states: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_states: np.ndarray,
             terminations: np.ndarray) -> None:
         """Append a batch ``[n, ...]`` of transitions (n = number of envs, or 1)."""

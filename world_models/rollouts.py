@@ -69,3 +69,18 @@ def random_policy(action_space: gym.Space, seed: int = 0) -> Policy:
     """Uniform random actions from a seeded copy of ``action_space``."""
     action_space.seed(seed)
     return lambda obs: action_space.sample()
+
+
+def noisy_policy(policy: Policy, action_space: gym.spaces.Box, std: float, seed: int = 0) -> Policy:
+    """``policy`` plus Gaussian noise of ``std`` (fraction of the action range), clipped to the bounds.
+
+    Scripted experts visit a narrow band of states; noise widens the data a model learns from.
+    """
+    rng = np.random.default_rng(seed)
+    low, high = action_space.low, action_space.high
+
+    def act(obs: Any) -> np.ndarray:
+        action = np.asarray(policy(obs), dtype=np.float64)
+        noise = rng.normal(0.0, std, size=action.shape) * (high - low) / 2
+        return np.clip(action + noise, low, high).astype(action_space.dtype)
+    return act

@@ -95,7 +95,8 @@ def _pad_rows(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return torch.cat([x, x[:missing]], dim=0) if missing else x
 
 
-def dynamics_score_fn(step: StepFn, start_states: torch.Tensor, discount: float = 1.0) -> ScoreFn:
+def dynamics_score_fn(step: StepFn, start_states: torch.Tensor, discount: float = 1.0,
+                      terminated: Callable[[torch.Tensor], torch.Tensor] | None = None) -> ScoreFn:
     """Score sequences by their return under ``step``, e.g. a batched torch world's exact dynamics.
 
     Args:
@@ -103,16 +104,19 @@ def dynamics_score_fn(step: StepFn, start_states: torch.Tensor, discount: float 
             gradient-based planning is to use it.
         start_states: State per environment ``[E, ...]``.
         discount: Per-step discount.
+        terminated: ``states[B, ...] -> bool[B]``; rewards after a termination are not counted.
     """
     def score(actions: torch.Tensor) -> torch.Tensor:
         envs, count, horizon, _ = actions.shape
         state = start_states.unsqueeze(1).expand(-1, count, *start_states.shape[1:])
         state = state.reshape(envs * count, *start_states.shape[1:])
         flat = actions.reshape(envs * count, horizon, -1)
-        rewards = []
+        rewards, alive = [], torch.ones(envs * count, dtype=torch.bool, device=actions.device)
         for t in range(horizon):
             state, reward = step(state, flat[:, t])
-            rewards.append(reward)
+            rewards.append(reward * alive)
+            if terminated is not None:
+                alive = alive & ~terminated(state)
         return discounted_sum(torch.stack(rewards, -1), discount).reshape(envs, count)
     return score
 

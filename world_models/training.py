@@ -53,6 +53,9 @@ def _loss(model: EnsembleDynamics, batch: Transitions, weight: float) -> torch.T
     """Mean NLL (probabilistic) or MSE of normalised targets, members stacked as ``[M, b, ...]``."""
     mean, logvar = model(batch.states, batch.actions)
     target = model.target_norm.normalize(model.targets(batch.states, batch.next_states, batch.rewards))
+    if not model.config.learn_reward:  # drop the reward column from the loss
+        mean, target = mean[..., :-1], target[..., :-1]
+        logvar = None if logvar is None else logvar[..., :-1]
     if logvar is None:
         return ((mean - target) ** 2).mean()
     nll = ((mean - target) ** 2 * torch.exp(-logvar) + logvar).mean()

@@ -2,7 +2,8 @@
 
 Each ``<algo>.yml`` in this folder maps an env id to the keyword arguments of the SB3 algorithm,
 plus the zoo's special keys (``n_timesteps``, ``policy``, ``n_envs``, ``normalize``,
-``env_wrapper``, ``frame_stack``). ``default`` is used for ids without an entry. Values written as
+``env_wrapper``, ``frame_stack``), and our ``env_kwargs`` (``gymnasium.make`` keyword arguments the
+preset needs, e.g. ``obs_mode: goal``) and ``vec_env`` (``batched`` for batched torch worlds). ``default`` is used for ids without an entry. Values written as
 strings in the zoo's style (``"dict(net_arch=[64, 64])"``, ``lin_7.3e-4``) are parsed without
 ``eval``: only literals are accepted, so a hyperparameter file can never run code.
 
@@ -22,7 +23,7 @@ import yaml
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_KEY = "default"
 # Keys the zoo's YAML carries that are not constructor arguments of the algorithm.
-SPECIAL_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "env_wrapper", "frame_stack")
+SPECIAL_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "env_wrapper", "frame_stack", "env_kwargs", "vec_env")
 # Keys whose zoo-style string values are Python literals (``dict(...)``, ``{...}``).
 LITERAL_KEYS = ("policy_kwargs", "replay_buffer_kwargs", "normalize", "env_wrapper", "train_freq")
 

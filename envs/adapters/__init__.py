@@ -8,7 +8,11 @@
   interface (``sim.make_sim_robot``), with injected faults (``faults``).
 - ``network.NetworkRobotAdapter`` / ``server.RobotServer``: a robot in another process over ZeroMQ
   (``protocol`` documents the wire format).
-- ``gym_env.AdapterEnv``: a gymnasium env over any adapter.
+- ``gym_env.AdapterEnv``: a gymnasium env over any adapter; ``gym_env.SupervisedEnv`` puts the
+  supervisor in front of a simulated env for evaluation.
+- :class:`PointRobotAdapter` (``point``): a dependency-free point robot for dry runs, and the
+  template for writing a driver.
+- ``replay.replay_divergence``: sim-vs-real divergence and latency from a deployment log.
 
 Only numpy-level modules are imported here; PyBullet and ZeroMQ load with their own modules.
 """
@@ -17,12 +21,13 @@ from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTyp
                                   ProtocolError, RobotError, RobotRestarted, RobotStopped, RobotTimeout,
                                   SafetyError)
 from envs.adapters.limits import CommandField, CommandLimits
+from envs.adapters.point import PointRobotAdapter
 from envs.adapters.safety import Decision, SafetyConfig, SafetySupervisor
 from envs.adapters.watchdog import Watchdog
 
 __all__ = [
     "CommandField", "CommandKeyError", "CommandLimits", "CommandShapeError", "CommandTypeError", "Decision",
-    "NonFiniteCommand", "Observation", "ProtocolError", "RobotAdapter", "RobotError", "RobotRestarted",
+    "NonFiniteCommand", "Observation", "PointRobotAdapter", "ProtocolError", "RobotAdapter", "RobotError", "RobotRestarted",
     "RobotStopped", "RobotTimeout", "SafetyConfig", "SafetyError", "SafetySupervisor", "SignalStop",
     "Watchdog", "stop_on_signals",
 ]

@@ -107,7 +107,7 @@ class RobotAdapter(ABC):
     def act(self, command: Mapping[str, Any]) -> Command:
         """Send one command; raises a ``SafetyError`` rather than send anything invalid."""
         clean = validate_command(command, self.limits)
-        if not self.limits.within(clean):
+        if not self.limits.in_bounds(clean):
             raise SafetyError(f"command {clean} is outside the declared limits {self.limits.to_dict()}")
         with self._io:
             self._require_connected()

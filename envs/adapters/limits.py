@@ -105,7 +105,12 @@ class CommandLimits:
             return False
         if any(p.shape != (f.size,) for p, f in zip(parts, self.fields.values())):
             return False
-        flat = np.concatenate(parts)
+        return self.in_bounds(parts, atol)
+
+    def in_bounds(self, parts: list[np.ndarray] | Mapping[str, np.ndarray], atol: float = 1e-9) -> bool:
+        """Bounds check of already validated entries (float arrays of the declared shapes, key order)."""
+        values = list(parts.values()) if isinstance(parts, Mapping) else parts
+        flat = np.concatenate(values)
         low, high = self.bounds
         return bool(np.isfinite(flat).all() and (flat >= low - atol).all() and (flat <= high + atol).all())
 

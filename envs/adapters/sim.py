@@ -7,7 +7,8 @@ against a real robot, optionally behind injected latency, jitter, lost messages 
 replay needs. One ``act`` advances one control period; ``time_s`` is simulated time.
 
 - :class:`SimPandaAdapter`: the Panda on the table; ``observation`` [7] (end-effector position m,
-  velocity m/s, gripper opening m), ``ee_position`` [3] m, ``joint_positions`` [9] rad / m.
+  velocity m/s, gripper opening m), ``ee_position`` [3] m, ``joint_positions`` [9] rad / m, and
+  with ``image_size`` the env's camera: ``rgb`` [H, W, 3] uint8 and ``depth`` [H, W, 1] metres.
 - ``sim_mobile.SimMobileBaseAdapter``: the wheeled base (see that module).
 """
 from __future__ import annotations
@@ -21,8 +22,10 @@ from envs.adapters.base import Command, Observation, RobotAdapter
 from envs.adapters.faults import FaultConfig, FaultyAdapter
 from envs.adapters.gym_env import GoalSpec
 from envs.adapters.limits import CommandField, CommandLimits
+from envs.panda_envs import ARM_CAMERA
 from envs.robots import panda as panda_robot
 from envs.sim.bullet import PhysicsConfig, Simulator
+from envs.sim.camera import look_at_pose
 from envs.tasks import reach
 from envs.tasks.base import goal_distance
 from envs.tasks.scene import build_table_scene
@@ -121,12 +124,16 @@ class SimPandaAdapter(SimRobotAdapter):
         block_gripper: keep the gripper closed (matches ``PandaReach``).
         physics: timestep and substeps; the control period is ``timestep * substeps``.
         max_delta: per-step change limit declared to the supervisor (action units).
+        image_size: also read the sim env's observation camera at this many pixels square.
     """
 
     def __init__(self, control: str = "ee", block_gripper: bool = False,
-                 physics: PhysicsConfig = PhysicsConfig(), max_delta: float = 0.5) -> None:
+                 physics: PhysicsConfig = PhysicsConfig(), max_delta: float = 0.5,
+                 image_size: int | None = None) -> None:
         super().__init__(panda_limits(control, block_gripper, max_delta), physics)
-        self.control, self.block_gripper = control, block_gripper
+        if image_size is not None and not (isinstance(image_size, int) and image_size > 0):
+            raise ValueError(f"image_size must be a positive number of pixels or None, got {image_size!r}")
+        self.control, self.block_gripper, self.image_size = control, block_gripper, image_size
 
     def _build(self, sim: Simulator) -> panda_robot.Panda:
         build_table_scene(sim)
@@ -138,8 +145,13 @@ class SimPandaAdapter(SimRobotAdapter):
 
     def _readings(self) -> dict[str, np.ndarray]:
         positions, _ = self.sim.joint_states(self.robot.body, PANDA_JOINTS)
-        return {"observation": self.robot.observation(), "joint_positions": positions,
-                "ee_position": self.robot.ee_position()}
+        readings = {"observation": self.robot.observation(), "joint_positions": positions,
+                    "ee_position": self.robot.ee_position()}
+        if self.image_size is not None:  # the sim env's observation camera, channel-last like the env
+            pose = look_at_pose(ARM_CAMERA.eye, ARM_CAMERA.target, ARM_CAMERA.up)
+            frames = self.sim.render(ARM_CAMERA, pose, self.image_size, self.image_size)
+            readings.update(rgb=frames.rgb, depth=frames.depth)
+        return readings
 
     def reset_to(self, observation: Mapping[str, np.ndarray]) -> None:
         positions = np.asarray(observation["joint_positions"], dtype=np.float64)
@@ -152,18 +164,33 @@ class SimPandaAdapter(SimRobotAdapter):
 
 def make_sim_robot(robot: str = "panda", control: str = "ee", block_gripper: bool = False,
                    faults: FaultConfig | None = None, physics: PhysicsConfig = PhysicsConfig(),
-                   max_delta: float = 0.5) -> RobotAdapter:
-    """A simulated robot by name (``control``/``block_gripper`` apply to the Panda), behind a
-    faulty link when ``faults`` is given."""
+                   max_delta: float = 0.5, image_size: int | None = None) -> RobotAdapter:
+    """A simulated robot by name (``control``/``block_gripper``/``image_size`` apply to the
+    Panda), behind a faulty link when ``faults`` is given."""
     if robot not in ROBOTS:
         raise ValueError(f"unknown robot {robot!r}; valid: {ROBOTS}")
     if robot == "panda":
-        adapter: SimRobotAdapter = SimPandaAdapter(control, block_gripper, physics, max_delta)
+        adapter: SimRobotAdapter = SimPandaAdapter(control, block_gripper, physics, max_delta, image_size)
     else:
         from envs.adapters.sim_mobile import SimMobileBaseAdapter
 
         adapter = SimMobileBaseAdapter(physics, max_delta)
     return adapter if faults is None else FaultyAdapter(adapter, faults, adapter.period_s)
+
+
+def sim_robot_for_commands(command_keys: Mapping[str, int]) -> tuple[str, str, bool]:
+    """(robot name, Panda control, block_gripper) of the simulated robot taking these commands.
+
+    Lets a log from any robot (also one across the network) be replayed on its simulated twin.
+    """
+    keys = set(command_keys)
+    if keys == {"base_velocity"}:
+        return "mobile", "ee", False
+    for control, arm in (("ee", "ee_delta"), ("joints", "joint_delta")):
+        if keys in ({arm}, {arm, "gripper"}):
+            return "panda", control, "gripper" not in keys
+    raise ValueError(f"no simulated robot takes commands {sorted(keys)}; known: panda (ee_delta | joint_delta "
+                     "[+ gripper]) and mobile (base_velocity)")
 
 
 def physics_for_rate(rate_hz: float, timestep: float = PhysicsConfig().timestep) -> PhysicsConfig:

@@ -13,6 +13,7 @@ import numpy as np
 
 from envs.adapters.limits import CommandField, CommandLimits
 from envs.adapters.sim import SimRobotAdapter
+from envs.mobile_envs import FLOOR_RGBA
 from envs.robots.mobile_base import MobileBase
 from envs.sim.bullet import PhysicsConfig, Simulator
 
@@ -23,13 +24,13 @@ def mobile_base_limits(max_delta: float = 0.5) -> CommandLimits:
 
 
 class SimMobileBaseAdapter(SimRobotAdapter):
-    """The wheeled base on a flat floor."""
+    """The wheeled base on ``MobilePointNav``'s floor (without the task's pillars)."""
 
     def __init__(self, physics: PhysicsConfig = PhysicsConfig(), max_delta: float = 0.5) -> None:
         super().__init__(mobile_base_limits(max_delta), physics)
 
     def _build(self, sim: Simulator) -> MobileBase:
-        sim.load_urdf("plane.urdf")
+        sim.create_box((6.0, 6.0, 0.05), (0.0, 0.0, -0.05), FLOOR_RGBA)  # MobilePointNav's floor
         return MobileBase(sim)
 
     def _hold(self) -> None:

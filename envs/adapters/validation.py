@@ -12,7 +12,7 @@ import numpy as np
 from envs.adapters.errors import CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand
 from envs.adapters.limits import CommandLimits
 
-_NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: complex, object and strings are refused
+_NUMERIC_KINDS = "iuf"  # signed, unsigned, float: bool, complex, object and strings are refused
 
 
 def _short(value: Any) -> str:
@@ -32,7 +32,7 @@ def _entry(key: str, value: Any, size: int) -> np.ndarray:
     if array.shape != (size,):
         raise CommandShapeError(f"command[{key!r}] has shape {array.shape}; need ({size},)")
     array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise NonFiniteCommand(f"command[{key!r}] = {_short(array)} is not finite")
     return array
 

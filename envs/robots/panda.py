@@ -63,14 +63,17 @@ class Panda:
                 sim.set_color(self.body, HAND_RGBA if link in HAND_LINKS else ARM_RGBA, link)
         for finger in FINGER_JOINTS:
             sim.set_dynamics(self.body, finger, lateralFriction=1.0, spinningFriction=0.001)
-        # Without the coupling, both finger motors saturate on a grasped object and it slides freely.
-        sim.couple_joints(self.body, *FINGER_JOINTS, max_force=FINGER_FORCE)
+        if not block_gripper:
+            # Without the coupling both finger motors saturate on a grasped object, which then slides
+            # freely between them. A blocked gripper grasps nothing and skips its ~10% physics cost.
+            sim.couple_joints(self.body, *FINGER_JOINTS, max_force=FINGER_FORCE)
         self._joints = list(ARM_JOINTS + FINGER_JOINTS)
         self._forces = list(ARM_FORCES) + [FINGER_FORCE] * 2
         n_action = (3 if control == "ee" else len(ARM_JOINTS)) + (0 if block_gripper else 1)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(n_action,), dtype=np.float32)
         self._kinematics = np.zeros(7)
-        self._arm_angles = np.array(HOME_ARM)
+        self._ee_orientation = np.array(GRIPPER_DOWN)
+        self._joint_positions = [0.0] * len(self._joints)
 
     @property
     def observation_size(self) -> int:
@@ -84,10 +87,11 @@ class Panda:
 
     def update(self) -> None:
         """Read the robot's state from the simulator once; call after anything moves it."""
-        ee = self.sim.link_position_velocity(self.body, EE_LINK)
-        positions, _ = self.sim.joint_states(self.body, self._joints)
-        self._arm_angles = positions[: len(ARM_JOINTS)]
-        self._kinematics = np.concatenate((ee, [positions[-2] + positions[-1]]))
+        position, orientation, velocity = self.sim.link_pose_velocity(self.body, EE_LINK)
+        positions = self.sim.joint_positions(self.body, self._joints)
+        self._joint_positions = positions
+        self._ee_orientation = orientation
+        self._kinematics = np.array((*position, *velocity, positions[-2] + positions[-1]))
 
     def observation(self) -> np.ndarray:
         """[7] end-effector position, velocity and gripper opening, as of the last ``update``."""
@@ -103,18 +107,28 @@ class Panda:
 
     def apply_action(self, action: np.ndarray) -> None:
         """Set motor targets for one control period (does not step the simulator)."""
-        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        action = np.clip(action, -1.0, 1.0).tolist()
         if self.control == "ee":
-            arm = self._arm_targets_for_ee(self._kinematics[:3] + action[:3] * MAX_EE_STEP)
+            arm = self._arm_targets_for_ee(action[0] * MAX_EE_STEP, action[1] * MAX_EE_STEP, action[2] * MAX_EE_STEP)
         else:
-            arm = self._arm_angles + action[: len(ARM_JOINTS)] * MAX_JOINT_STEP
+            arm = [q + a * MAX_JOINT_STEP for q, a in zip(self._joint_positions, action[: len(ARM_JOINTS)])]
         width = 0.0 if self.block_gripper else self.gripper_width() + action[-1] * MAX_FINGER_STEP
-        width = float(np.clip(width, 0.0, MAX_WIDTH))
+        width = min(max(width, 0.0), MAX_WIDTH)
         self.sim.set_joint_targets(self.body, self._joints, [*arm, width / 2, width / 2], self._forces)
 
-    def _arm_targets_for_ee(self, target: np.ndarray) -> np.ndarray:
-        target = np.array((target[0], target[1], max(target[2], 0.0)))
-        return self.sim.inverse_kinematics(self.body, EE_LINK, target, GRIPPER_DOWN)[: len(ARM_JOINTS)]
+    def _arm_targets_for_ee(self, dx: float, dy: float, dz: float) -> list[float]:
+        """Arm joint targets [7] that move the end effector by (dx, dy, dz) metres, gripper down.
+
+        Plain floats, not small numpy arrays: this runs every step and numpy's per-call overhead
+        would cost more than the arithmetic. ``_joint_positions`` lists all 9 movable joints; the
+        fingers do not move the grasp point, so their Jacobian columns are zero and they stay put.
+        """
+        x, y, z = self._kinematics[:3].tolist()
+        target = (x + dx, y + dy, max(z + dz, 0.0))  # never aim below the table top
+        link_pose = (self._kinematics[:3].tolist(), self._ee_orientation)
+        return self.sim.inverse_kinematics(self.body, EE_LINK, target, GRIPPER_DOWN, self._joint_positions, link_pose)[
+            : len(ARM_JOINTS)
+        ]
 
     def action_for(self, ee_command: np.ndarray) -> np.ndarray:
         """This robot's action that realises an end-effector command [dx, dy, dz, gripper] in [-1, 1].
@@ -125,7 +139,7 @@ class Panda:
         if self.control == "ee":
             arm = ee_command[:3]
         else:
-            target = self._arm_targets_for_ee(self._kinematics[:3] + ee_command[:3] * MAX_EE_STEP)
-            arm = np.clip((target - self._arm_angles) / MAX_JOINT_STEP, -1.0, 1.0)
+            target = self._arm_targets_for_ee(*(ee_command[:3] * MAX_EE_STEP).tolist())
+            arm = np.clip((np.array(target) - self._joint_positions[: len(ARM_JOINTS)]) / MAX_JOINT_STEP, -1.0, 1.0)
         gripper = () if self.block_gripper else (ee_command[3],)
         return np.array((*arm, *gripper), dtype=np.float32)

@@ -8,18 +8,63 @@ physics.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
 import os
 import pkgutil
 import sys
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet
-import pybullet_data
-from pybullet_utils.bullet_client import BulletClient
+
+
+@contextlib.contextmanager
+def _silence_banners() -> Iterator[None]:
+    """Drop what PyBullet's C code prints while importing and connecting headless.
+
+    Those lines ("pybullet build time", "argv[0]=") are written by C straight to file descriptors
+    1 and 2, partly through C stdio's buffer, which is flushed before the descriptors are restored.
+    Errors still surface: a failed import or connection raises in Python. Where a stream has no
+    file descriptor (some notebooks, pytest's capture), it is left alone.
+    """
+    with contextlib.ExitStack() as stack:
+        for stream in (sys.stdout, sys.stderr):
+            stack.enter_context(_redirected_to_devnull(stream))
+        yield
+
+
+@contextlib.contextmanager
+def _redirected_to_devnull(stream) -> Iterator[None]:
+    try:
+        fd = stream.fileno()
+        libc = ctypes.CDLL(None)
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        yield
+        return
+    stream.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            try:
+                yield
+            finally:
+                libc.fflush(None)
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
+
+
+with _silence_banners():
+    import pybullet
+import pybullet_data  # noqa: E402
+from pybullet_utils.bullet_client import BulletClient  # noqa: E402
 
 from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
+from envs.sim.kinematics import damped_least_squares, orientation_error
 from envs.sim.urdf import low_poly_urdf
 
 RENDERERS = ("tiny", "egl")
@@ -34,15 +79,20 @@ class PhysicsConfig:
             number of substeps per 25 Hz control period.
         substeps: Physics steps per environment step; control period = timestep * substeps.
         gravity: Gravity along world z, m/s^2.
+        solver_iterations: Constraint solver iterations per physics step (PyBullet's default is 50).
     """
 
     timestep: float = 0.004
     substeps: int = 10
     gravity: float = -9.81
+    solver_iterations: int = 20
 
     def __post_init__(self) -> None:
-        if self.timestep <= 0 or self.substeps < 1:
-            raise ValueError(f"need timestep > 0 and substeps >= 1, got {self.timestep}, {self.substeps}")
+        if self.timestep <= 0 or self.substeps < 1 or self.solver_iterations < 1:
+            raise ValueError(
+                "need timestep > 0, substeps >= 1 and solver_iterations >= 1, "
+                f"got {self.timestep}, {self.substeps}, {self.solver_iterations}"
+            )
 
 
 @dataclass(frozen=True)
@@ -89,14 +139,15 @@ class Simulator:
         if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             raise RuntimeError("render_mode='human' opens a window but DISPLAY is unset; use 'rgb_array' or None")
         self.physics = physics
-        self.client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+        with contextlib.nullcontext() if gui else _silence_banners():
+            self.client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
         self._plugin = self._load_egl() if renderer == "egl" else None
         self._render_flags = pybullet.ER_BULLET_HARDWARE_OPENGL if renderer == "egl" else pybullet.ER_TINY_RENDERER
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.client.setTimeStep(physics.timestep)
         self.client.setGravity(0.0, 0.0, physics.gravity)
         # Same seed, same episode: contact pairs in a fixed order whatever happened before.
-        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
+        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1, numSolverIterations=physics.solver_iterations)
         if gui:
             self.client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
 
@@ -200,6 +251,10 @@ class Simulator:
         states = self.client.getJointStates(body, joints)
         return np.array([s[0] for s in states]), np.array([s[1] for s in states])
 
+    def joint_positions(self, body: int, joints) -> list[float]:
+        """Positions [J] (radians or metres) of the given joints, read in one PyBullet call."""
+        return [state[0] for state in self.client.getJointStates(body, joints)]
+
     def reset_joints(self, body: int, joints, positions) -> None:
         """Teleport joints to positions (radians or metres) with zero velocity."""
         for joint, position in zip(joints, positions):
@@ -217,22 +272,46 @@ class Simulator:
             body, joints, pybullet.VELOCITY_CONTROL, targetVelocities=velocities, forces=forces
         )
 
-    def link_position_velocity(self, body: int, link: int) -> np.ndarray:
-        """[6] world position (metres) and linear velocity (m/s) of a link's frame."""
+    def link_pose_velocity(self, body: int, link: int) -> tuple[tuple, tuple, tuple]:
+        """World position (metres), quaternion (x, y, z, w) and linear velocity (m/s) of a link's frame.
+
+        Tuples of floats, as PyBullet returns them: this runs every step.
+        """
         state = self.client.getLinkState(body, link, computeLinkVelocity=1, computeForwardKinematics=1)
-        return np.array((*state[4], *state[6]))
+        return state[4], state[5], state[6]
 
     def link_position(self, body: int, link: int) -> np.ndarray:
         """[3] world position (metres) of a link's frame."""
         return np.array(self.client.getLinkState(body, link, computeForwardKinematics=1)[4])
 
-    def inverse_kinematics(self, body: int, link: int, position, orientation, rest=None, iterations: int = 20) -> np.ndarray:
-        """Joint positions [movable joints] that put ``link`` at a pose; PyBullet's damped IK."""
-        kwargs = {} if rest is None else {"restPoses": list(rest)}
-        solution = self.client.calculateInverseKinematics(
-            body, link, position, orientation, maxNumIterations=iterations, residualThreshold=1e-4, **kwargs
-        )
-        return np.array(solution)
+    def jacobian(self, body: int, link: int, joint_positions) -> np.ndarray:
+        """[6, J] linear (rows 0-2) and angular (rows 3-5) Jacobian of a link's frame origin.
+
+        ``joint_positions`` lists every movable joint of ``body`` (J values).
+        """
+        positions = list(joint_positions)
+        zeros = [0.0] * len(positions)
+        linear, angular = self.client.calculateJacobian(body, link, (0.0, 0.0, 0.0), positions, zeros, zeros)
+        return np.array(linear + angular)
+
+    def inverse_kinematics(self, body: int, link: int, position, orientation, joint_positions, link_pose) -> list[float]:
+        """Joint targets [J] that move ``link`` to a pose: one damped least-squares step.
+
+        Args:
+            position: Target position [3], metres.
+            orientation: Target quaternion (x, y, z, w).
+            joint_positions: Current positions of all J movable joints.
+            link_pose: Current (position [3], quaternion [4]) of the link, as the caller last read it.
+
+        For moves of a few centimetres per control step, one step from the current joints is
+        accurate to millimetres and the closed loop removes the rest; it costs one Jacobian query,
+        a fraction of PyBullet's iterative ``calculateInverseKinematics``.
+        """
+        current_position, current_orientation = link_pose
+        error = np.array((*(p - c for p, c in zip(position, current_position)),
+                          *orientation_error(orientation, current_orientation)))
+        step = damped_least_squares(self.jacobian(body, link, joint_positions), error).tolist()
+        return [q + d for q, d in zip(joint_positions, step)]
 
     def couple_joints(self, body: int, joint_a: int, joint_b: int, max_force: float) -> None:
         """Make two joints move as mirror images (a gear), like the Panda's mechanically coupled fingers."""

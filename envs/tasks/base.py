@@ -5,6 +5,7 @@ and world models evaluate thousands of goals without a simulator.
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -71,6 +72,14 @@ class GoalTask(ABC):
     def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
         """``[..., G], [..., G] -> [...]`` bool: within the success radius."""
         return goal_distance(achieved, desired) < self.distance_threshold
+
+    def step_outcome(self, achieved: np.ndarray) -> tuple[float, bool]:
+        """Reward and success of one step; same values as the batched functions, cheaper for one goal."""
+        distance = math.dist(achieved, self.goal)
+        success = distance < self.distance_threshold
+        if self.reward_type == "sparse":
+            return (0.0 if success else -1.0), success
+        return float(np.float32(-distance)), success
 
     def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info=None) -> np.ndarray:
         """``[..., G], [..., G] -> [...]`` float32 rewards; equals the step rewards."""

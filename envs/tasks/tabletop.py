@@ -43,7 +43,7 @@ class TabletopObjectTask(GoalTask):
 
     def _create_object(self, half_size: float) -> int:
         body = self.sim.create_box([half_size] * 3, (0.0, 0.0, half_size), OBJECT_RGBA, mass=OBJECT_MASS)
-        self.sim.set_dynamics(body, lateralFriction=1.0, spinningFriction=0.001)
+        self.sim.set_dynamics(body, lateralFriction=1.0)  # no torsional friction: it costs ~7% of physics
         return body
 
     def scale_object(self, scale: float) -> None:

@@ -5,6 +5,9 @@ Sections (``--what``):
   latency           CEM 500 x 15 x 5 over a 5-member 3x200 ensemble, ours vs TorchRL's CEMPlanner on the
                     same model (interleaved medians); PETS trajectory sampling (20 particles); E envs at once.
   distill           actions per second of a distilled MLP policy vs the planner it imitates.
+  gradient          gradient-based planning vs CEM on batched Spaceship worlds (exact differentiable
+                    dynamics as the model): return reached per model evaluation.
+  model-quality     k-step open-loop error of the ensemble on PandaPush vs copy-last and linear.
   sample-efficiency PlanningAgent vs SB3 SAC (+HER for goal envs), same env-step budget, curves + PNG.
 
     python scripts/benchmark.py planning --what latency --repeats 15
@@ -94,7 +97,8 @@ def torchrl_cem(model: EnsembleDynamics, state: torch.Tensor, config: CEMConfig)
 def latency(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     torch.manual_seed(0)
-    model = EnsembleDynamics(args.state_dim, args.action_dim, ModelConfig(5, 200, 3)).to(device).eval()
+    model = EnsembleDynamics(args.state_dim, args.action_dim, ModelConfig(5, args.hidden_size, args.num_layers))
+    model = model.to(device).eval()
     low, high = -torch.ones(args.action_dim), torch.ones(args.action_dim)
     config = CEMConfig(horizon=15, num_candidates=500, num_elites=50, iterations=5)
     state = torch.randn(args.state_dim, device=device)
@@ -113,7 +117,8 @@ def latency(args: argparse.Namespace) -> None:
         extra = {"ours_pets20": ours(particles=20), **{f"ours_{e}envs": ours(envs=e) for e in args.envs}}
         results.update(interleaved(extra, max(args.repeats // 3, 3), device))
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
-    print(f"{where}; state {args.state_dim}, action {args.action_dim}; CEM 500 cand x H15 x 5 it; ensemble 5 x 3x200")
+    print(f"{where}; state {args.state_dim}, action {args.action_dim}; CEM 500 cand x H15 x 5 it; "
+          f"ensemble 5 x {args.num_layers}x{args.hidden_size}")
     for key, value in results.items():
         print(f"  {key:>14}: {value:9.2f} ms per planning call")
     if "torchrl" in results:
@@ -139,6 +144,70 @@ def distill_rate(args: argparse.Namespace) -> None:
     print(f"  distilled/planner speed-up: {results['planner'] / results['distilled']:.0f}x (target: >= 200 Hz)")
 
 
+# --------------------------------------------------------------------------- gradient vs CEM
+def gradient_vs_cem(args: argparse.Namespace) -> None:
+    """Closed-loop MPC on N Spaceship worlds with the world's own differentiable dynamics as the model."""
+    from envs.batched.ops import TorchOps
+    from envs.batched.spaceship import Spaceship
+    from world_models.planners import make_planner
+    world, worlds, steps, horizon = Spaceship(), args.worlds, args.episode_steps, 20
+    start = world.initial_state(TorchOps(torch.device("cpu")), torch.Generator().manual_seed(args.seed), worlds)
+    settings = {"cem 100x3": ("cem", dict(num_candidates=100, num_elites=10, iterations=3)),
+                "cem 500x5": ("cem", dict(num_candidates=500, num_elites=50, iterations=5)),
+                "gradient 8x10": ("gradient", dict(num_candidates=8, iterations=10, learning_rate=0.3)),
+                "gradient 16x30": ("gradient", dict(num_candidates=16, iterations=30, learning_rate=0.3))}
+    print(f"Spaceship, {worlds} worlds x {steps} steps of MPC, horizon {horizon}, exact dynamics as the model")
+    for name, (kind, options) in settings.items():
+        planner = make_planner(kind, -torch.ones(2), torch.ones(2), seed=args.seed, horizon=horizon, **options)
+        total, evaluations, seconds = mpc_episode(world, planner, start, steps)
+        print(f"  {name:>15}: return {total:7.3f}, {evaluations:>9,} model steps per env "
+              f"({total / evaluations * 1e6:8.2f} return per 1e6 model steps), {seconds:6.1f} s")
+
+
+def mpc_episode(world, planner, start: torch.Tensor, steps: int) -> tuple[float, int, float]:
+    """Mean return over worlds, model steps evaluated per world (forward only) and wall time."""
+    from world_models.scoring import dynamics_score_fn
+    state, alive, total, evaluations = start.clone(), torch.ones(len(start), dtype=torch.bool), 0.0, 0
+    begin = time.perf_counter()
+    for _ in range(steps):
+        result = planner.plan(dynamics_score_fn(world.dynamics, state), num_envs=len(state))
+        evaluations += result.evaluations * planner.horizon
+        with torch.no_grad():
+            state, reward, terminated = world.step(state, result.actions[:, 0])
+        total += float((reward * alive).sum())
+        alive &= ~terminated
+        if not alive.any():
+            break
+    return total / len(start), evaluations, time.perf_counter() - begin
+
+
+# --------------------------------------------------------------------------- model quality
+def model_quality(args: argparse.Namespace) -> None:
+    """k-step open-loop error of an ensemble on held-out episodes vs copy-last and linear."""
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from world_models.data import EpisodeWriter, read_episodes
+    from world_models.report import fit_and_report, format_report
+    from world_models.rollouts import noisy_policy, random_policy, run_episodes
+    from world_models.spaces import StateLayout
+    from world_models.training import TrainConfig
+    env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
+    env = make_env(env_id)
+    path = pathlib.Path(args.out) / f"{env_id.replace('/', '-')}-quality-{time.strftime('%H%M%S')}"
+    scripted = env.get_wrapper_attr("scripted_action")
+    with EpisodeWriter(path, env.observation_space, env.action_space, env_spec=env.spec) as writer:
+        half = args.episodes // 2  # half noisy expert (the object moves), half random (the arm roams)
+        run_episodes(env, noisy_policy(lambda obs: scripted(), env.action_space, 0.3, args.seed), half, args.seed, writer)
+        run_episodes(env, random_policy(env.action_space, args.seed), args.episodes - half, args.seed + half, writer)
+    model, report = fit_and_report(read_episodes(path), StateLayout(env.observation_space),
+                                   train_config=TrainConfig(max_epochs=args.max_epochs), ks=(1, 5, 10, 20),
+                                   seed=args.seed)
+    print(f"{env_id}: {args.episodes} episodes ({path})")
+    print(format_report(report))
+    for key in ("k_step_rmse", "k_step_rmse_achieved_goal"):
+        errors = report[key]
+        print(f"  {key}: 10-step model/copy-last {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
+
+
 # --------------------------------------------------------------------------- sample efficiency
 PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency run
     "Pendulum-v1": dict(horizon=20, num_candidates=200, num_elites=20, iterations=4, learning_starts=200,
@@ -146,6 +215,11 @@ PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency r
     "goal": dict(horizon=5, num_candidates=100, num_elites=10, iterations=3, learning_starts=200, train_freq=200,
                  max_epochs=20, hidden_size=64, num_layers=2),
 }
+
+
+def make_env(env_id: str) -> gym.Env:
+    """Our Panda tasks in their goal-dict mode (HER for SAC, goal distance for the planner); others as is."""
+    return gym.make(env_id, obs_mode="goal") if env_id.startswith("Foresight/Panda") else gym.make(env_id)
 
 
 def make_sac(env: gym.Env, seed: int):
@@ -165,13 +239,13 @@ def sample_efficiency(args: argparse.Namespace) -> None:
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for env_id in args.envs:
-        goal = isinstance(gym.make(env_id).observation_space, gym.spaces.Dict)
+        goal = isinstance(make_env(env_id).observation_space, gym.spaces.Dict)
         metric = "success_rate" if goal else "mean_return"
         print(f"{env_id}: MPC {args.mpc_steps} steps vs SAC{'+HER' if goal else ''} {args.sac_steps} steps")
-        mpc = PlanningAgent(gym.make(env_id), seed=args.seed, **PRESETS["goal" if goal else env_id])
-        curves = {"mpc": learning_curve(mpc, lambda: gym.make(env_id), args.mpc_steps, args.mpc_eval_every,
+        mpc = PlanningAgent(make_env(env_id), seed=args.seed, **PRESETS["goal" if goal else env_id])
+        curves = {"mpc": learning_curve(mpc, lambda: make_env(env_id), args.mpc_steps, args.mpc_eval_every,
                                         args.eval_episodes, log=print),
-                  "sac": learning_curve(make_sac(gym.make(env_id), args.seed), lambda: gym.make(env_id),
+                  "sac": learning_curve(make_sac(make_env(env_id), args.seed), lambda: make_env(env_id),
                                         args.sac_steps, args.sac_eval_every, args.eval_episodes, log=print)}
         target = getattr(curves["sac"][-1], metric)
         reached = steps_to_reach(curves["mpc"], target, metric)
@@ -202,12 +276,15 @@ def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path) -> No
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", default="latency", choices=["latency", "distill", "sample-efficiency"])
+    parser.add_argument("--what", default="latency",
+                        choices=["latency", "distill", "gradient", "model-quality", "sample-efficiency"])
     parser.add_argument("--repeats", type=int, default=15, help="timed calls per contender (medians)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (latency)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--state-dim", type=int, default=21, help="21: PandaPush's observation + achieved goal")
     parser.add_argument("--action-dim", type=int, default=3)
+    parser.add_argument("--hidden-size", type=int, default=200, help="latency: ensemble width (issue: 200)")
+    parser.add_argument("--num-layers", type=int, default=3, help="latency: ensemble hidden layers (issue: 3)")
     parser.add_argument("--envs", nargs="*", default=None,
                         help="latency: env counts planned at once (default 16); sample-efficiency: env ids")
     parser.add_argument("--no-peer", action="store_true", help="latency without TorchRL")
@@ -217,6 +294,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sac-eval-every", type=int, default=2000)
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=int, default=80, help="model-quality: episodes collected")
+    parser.add_argument("--max-epochs", type=int, default=50, help="model-quality: fitting epochs at most")
+    parser.add_argument("--worlds", type=int, default=16, help="gradient: Spaceship worlds planned at once")
+    parser.add_argument("--episode-steps", type=int, default=100, help="gradient: MPC steps per episode")
     parser.add_argument("--out", default="runs/benchmarks/planning", help="curves (JSON, PNG)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -225,6 +306,10 @@ def main(argv: list[str]) -> int:
         latency(args)
     elif args.what == "distill":
         distill_rate(args)
+    elif args.what == "gradient":
+        gradient_vs_cem(args)
+    elif args.what == "model-quality":
+        model_quality(args)
     else:
         args.envs = args.envs or ["Pendulum-v1", "Foresight/PandaReach-v0", "Foresight/PandaPush-v0"]
         sample_efficiency(args)

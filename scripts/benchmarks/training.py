@@ -42,9 +42,11 @@ def time_to_target(env_id: str, hyperparams: dict, seed: int, args) -> tuple[flo
     from agents.factory import make_agent
     from agents.training_env import env_maker, make_vec_env, normalize
 
-    venv = normalize(make_vec_env(env_id, seed=seed), hyperparams.get("normalize"), hyperparams.get("gamma"))
+    env_kwargs = hyperparams.get("env_kwargs")
+    venv = make_vec_env(env_id, seed=seed, env_kwargs=env_kwargs)
+    venv = normalize(venv, hyperparams.get("normalize"), hyperparams.get("gamma"))
     model = make_agent("sac", venv, hyperparams, seed=seed, device="cpu")
-    eval_env = env_maker(env_id)()
+    eval_env = env_maker(env_id, env_kwargs)()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
     spent, rate = 0.0, 0.0
     while model.num_timesteps < args.max_steps:

@@ -63,5 +63,6 @@ def test_run_stops_on_sigint_writes_log_and_replays(exported):
     sidecar, episodes = read_deploy_log(log)
     assert sidecar["rate_hz"] == 25 and len(episodes) == 1 and len(episodes[0]) >= 3
     assert np.all(np.isfinite(episodes[0].actions)) and np.all(np.abs(episodes[0].actions) <= 1.0)
+    assert set(episodes[0].infos) == {"policy_action", "interventions", "time_s", "compute_s"}
     report = _deploy("replay", "--log", str(log), "--max-delay", "3")["episodes"][0]
     assert report["delay_steps"] == 0 and report["divergence_max"] < 1e-3  # the sim replays itself exactly

@@ -1,27 +1,19 @@
 """A distilled policy imitates a planning agent on Reach and saves/loads exactly."""
-import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-
-import envs  # noqa: F401  (registers the Foresight/ ids)
 
 from agents.distill import DistillConfig, DistilledPolicy, distill, observation_vector
-from agents.planning_agent import PlanningAgent
+from tests.agents.planning_fixtures import make_reach, one_torch_thread, trained_reach_agent  # noqa: F401
 from world_models.rollouts import run_episodes
 
-
-def make_reach() -> gym.Env:
-    return gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_distilled_planner_reaches_and_round_trips(tmp_path):
-    torch.set_num_threads(1)
     env = make_reach()
-    teacher = PlanningAgent(env, seed=0, learning_starts=200, train_freq=200, num_candidates=100, num_elites=10,
-                            horizon=5, iterations=3, hidden_size=64, num_layers=2, max_epochs=20).learn(400)
+    teacher = trained_reach_agent()
     student, report = distill(env, lambda obs: teacher.predict(obs)[0],
-                              DistillConfig(hidden_sizes=(64, 64), rounds=3, episodes_per_round=3, epochs=40),
+                              DistillConfig(hidden_sizes=(64, 64), rounds=4, episodes_per_round=4, epochs=40),
                               on_reset=teacher.planner.reset)
     assert report.dataset_sizes[0] < report.dataset_sizes[-1]
     teacher_success = report.episodes[0].summary()["success_rate"]

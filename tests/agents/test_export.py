@@ -195,3 +195,19 @@ def test_training_run_folder_exports_with_its_normalization(tmp_path):
     report = export_run(result.run.path, tmp_path / "run.onnx", which="latest", check=N_OBS)
     assert report["max_abs_error"] <= 1e-5 and report["checked_observations"] == N_OBS
     assert OnnxPolicy(tmp_path / "run.onnx").meta["normalized"]
+
+
+@pytest.mark.parametrize("dict_obs", [False, True])
+def test_image_policies_take_channel_last_camera_images(tmp_path, dict_obs):
+    """SB3 transposes images for its CNN; the exported function takes them as the camera gives them."""
+    image = spaces.Box(0, 255, (36, 36, 3), np.uint8)
+    obs_space = spaces.Dict({"image": image, "state": spaces.Box(-1, 1, (4,))}) if dict_obs else image
+    model = PPO("MultiInputPolicy" if dict_obs else "CnnPolicy", _Static(obs_space, spaces.Box(-1, 1, (2,))),
+                n_steps=16, batch_size=16, policy_kwargs={"net_arch": [16]}, device="cpu", seed=0)
+    policy = OnnxPolicy(export_onnx(model, tmp_path / "cnn.onnx", observation_space=obs_space))
+    observations = _observations(obs_space, 200)
+    assert verify_export(model, policy, observations) <= 1e-5
+    model.save(tmp_path / "cnn.zip")  # the pickle-free loader transposes the env's space like SB3 does
+    rebuilt = load_sb3_policy(tmp_path / "cnn.zip", "PPO", obs_space, model.action_space)
+    np.testing.assert_allclose(rebuilt.predict(observations, deterministic=True)[0],
+                               model.predict(observations, deterministic=True)[0], atol=1e-6)

@@ -2,22 +2,14 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-
-import envs  # noqa: F401  (registers the Foresight/ ids)
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.planning_agent import PlanningAgent
+from tests.agents.planning_fixtures import SMALL, make_reach, one_torch_thread, trained_reach_agent  # noqa: F401
 
-REACH = "Foresight/PandaReach-v0"
-SMALL = dict(learning_starts=200, train_freq=200, num_candidates=100, num_elites=10, horizon=5, iterations=3,
-             hidden_size=64, num_layers=2, max_epochs=20)
-
-
-def make_reach() -> gym.Env:
-    return gym.make(REACH, obs_mode="goal")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def success_rate(act, episodes: int = 6) -> float:
@@ -40,9 +32,7 @@ class CountSteps(BaseCallback):
 
 @pytest.fixture(scope="module")
 def trained():
-    torch.set_num_threads(1)
-    agent = PlanningAgent(make_reach(), seed=0, **SMALL)
-    return agent.learn(400)
+    return trained_reach_agent()
 
 
 def test_planning_agent_beats_random_on_reach_within_400_steps(trained):
@@ -85,3 +75,36 @@ def test_bad_hyperparameters_and_spaces_are_named():
         PlanningAgent(gym.make("Pendulum-v1"), objective="goal_distance")
     with pytest.raises(TypeError, match="continuous Box action space"):
         PlanningAgent(gym.make("CartPole-v1"))
+
+
+def test_training_factory_builds_it_on_a_vec_env_and_it_plans_for_all_envs():
+    from stable_baselines3.common.env_util import make_vec_env
+    from agents.factory import make_agent
+    venv = make_vec_env(make_reach, n_envs=2, seed=0)
+    hyperparams = dict(n_timesteps=100, learning_starts=40, train_freq=40, num_candidates=20, num_elites=4,
+                       horizon=3, iterations=1, hidden_size=16, max_epochs=2)
+    agent = make_agent("mpc", venv, hyperparams, seed=0, device="cpu").learn(100)
+    assert agent.num_timesteps == 100 and len(agent.replay) == 100 and agent.fits == 2
+    assert len(agent.ep_info_buffer) == 2 and agent.ep_info_buffer[0]["l"] == 50  # 2 envs x 1 episode of 50
+    assert agent.predict(venv.reset())[0].shape == (2, 3)
+
+
+def test_training_checkpoints_round_trip_model_and_replay():
+    """The training helper's generic checkpointing (written for SB3 models) saves and restores this agent."""
+    import io
+    import torch
+    from stable_baselines3.common.env_util import make_vec_env
+    from agents import train_state
+    from agents.factory import make_agent
+    hyperparams = dict(learning_starts=40, train_freq=40, num_candidates=20, num_elites=4, horizon=3, iterations=1,
+                       hidden_size=16, max_epochs=2)
+    agent = make_agent("mpc", make_vec_env(make_reach, n_envs=1, seed=0), hyperparams, seed=0, device="cpu").learn(60)
+    buffer = io.BytesIO()
+    torch.save(train_state.gather(agent), buffer)
+    buffer.seek(0)
+    clone = make_agent("mpc", make_vec_env(make_reach, n_envs=1, seed=0), hyperparams, seed=0, device="cpu")
+    train_state.restore(clone, torch.load(buffer, weights_only=True))
+    assert clone.num_timesteps == 60 and len(clone.replay) == 60
+    assert torch.equal(agent.replay.all().next_states, clone.replay.all().next_states)
+    for name, tensor in agent.model.state_dict().items():
+        assert torch.equal(tensor, clone.model.state_dict()[name]), name

@@ -18,6 +18,7 @@ def state(step: int) -> dict:
 
 def write_forever(folder: str) -> None:
     """What a training process does: continue from the newest checkpoint, write more."""
+    torch.set_num_threads(1)  # no OpenMP region in a forked child (it can deadlock after fork)
     files = checkpoints.step_files(folder)
     step = checkpoints.load(files[0])["step"] if files else 0
     while True:
@@ -25,14 +26,27 @@ def write_forever(folder: str) -> None:
         checkpoints.save_step(state(step), folder, step)
 
 
+def wait_for_a_new_checkpoint(folder, newest: int, timeout: float = 30.0) -> None:
+    """Kill only once the child is really writing, so kills land at random points of its write loop."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = checkpoints.step_files(folder)
+        if files and int(files[0].stem.split("_")[1]) > newest:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the writer made no progress")
+
+
 def test_kill_9_at_random_moments_always_leaves_a_complete_newest_checkpoint(tmp_path):
+    torch.set_num_threads(1)
     ctx = multiprocessing.get_context("fork")
     rng = random.Random(0)
     newest, mid_write = 0, 0
     for _ in range(20):
         child = ctx.Process(target=write_forever, args=(str(tmp_path),))
         child.start()
-        time.sleep(rng.uniform(0.05, 0.3))
+        wait_for_a_new_checkpoint(tmp_path, newest)
+        time.sleep(rng.uniform(0.0, 0.2))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
         mid_write += any(tmp_path.glob(".step_*.tmp*"))
@@ -42,7 +56,7 @@ def test_kill_9_at_random_moments_always_leaves_a_complete_newest_checkpoint(tmp
         latest, path, warnings = checkpoints.load_latest(tmp_path)
         assert not warnings and latest["step"] >= newest  # progress is never lost
         newest = latest["step"]
-    assert newest >= 1 and mid_write >= 1  # some kills really did land inside a write
+    assert newest >= 20 and mid_write >= 1  # some kills really did land inside a write
 
 
 def test_truncated_checkpoint_raises_a_typed_error_and_latest_falls_back(tmp_path):

@@ -57,3 +57,14 @@ def test_iqm_trims_a_quarter_each_side_and_its_bootstrap_ci_covers_it():
     assert low < iqm(scores) < high and high - low < 2.0
     wide = bootstrap_ci(scores[:, :4], reps=300)
     assert wide[1] - wide[0] > high - low  # fewer episodes, wider interval
+
+
+def test_pybullet_reach_scripted_controller_reports_full_success():
+    import envs  # noqa: F401  (registers Foresight ids)
+
+    env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+    episodes, _ = evaluate(env, lambda obs: env.unwrapped.scripted_action(), 10, seed=0)
+    summary = summarize(episodes)
+    env.close()
+    assert summary.success_rate == 1.0 and summary.success_ci[0] > 0.7
+    assert all(e.length == 50 for e in episodes)  # Reach runs to its time limit; success is read at the end

@@ -9,22 +9,27 @@ from envs.observations import OBS_MODES
 from tests.envs.conftest import PYBULLET_IDS, make
 
 
+def _check(env_id: str, **kwargs) -> tuple:
+    """Run both checkers; return the action space shape. ("human" rendering needs a display.)"""
+    env = make(env_id, **kwargs)
+    try:
+        gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
+        sb3_check_env(env.unwrapped, warn=False)
+        return env.action_space.shape
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize("obs_mode", OBS_MODES)
 @pytest.mark.parametrize("env_id", PYBULLET_IDS)
 def test_checkers_pass(env_id, obs_mode):
-    env = make(env_id, obs_mode=obs_mode, render_mode="rgb_array")
-    try:
-        gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)  # "human" needs a display
-        sb3_check_env(env.unwrapped, warn=False)
-    finally:
-        env.close()
+    _check(env_id, obs_mode=obs_mode, render_mode="rgb_array")
 
 
 @pytest.mark.parametrize("env_id", ["Foresight/PandaPush-v0", "Foresight/MobilePointNav-v0"])
 def test_checkers_pass_with_randomization(env_id):
-    env = make(env_id, obs_mode="rgb+state", randomize=True)
-    try:
-        gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
-        sb3_check_env(env.unwrapped, warn=False)
-    finally:
-        env.close()
+    _check(env_id, obs_mode="rgb+state", randomize=True)
+
+
+def test_checkers_pass_in_joint_control():
+    assert _check("Foresight/PandaPickAndPlace-v0", obs_mode="goal", control="joints") == (8,)

@@ -72,3 +72,20 @@ def test_render_returns_rgb_array(reach_env):
     reach_env.reset(seed=0)
     image = reach_env.render()
     assert image.shape == (240, 240, 3) and image.dtype == np.uint8 and image.std() > 10
+
+
+def test_egl_renderer_sees_the_scene(closing):
+    try:
+        env = make("Foresight/PandaReach-v0", obs_mode="rgb", renderer="egl")
+    except RuntimeError as error:  # no EGL library on this machine
+        pytest.skip(str(error))
+    closing.append(env)
+    obs, _ = env.reset(seed=0)
+    assert obs.std() > 10, "EGL rendered an empty scene (plugin loaded after the bodies?)"
+
+
+def test_full_visuals_render_too(closing):
+    env = make("Foresight/PandaReach-v0", obs_mode="rgb", visuals="full")
+    closing.append(env)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (32, 32, 3) and obs.std() > 10

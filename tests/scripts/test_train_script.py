@@ -1,5 +1,4 @@
 """scripts/train.py and scripts/evaluate.py: flags, fail-fast errors, the run folder, kill -9 + resume."""
-import importlib.util
 import json
 import os
 import pathlib
@@ -12,12 +11,9 @@ import pytest
 import torch
 
 from agents.cli import evaluate_main, train_main, train_parser
+from tests.agents import point_goal_env  # registers TestPointGoal-v0
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TOY_DIR = ROOT / "tests" / "agents"
-_spec = importlib.util.spec_from_file_location("point_goal_env", TOY_DIR / "point_goal_env.py")
-point_goal_env = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(point_goal_env)  # registers TestPointGoal-v0 in this process
 ENV = point_goal_env.ENV_ID
 TINY = ["--params", "learning_starts=100", "batch_size=32", "buffer_size=2000", "policy_kwargs=dict(net_arch=[16])"]
 
@@ -63,7 +59,8 @@ def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsy
     assert any((run / "tb").glob("events.out.tfevents*"))
     assert [r["step"] for r in json.loads((run / "evaluations.json").read_text())] == [100, 200]
     second = tmp_path / "second"
-    train_main([*args[:-len(TINY) - 3], "--seed", "1", "-f", str(second), "--no-progress", "--video-episodes", "0", *TINY])
+    short = ["--env", ENV, "-n", "100", "--eval-freq", "0", "--eval-episodes", "2", "--save-freq", "0"]
+    train_main([*short, "--seed", "1", "-f", str(second), "--no-progress", "--video-episodes", "0", *TINY])
     other = next(second.glob(f"{ENV}/sac/*_s1"))
     assert evaluate_main([str(run), str(other), "--episodes", "6", "--out", str(tmp_path / "cmp"), "--plot", "--video-episodes", "1"]) == 0
     table = capsys.readouterr().out
@@ -75,21 +72,33 @@ def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsy
 
 
 def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TOY_DIR)])}
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages", "point_goal_env",
-           "-n", "600", "--eval-freq", "200", "--eval-episodes", "2", "--save-freq", "200", "-f", str(tmp_path),
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages", "tests.agents.point_goal_env",
+           "-n", "400", "--eval-freq", "100", "--eval-episodes", "2", "--save-freq", "100", "-f", str(tmp_path),
            "--no-progress", "--video-episodes", "0", *TINY]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not list(tmp_path.glob("*/sac/*/checkpoints/step_0000000200.pt")):
+    while time.time() < deadline and not list(tmp_path.glob("*/sac/*/checkpoints/step_0000000100.pt")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run = next(tmp_path.glob(f"{ENV}/sac/*_s0"))
     assert not (run / "eval.json").exists()  # it really died mid-training
-    done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "point_goal_env", "--no-progress"],
+    done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "tests.agents.point_goal_env", "--no-progress"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "resuming" in done.stdout and "after 600 steps" in done.stdout
+    assert "resuming" in done.stdout and "after 400 steps" in done.stdout
     steps = [r["step"] for r in json.loads((run / "evaluations.json").read_text())]
-    assert steps == list(range(200, 601, 200))  # unbroken: no gap, no duplicate
+    assert steps == list(range(100, 401, 100))  # unbroken: no gap, no duplicate
+
+
+def test_the_main_job_defaults_run_on_pybullet_reach(tmp_path, capsys):
+    """``train.py`` with no flags, shortened: SAC + HER on Foresight/PandaReach-v0 in goal mode."""
+    torch.set_num_threads(1)
+    args = ["-n", "200", "--eval-freq", "0", "--eval-episodes", "2", "--video-episodes", "1", "-f", str(tmp_path), "--no-progress"]
+    assert train_main(args) == 0
+    run = next(tmp_path.glob("Foresight_PandaReach-v0/sac/*_s0"))
+    config = (run / "config.yaml").read_text()
+    assert "HerReplayBuffer" in config and "obs_mode: goal" in config
+    assert (run / "video.mp4").stat().st_size > 1000
+    assert "success" in capsys.readouterr().out

@@ -1,16 +1,11 @@
 """scripts/tune.py: trials train real runs, report to the pruner, and join a shared study."""
-import importlib.util
-import pathlib
-
 import pytest
 import torch
 
 from agents.cli import tune_main
+from tests.agents import point_goal_env  # noqa: F401  (registers TestPointGoal-v0)
 
 optuna = pytest.importorskip("optuna")
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("point_goal_env", ROOT / "tests" / "agents" / "point_goal_env.py")
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))  # registers TestPointGoal-v0
 
 
 def test_two_workers_join_one_study_in_shared_storage(tmp_path, capsys):

@@ -1,4 +1,6 @@
 """The latent pixel model learns a moving-dot world better than copying the last frame."""
+import json
+
 import imageio.v3 as iio
 import torch
 from torch import nn
@@ -9,15 +11,15 @@ from world_models.scoring import model_score_fn
 SIZE = 16
 
 
-def dot_frames(positions: torch.Tensor) -> torch.Tensor:
-    """Gaussian blob at ``positions[T, 2]`` in [0, 1]^2 -> uint8 frames ``[T, 1, 16, 16]``."""
-    grid = (torch.arange(SIZE) + 0.5) / SIZE
+def dot_frames(positions: torch.Tensor, size: int = SIZE) -> torch.Tensor:
+    """Gaussian blob at ``positions[T, 2]`` in [0, 1]^2 -> uint8 frames ``[T, 1, size, size]``."""
+    grid = (torch.arange(size) + 0.5) / size
     dy = (grid[None, :, None] - positions[:, 1, None, None]) ** 2
     dx = (grid[None, None, :] - positions[:, 0, None, None]) ** 2
     return (255 * torch.exp(-(dx + dy) / 0.02)).round().to(torch.uint8).unsqueeze(1)
 
 
-def dot_episodes(count: int, steps: int, seed: int):
+def dot_episodes(count: int, steps: int, seed: int, size: int = SIZE):
     g = torch.Generator().manual_seed(seed)
     frames, actions, rewards = [], [], []
     for _ in range(count):
@@ -27,7 +29,7 @@ def dot_episodes(count: int, steps: int, seed: int):
         for a in acts:
             path.append((path[-1] + 0.15 * a).clamp(0.1, 0.9))
         path = torch.stack(path)
-        frames.append(dot_frames(path))
+        frames.append(dot_frames(path, size))
         actions.append(acts)
         rewards.append(-(path[1:] - 0.5).norm(dim=-1))
     return frames, actions, rewards
@@ -61,3 +63,24 @@ def test_latent_model_beats_copy_last_frame_and_draws_a_strip(tmp_path):
     states, _ = model.observe(test.frames[:2, :3], test.actions[:2, :3])
     score = model_score_fn(model, states[:, -1])  # planners see the latent model like any other
     assert score(torch.zeros(2, 5, 4, 2)).shape == (2, 5)
+
+
+def test_fit_world_model_script_on_an_image_dataset(tmp_path, capsys):
+    """Plumbing of the pixel path: dataset of images -> perception encoder -> report + PNG strip."""
+    import gymnasium as gym
+    import numpy as np
+    from tests.world_models.test_wm_scripts import script
+    from world_models.data import EpisodeWriter
+    frames, actions, rewards = dot_episodes(6, 12, seed=2, size=36)  # the Nature CNN needs >= 36 x 36
+    space = gym.spaces.Box(0, 255, (1, 36, 36), np.uint8)
+    with EpisodeWriter(tmp_path / "dots-v0", space, gym.spaces.Box(-1, 1, (2,), np.float32)) as writer:
+        for f, a, r in zip(frames, actions, rewards):
+            writer.reset(f[0].numpy())
+            for t in range(len(a)):
+                writer.step(a[t].numpy(), f[t + 1].numpy(), float(r[t]), False, t == len(a) - 1)
+    assert script("fit_world_model").main(["--data", str(tmp_path / "dots-v0"), "--out", str(tmp_path / "fit"),
+                                           "--seq-len", "6", "--context", "2", "--train-steps", "3",
+                                           "--batch-size", "4"]) == 0
+    report = json.loads((tmp_path / "fit" / "report.json").read_text())
+    assert set(report["frame_mse"]) == {"model", "copy_last"} and len(report["frame_mse"]["model"]) == 4
+    assert (tmp_path / "fit" / "strip.png").stat().st_size > 0 and (tmp_path / "fit" / "model.pt").exists()

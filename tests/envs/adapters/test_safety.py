@@ -33,6 +33,7 @@ def arm_limits() -> CommandLimits:
     ({"ee_delta": [0, np.nan, 0], "joints": [0, 0]}, NonFiniteCommand),
     ({"ee_delta": [0, 0, 0], "joints": [np.inf, 0]}, NonFiniteCommand),
     (np.zeros(4), CommandShapeError), (np.array(["x"] * 5), CommandShapeError),
+    ({"ee_delta": np.array([True, False, True]), "joints": [0, 0]}, CommandShapeError),
 ])
 def test_validation_raises_typed_errors_naming_the_problem(bad, error):
     with pytest.raises(error) as info:

@@ -11,7 +11,7 @@ from envs.adapters.faults import FaultConfig
 from envs.adapters.gym_env import AdapterEnv
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import SimPandaAdapter, make_sim_robot, panda_reach_goal
+from envs.adapters.sim import SimPandaAdapter, make_sim_robot, panda_reach_goal, sim_robot_for_commands
 from envs.sim.bullet import PhysicsConfig
 from tests.envs.adapters.hostile_commands import hostile_command
 
@@ -95,3 +95,23 @@ def test_replay_estimates_injected_latency_on_the_panda():
         report = replay_divergence(sim, stacked, np.stack(commands), 0.04, "ee_position", max_delay_steps=5)
     assert report.latency_s == pytest.approx(0.08)
     assert report.divergence.mean() < 0.2 * report.divergence_no_delay.mean()
+
+
+def test_simulated_twin_is_found_from_command_keys():
+    assert sim_robot_for_commands({"ee_delta": 3}) == ("panda", "ee", True)
+    assert sim_robot_for_commands({"joint_delta": 7, "gripper": 1}) == ("panda", "joints", False)
+    assert sim_robot_for_commands({"base_velocity": 2})[0] == "mobile"
+    with pytest.raises(ValueError, match="known"):
+        sim_robot_for_commands({"velocity": 2})
+
+
+def test_camera_readings_match_the_sim_env_images():
+    env = gym.make("Foresight/PandaReach-v0", obs_mode="rgb", image_size=32)
+    env_image, _ = env.reset(seed=0)
+    env.close()
+    with SimPandaAdapter(block_gripper=True, image_size=32) as robot:
+        readings = robot.observe().data
+    assert readings["rgb"].shape == env_image.shape and readings["rgb"].dtype == env_image.dtype
+    assert readings["depth"].shape == (32, 32, 1) and readings["depth"].dtype == np.float32
+    same = np.all(readings["rgb"] == env_image, axis=-1).mean()
+    assert same > 0.9 and readings["rgb"].std() > 10  # same camera and scene; only the target marker differs
