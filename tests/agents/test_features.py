@@ -8,14 +8,7 @@ from stable_baselines3 import PPO
 from agents.features import EncoderExtractor, MultiInputEncoderExtractor, policy_kwargs_for
 from perception.checkpoint import save_encoder
 from perception.encoders import make_encoder
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.perception.conftest import one_torch_thread  # noqa: F401  (autouse: one torch thread)
 
 
 class SideOfSquare(gym.Env):
