@@ -107,7 +107,7 @@ def bench_probe(args: argparse.Namespace) -> None:
     from perception.frames import collect_frames
     from perception.pretrain import PretrainConfig, pretrain_encoder
     from perception.probe import encode_frames, linear_probe
-    from scripts.benchmarks.perception_tasks import noisy_expert, probe_labels
+    from scripts.benchmarks._perception_tasks import noisy_expert, probe_labels
 
     # short episodes: many object and goal placements in few frames
     env = gym.make(args.env, obs_mode="rgb", image_size=args.image_size, max_episode_steps=args.episode_steps)
@@ -135,7 +135,7 @@ def bench_localization(args: argparse.Namespace) -> None:
     import numpy as np
 
     from perception.localization import PYBULLET_TINY_PIXEL_CENTRE, localize, segmentation_mask
-    from scripts.benchmarks.perception_tasks import cube_spec_kwargs, object_position, random_push_scene
+    from scripts.benchmarks._perception_tasks import cube_spec_kwargs, object_position, random_push_scene
 
     env = gym.make("Foresight/PandaPush-v0", obs_mode="state", image_size=args.image_size)
     unwrapped = env.unwrapped
@@ -168,7 +168,7 @@ def bench_pixels(args: argparse.Namespace) -> None:
     """PandaReach from 84x84 pixels: scratch vs SSL encoder vs intermediate representation (SAC)."""
     import pathlib
 
-    from scripts.benchmarks.perception_pixels import plot, run_variant, steps_to
+    from scripts.benchmarks._perception_pixels import plot, run_variant, steps_to
 
     out = pathlib.Path(args.out)
     for variant in args.variants:

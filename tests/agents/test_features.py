@@ -8,6 +8,7 @@ from stable_baselines3 import PPO
 from agents.features import EncoderExtractor, MultiInputEncoderExtractor, policy_kwargs_for
 from perception.checkpoint import save_encoder
 from perception.encoders import make_encoder
+from tests.perception.conftest import one_torch_thread  # noqa: F401  (autouse: one torch thread)
 
 
 class SideOfSquare(gym.Env):
@@ -58,7 +59,6 @@ def _accuracy(model, env, n=200):
 
 
 def test_pixel_policy_learns_better_than_chance():
-    torch.set_num_threads(1)
     env = SideOfSquare()
     kwargs = policy_kwargs_for(env.observation_space, encoder="nature", features_dim=32, augment="shift")
     kwargs["net_arch"] = [16]

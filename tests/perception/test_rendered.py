@@ -6,7 +6,7 @@ import pytest
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from perception.localization import PYBULLET_TINY_PIXEL_CENTRE
 from perception.wrappers import ObjectLocalizationWrapper, ObjectSpec
-from scripts.benchmarks.perception_tasks import cube_spec_kwargs
+from scripts.benchmarks._perception_tasks import cube_spec_kwargs
 
 TARGET_RADIUS = 0.025  # Reach's target sphere (distance_threshold / 2)
 TARGET = ObjectSpec(projected_area=np.pi * TARGET_RADIUS**2, surface_offset=2 * TARGET_RADIUS / 3)

@@ -27,7 +27,6 @@ def test_collected_frames_are_uint8_channels_first(dataset):
 
 @pytest.mark.parametrize("objective, steps", [("autoencoder", 40), ("contrastive", 120), ("inverse", 120)])
 def test_short_run_lowers_the_loss(dataset, objective, steps):
-    torch.set_num_threads(1)
     torch.manual_seed(0)
     encoder = make_encoder("nature", 3, 32, (SIZE, SIZE))
     losses = pretrain(make_objective(objective, encoder, (SIZE, SIZE), action_dim=2), dataset, steps=steps,
