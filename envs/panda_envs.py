@@ -1,7 +1,6 @@
 """The Panda tabletop environments registered as ``Foresight/Panda*-v0``."""
 from __future__ import annotations
 
-import numpy as np
 
 from envs.core import RobotTaskEnv
 from envs.observations import ObsLayout

@@ -13,7 +13,6 @@ import time
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.features import policy_kwargs_for

@@ -2,7 +2,6 @@
 import functools
 
 import gymnasium as gym
-import pytest
 import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
@@ -15,14 +14,6 @@ SMALL = dict(learning_starts=200, train_freq=200, num_candidates=100, num_elites
 def make_reach() -> gym.Env:
     return gym.make("Foresight/PandaReach-v0", obs_mode="goal")
 
-
-@pytest.fixture
-def one_torch_thread():
-    """Tiny tensors: extra threads only add start-up and contention costs (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @functools.lru_cache(maxsize=1)

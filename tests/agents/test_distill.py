@@ -1,12 +1,10 @@
 """A distilled policy imitates a planning agent on Reach and saves/loads exactly."""
 import numpy as np
-import pytest
 
 from agents.distill import DistillConfig, DistilledPolicy, distill, observation_vector
-from tests.agents.planning_fixtures import make_reach, one_torch_thread, trained_reach_agent  # noqa: F401
+from tests.agents.planning_fixtures import make_reach, trained_reach_agent  # noqa: F401
 from world_models.rollouts import run_episodes
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_distilled_planner_reaches_and_round_trips(tmp_path):

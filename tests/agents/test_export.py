@@ -20,14 +20,6 @@ from agents.sb3_load import load_sb3_policy
 N_OBS = 1000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny networks on a shared CPU: extra intra-op threads only contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 class _Mkdir:
     """A pickle payload that creates a directory when unpickled: proof of code execution."""

@@ -8,7 +8,6 @@ from stable_baselines3 import PPO
 from agents.features import EncoderExtractor, MultiInputEncoderExtractor, policy_kwargs_for
 from perception.checkpoint import save_encoder
 from perception.encoders import make_encoder
-from tests.perception.conftest import one_torch_thread  # noqa: F401  (autouse: one torch thread)
 
 
 class SideOfSquare(gym.Env):

@@ -7,9 +7,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.planning_agent import PlanningAgent
-from tests.agents.planning_fixtures import SMALL, make_reach, one_torch_thread, trained_reach_agent  # noqa: F401
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+from tests.agents.planning_fixtures import SMALL, make_reach, trained_reach_agent  # noqa: F401
 
 
 def success_rate(act, episodes: int = 6) -> float:

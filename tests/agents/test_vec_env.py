@@ -2,7 +2,6 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 from gymnasium.vector import AutoresetMode
 from stable_baselines3 import PPO
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -56,16 +55,8 @@ def test_torch_vector_env_gets_tensor_actions_and_gives_numpy_with_timeouts():
     assert all(i["TimeLimit.truncated"] and i["terminal_observation"].shape == (3,) for i in infos)
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Small networks on a shared 2-core box: a second thread only adds contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
-
-def test_ppo_learns_batched_cartpole_far_better_than_random(one_torch_thread):
+def test_ppo_learns_batched_cartpole_far_better_than_random():
     make = lambda n: VecMonitor(VectorEnvToSB3(gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=n, device="cpu")))
     model = PPO("MlpPolicy", make(64), n_steps=32, batch_size=256, n_epochs=4, gamma=0.98, gae_lambda=0.8,
                 learning_rate=3e-3, policy_kwargs={"net_arch": [32, 32]}, seed=0, device="cpu")
@@ -76,7 +67,7 @@ def test_ppo_learns_batched_cartpole_far_better_than_random(one_torch_thread):
     assert training_return > 60 and eval_return > 100, (training_return, eval_return)
 
 
-def test_sac_replay_buffer_keeps_timeouts_apart_from_terminations(one_torch_thread):
+def test_sac_replay_buffer_keeps_timeouts_apart_from_terminations():
     from stable_baselines3 import SAC
 
     venv = gym.make_vec("Foresight/BatchedPendulum-v0", num_envs=4, device="cpu", max_episode_steps=5)
@@ -88,7 +79,7 @@ def test_sac_replay_buffer_keeps_timeouts_apart_from_terminations(one_torch_thre
     np.testing.assert_array_equal(buffer.timeouts[:filled], buffer.dones[:filled])  # all were timeouts
 
 
-def test_cnn_policy_trains_on_pixel_observations(one_torch_thread):
+def test_cnn_policy_trains_on_pixel_observations():
     from stable_baselines3 import A2C
 
     venv = gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=2, device="cpu", obs_mode="rgb", image_size=40)
@@ -99,7 +90,7 @@ def test_cnn_policy_trains_on_pixel_observations(one_torch_thread):
     assert model.num_timesteps == 16
 
 
-def test_multi_input_policy_trains_on_image_plus_state_dicts(one_torch_thread):
+def test_multi_input_policy_trains_on_image_plus_state_dicts():
     from stable_baselines3 import A2C
 
     venv = gym.make_vec("Foresight/BatchedPointMassReach-v0", num_envs=2, device="cpu", obs_mode="rgb+state",
