@@ -3,7 +3,7 @@
 
 Examples:
     python scripts/collect.py --env Foresight/PandaReach-v0 --policy scripted --episodes 50
-    python scripts/collect.py --env Foresight/PandaPush-v0 --env-kwargs '{"obs_mode": "goal"}' --policy scripted --noise 0.3
+    python scripts/collect.py --env Foresight/PandaPush-v0 --env-kwargs obs_mode=goal --policy scripted --noise 0.3
     python scripts/collect.py --env Pendulum-v1 --policy random --episodes 20 --out data/pendulum-random-v0
     python scripts/collect.py --env Foresight/PandaPush-v0 --policy runs/.../mpc.pt --episodes 10
 
@@ -21,6 +21,7 @@ import sys
 import gymnasium as gym
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.hyperparams import parse_overrides
 from agents.planning_agent import PlanningAgent
 from world_models.data import EpisodeWriter
 from world_models.rollouts import Policy, noisy_policy, random_policy, run_episodes
@@ -47,14 +48,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--noise", type=float, default=0.0,
                         help="Gaussian action noise, fraction of the action range (widens scripted data)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each)")
-    parser.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
+    parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="gymnasium.make kwargs: obs_mode=goal reward_type=dense, or one JSON mapping")
     parser.add_argument("--out", default=None, help="dataset folder (default data/<env>-<policy>-v0)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    env = gym.make(args.env, **json.loads(args.env_kwargs))
+    env = gym.make(args.env, **parse_overrides(args.env_kwargs))
     policy_name = args.policy if args.policy in ("random", "scripted") else "agent"
     out = args.out or f"data/{args.env.split(':')[-1].replace('/', '-')}-{policy_name}-v0"
     with EpisodeWriter(out, env.observation_space, env.action_space, env_spec=env.spec) as writer:

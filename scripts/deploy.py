@@ -25,6 +25,7 @@ import numpy as np
 from agents.control_loop import ControlLoop, LoopConfig
 from agents.deploy_log import DeployLog, read_deploy_log
 from agents.deploy_session import run_session
+from agents.hyperparams import parse_overrides
 from agents.policy_runtime import load_policy
 from envs.adapters.base import SignalStop
 from envs.adapters.errors import RobotError, RobotStopped
@@ -48,7 +49,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     exp.add_argument("--which", default="best", choices=("best", "latest"), help="run checkpoint to export")
     exp.add_argument("--algo", help="SB3 algorithm of --model: PPO, SAC, TD3, A2C, DDPG, DQN")
     exp.add_argument("--env", help="gymnasium id giving --model's spaces, e.g. Foresight/PandaReach-v0")
-    exp.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
+    exp.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                     help="gymnasium.make kwargs: obs_mode=goal, or one JSON mapping")
     exp.add_argument("--out", required=True, help="output file; .onnx (onnxruntime) or .pt2 (torch.export)")
     exp.add_argument("--check", type=int, default=1000, help="observations to compare exported vs original")
     run = sub.add_parser("run", help="fixed-rate control loop on a robot")
@@ -86,7 +88,7 @@ def export(args: argparse.Namespace) -> dict:
         return export_run(args.run, args.out, args.which, args.check)
     if not (args.algo and args.env):
         raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")
-    return export_sb3_zip(args.model, args.algo, args.env, json.loads(args.env_kwargs), args.out, args.check)
+    return export_sb3_zip(args.model, args.algo, args.env, parse_overrides(args.env_kwargs), args.out, args.check)
 
 
 def policy_on_readings(path: str, goal: list[float] | None, seed: int):

@@ -8,7 +8,7 @@
     it plans on the env's own reward, so give goal envs a dense one).
 
 Examples:
-    python scripts/plan.py --env Foresight/PandaReach-v0 --env-kwargs '{"reward_type": "dense"}' --model env \
+    python scripts/plan.py --env Foresight/PandaReach-v0 --env-kwargs reward_type=dense --model env \
         --candidates 16 --horizon 3 --iterations 2
     python scripts/plan.py --env Pendulum-v1 --model runs/world_models/pendulum-random-v0/model.pt
 """
@@ -22,6 +22,7 @@ import gymnasium as gym
 import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.hyperparams import parse_overrides
 from agents.planning_agent import PlanningAgent, from_world_model
 from world_models.models import MODEL_FORMAT
 from world_models.planners import make_planner
@@ -32,7 +33,8 @@ from world_models.scoring import env_planning_policy
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium id (module:Id imports module)")
-    parser.add_argument("--env-kwargs", default="{}", help="JSON keyword arguments for gymnasium.make")
+    parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="gymnasium.make kwargs: obs_mode=goal reward_type=dense, or one JSON mapping")
     parser.add_argument("--model", required=True, help="agent .pt | world model .pt | env")
     parser.add_argument("--planner", default="cem", choices=["cem", "mppi", "gradient"])
     parser.add_argument("--horizon", type=int, default=15, help="imagined steps")
@@ -63,7 +65,7 @@ def make_policy(args: argparse.Namespace, env: gym.Env):
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    env = gym.make(args.env, **json.loads(args.env_kwargs))
+    env = gym.make(args.env, **parse_overrides(args.env_kwargs))
     policy, on_reset = make_policy(args, env)
     stats = run_episodes(env, policy, args.episodes, args.seed, on_reset=on_reset)
     print(json.dumps({"env": args.env, "model": args.model, **stats.summary()}, indent=2))

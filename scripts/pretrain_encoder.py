@@ -20,9 +20,9 @@ import pathlib
 import sys
 
 import gymnasium as gym
-import yaml
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.hyperparams import parse_overrides
 from perception.checkpoint import save_encoder
 from perception.frames import collect_frames
 from perception.pretrain import PretrainConfig, pretrain_encoder
@@ -44,14 +44,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def env_kwargs(pairs: list[str]) -> dict:
-    """``["obs_mode=rgb", "image_size=84"]`` -> ``{"obs_mode": "rgb", "image_size": 84}``."""
-    bad = [p for p in pairs if "=" not in p]
-    if bad:
-        raise SystemExit(f"--env-kwargs takes KEY=VALUE pairs, got {bad}")
-    return {k: yaml.safe_load(v) for k, v in (p.split("=", 1) for p in pairs)}
-
-
 def make_policy(spec: str, env: gym.Env):
     """``"random"`` -> None (random actions); ``"pkg.mod:factory"`` -> ``factory(env)``."""
     if spec == "random":
@@ -65,7 +57,7 @@ def make_policy(spec: str, env: gym.Env):
 def main(argv: list[str] | None = None) -> pathlib.Path:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     config = PretrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PretrainConfig)})
-    env = gym.make(args.env, **env_kwargs(args.env_kwargs))
+    env = gym.make(args.env, **parse_overrides(args.env_kwargs))
     dataset = collect_frames(env, args.frames, args.image_key, make_policy(args.policy, env), seed=config.seed)
     env.close()
     encoder, objective, losses = pretrain_encoder(dataset, config)

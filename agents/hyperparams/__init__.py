@@ -104,10 +104,18 @@ def _dotted_name(node: ast.AST) -> str | None:
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """``["gamma=0.9", "policy_kwargs=dict(net_arch=[32])"]`` -> ``{"gamma": 0.9, ...}``.
 
-    Values are read as YAML (numbers, booleans, lists), then as zoo-style literals.
+    Values are read as YAML (numbers, booleans, lists), then as zoo-style literals. An item that
+    is a JSON/YAML mapping (``'{"obs_mode": "goal"}'``) is merged whole, so every script's
+    ``--env-kwargs`` takes either spelling.
     """
     out: dict[str, Any] = {}
     for pair in pairs:
+        if pair.lstrip().startswith("{"):
+            mapping = _yaml_scalar(pair)
+            if not isinstance(mapping, dict):
+                raise ValueError(f"expected key=value or a {{...}} mapping, got {pair!r}")
+            out.update(mapping)
+            continue
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"expected key=value, got {pair!r}")

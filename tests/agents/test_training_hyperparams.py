@@ -35,6 +35,13 @@ def test_overrides_read_numbers_lists_and_zoo_dicts():
         parse_overrides(["gamma"])
 
 
+def test_overrides_also_take_one_json_mapping_as_every_script_did():
+    assert parse_overrides(['{"obs_mode": "goal", "image_size": 64}', "reward_type=dense"]) == {
+        "obs_mode": "goal", "image_size": 64, "reward_type": "dense"}
+    with pytest.raises(ValueError, match="mapping"):
+        parse_overrides(["{not a mapping"])
+
+
 def test_unknown_algo_names_the_valid_ones():
     with pytest.raises(ValueError, match="valid: a2c, ddpg, dqn, mpc, ppo, sac, td3, tqc"):
         read_table("sacc")
