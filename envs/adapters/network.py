@@ -65,7 +65,9 @@ class NetworkRobotAdapter(RobotAdapter):
               attempts: int | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Send one request and wait for its reply; retry on timeout with a new socket."""
         request_id = next(self._ids)
-        request = encode({"op": op, "id": request_id}, arrays)
+        # The session this request is meant for: a restarted robot process refuses an act
+        # addressed to its predecessor (a retry queued in ZeroMQ reaches whoever serves next).
+        request = encode({"op": op, "id": request_id, "session": self.session}, arrays)
         attempts = self.retries + 1 if attempts is None else attempts
         for attempt in range(attempts):
             socket = self._socket or self._fresh_socket()

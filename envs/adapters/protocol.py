@@ -9,14 +9,17 @@ Header fields::
     {"v": 1,                          # protocol version
      "op": "hello" | "observe" | "act" | "stop" | "stats",
      "id": 17,                        # request id; a reply echoes it; a retried act reuses it
+     "session": "9f0c...",            # requests: the session they are meant for (null before hello)
      "body": {...},                   # small JSON values (times, limits, error text)
      "arrays": [["ee_delta", "float64", [3]], ...],   # name, dtype, shape of frames 1..N
-     # replies only:
-     "ok": true, "session": "9f0c...", "error": "", "error_type": ""}
+     # replies only (session: the serving process's):
+     "ok": true, "error": "", "error_type": ""}
 
 Requests: ``hello`` -> body ``{"limits": ..., "session": ...}``; ``observe`` -> arrays = the
 observation, body ``{"time_s": t}``; ``act`` with arrays = command -> arrays = command sent;
-``stop`` -> safe stop; ``stats`` -> counters. A new ``session`` means the robot process restarted.
+``stop`` -> safe stop; ``stats`` -> counters. A new ``session`` means the robot process restarted;
+a server refuses an ``act`` whose request names another session (``RobotRestarted``), so a command
+queued for the old process never moves the robot after a restart.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import numpy as np
 import zmq
 
 from envs.adapters.base import RobotAdapter
-from envs.adapters.errors import ProtocolError
+from envs.adapters.errors import ProtocolError, RobotRestarted
 from envs.adapters.protocol import OPS, decode, encode, reply_header
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,12 @@ class RobotServer:
         op = request.get("op")
         if op not in OPS:
             raise ProtocolError(f"unknown op {op!r}; valid: {OPS}")
+        if op == "act" and request.get("session") != self.session:
+            # Sent to an earlier robot process (or before hello): executing it would move the robot
+            # without the operator's explicit resume after the restart.
+            self.counts["refused_acts"] += 1
+            raise RobotRestarted(f"act for session {str(request.get('session'))[:8]} refused by session "
+                                 f"{self.session[:8]}: say hello, then resume explicitly")
         self.counts[op] += 1
         if op == "hello":
             return {"limits": self.adapter.limits.to_dict(), "session": self.session}, {}

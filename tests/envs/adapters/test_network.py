@@ -103,9 +103,19 @@ def test_decoder_never_raises_anything_but_protocol_error():
 
 def test_retried_act_is_not_executed_twice(served):
     server, robot = served
-    frames = encode({"op": "act", "id": 7}, {"velocity": np.array([0.1, 0.1]), "gripper": np.zeros(1)})
+    frames = encode({"op": "act", "id": 7, "session": server.session},
+                    {"velocity": np.array([0.1, 0.1]), "gripper": np.zeros(1)})
     first, again = server.handle(frames), server.handle(frames)
     assert first == again and robot.acts == 1 and server.counts["duplicate_acts"] == 1
+
+
+@pytest.mark.parametrize("session", [None, "an-earlier-robot-process"])
+def test_act_meant_for_another_session_is_refused_and_never_moves_the_robot(served, session):
+    server, robot = served
+    command = {"velocity": np.array([0.1, 0.1]), "gripper": np.zeros(1)}
+    header, _ = decode(server.handle(encode({"op": "act", "id": 3, "session": session}, command)))
+    assert not header["ok"] and header["error_type"] == "RobotRestarted" and header["session"] == server.session
+    assert robot.acts == 0 and server.counts["act"] == 0 and server.counts["refused_acts"] == 1
 
 
 def test_robot_side_watchdog_stops_a_silent_client(served):
