@@ -22,21 +22,16 @@ class EpisodeRecorder(gym.Wrapper):
         self._rng_state: str = ""
         self._reset_seed: int | None = None
         self._actions: list[np.ndarray] = []
-        self._last_obs: Any = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self._rng_state = json.dumps(self.unwrapped.np_random.bit_generator.state)
         self._reset_seed = seed
         self._actions = []
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._last_obs = obs
-        return obs, info
+        return self.env.reset(seed=seed, options=options)
 
     def step(self, action):
         self._actions.append(np.array(action, copy=True))
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._last_obs = obs
-        return obs, reward, terminated, truncated, info
+        return self.env.step(action)
 
     def episode_snapshot(self) -> dict[str, Any]:
         """What :meth:`replay` needs: ``{"rng": json, "seed": int | -1, "actions": [T, A]}``."""
@@ -45,11 +40,8 @@ class EpisodeRecorder(gym.Wrapper):
         return {"rng": self._rng_state, "seed": -1 if self._reset_seed is None else self._reset_seed, "actions": actions}
 
     def replay(self, snapshot: dict[str, Any]) -> bool:
-        """Reset as recorded and re-apply the actions; True if the last observation matches.
-
-        The current observation is compared with the one recorded when the snapshot was taken only
-        by the caller; this returns whether every replayed step stayed inside the episode.
-        """
+        """Reset as recorded and re-apply the actions; True if every replayed step stayed inside
+        the episode (comparing observations with the recorded run is the caller's job)."""
         seed = int(snapshot["seed"])
         if seed < 0:
             self.unwrapped.np_random.bit_generator.state = json.loads(snapshot["rng"])
@@ -59,7 +51,3 @@ class EpisodeRecorder(gym.Wrapper):
             if terminated or truncated:
                 return False
         return True
-
-    def last_observation(self) -> Any:
-        """The observation the env returned last (after reset or step)."""
-        return self._last_obs

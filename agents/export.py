@@ -28,7 +28,8 @@ from stable_baselines3.common.policies import BasePolicy
 from torch import nn
 from torch.distributions import Distribution
 
-METADATA_KEY = "foresight"
+from agents.policy_runtime import METADATA_KEY
+
 OPSET = 17
 
 

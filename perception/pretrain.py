@@ -7,15 +7,9 @@ import torch
 from torch import nn
 
 from perception.encoders import ImageEncoder, make_encoder
+from perception.devices import resolve_device
 from perception.frames import FrameDataset
 from perception.ssl import OBJECTIVES, make_objective
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when present, else CPU; other values pass to ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def pretrain(

@@ -1,14 +1,4 @@
 """Device choice shared by models, planners and agents: ``"auto"`` means CUDA when present."""
-from __future__ import annotations
+from perception.devices import resolve_device
 
-import torch
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> ``cuda`` if available else ``cpu``; anything else is passed to ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {device!r}; valid: 'auto', 'cpu', 'cuda', 'cuda:<index>'") from error
+__all__ = ["resolve_device"]

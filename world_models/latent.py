@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from perception.augment import to_float
 from world_models.models import Rollout
 
 
@@ -122,9 +123,7 @@ class LatentDynamics(nn.Module):
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """``uint8 or float [B, T, C, H, W] -> [B, T, E]``."""
         batch, steps = frames.shape[:2]
-        x = frames.flatten(0, 1).float()
-        x = x / 255.0 if frames.dtype == torch.uint8 else x
-        return self.encoder(x).reshape(batch, steps, -1)
+        return self.encoder(to_float(frames.flatten(0, 1)).float()).reshape(batch, steps, -1)
 
     def observe(self, frames: torch.Tensor, actions: torch.Tensor
                 ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, ...]]]:
@@ -147,7 +146,7 @@ class LatentDynamics(nn.Module):
     def loss(self, frames: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor) -> LatentLoss:
         """Sequence loss on ``frames[B, T, C, H, W]``, ``actions[B, T, A]``, ``rewards[B, T]`` (reward t follows action t)."""
         states, stats = self.observe(frames, actions)
-        target = frames.float() / 255.0 if frames.dtype == torch.uint8 else frames
+        target = to_float(frames)
         reconstruction = self.decoder(states.flatten(0, 1)).reshape(target.shape)
         recon_loss = ((reconstruction - target) ** 2).sum(dim=(-1, -2, -3)).mean()
         reward_loss = ((self.reward_head(states[:, 1:]).squeeze(-1) - rewards[:, 1:]) ** 2).mean()
@@ -186,7 +185,7 @@ def frame_strip(real: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
     """One image ``[2H, T W, C]`` uint8: real frames on top, predictions below (``[T, C, H, W]`` each, [0, 1] or uint8)."""
     rows = []
     for frames in (real, predicted):
-        frames = frames.float() / 255.0 if frames.dtype == torch.uint8 else frames
+        frames = to_float(frames)
         rows.append(torch.cat(list(frames.clamp(0, 1)), dim=-1))  # [C, H, T W]
     return (torch.cat(rows, dim=-2).permute(1, 2, 0) * 255).round().to(torch.uint8)
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from perception.augment import to_float
 from perception.encoders import make_encoder
 from world_models.data import Episode
 from world_models.latent import (LatentConfig, LatentDynamics, Sequences, frame_strip, sequences_from_episodes,
@@ -66,8 +67,8 @@ def frame_errors(model: LatentDynamics, test: Sequences, context: int) -> dict[s
     """Mean squared frame error (pixels in [0, 1]) k steps after the ``context`` filtered frames."""
     device = next(model.parameters()).device
     predicted = model.predict_frames(test.frames.to(device), test.actions.to(device), context).cpu()
-    real = test.frames[:, context:].float() / 255
-    last = test.frames[:, context - 1:context].float() / 255
+    real = to_float(test.frames[:, context:])
+    last = to_float(test.frames[:, context - 1:context])
     steps = range(1, real.shape[1] + 1)
     return {"model": {k: float(((predicted[:, k - 1] - real[:, k - 1]) ** 2).mean()) for k in steps},
             "copy_last": {k: float(((last[:, 0] - real[:, k - 1]) ** 2).mean()) for k in steps}}

@@ -121,5 +121,6 @@ def _train_epoch(model: EnsembleDynamics, train: Transitions, rows: torch.Tensor
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        total, batches = total + float(loss.detach()), batches + 1
-    return total / max(batches, 1)
+        # Summed on the device (float64, as Python floats were): no host-device sync per minibatch.
+        total, batches = total + loss.detach().double(), batches + 1
+    return float(total) / max(batches, 1)

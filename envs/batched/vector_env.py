@@ -168,8 +168,9 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             fresh = self.world.initial_state(self.ops, self._rng, self.num_envs)
             return self.ops.where(done[:, None], fresh, state), steps.masked_fill(done, 0)
         rows = done.nonzero()[0] if self.backend == "numpy" else done.nonzero()[:, 0]
-        state = state.copy(order="K") if self.backend == "numpy" else state.clone()  # keeps the layout
         if len(rows):
+            # Copy before writing: the returned final observation may share memory with ``state``.
+            state = state.copy(order="K") if self.backend == "numpy" else state.clone()  # keeps the layout
             state[rows] = self.world.initial_state(self.ops, self._rng, len(rows))
             steps[rows] = 0
         return state, steps

@@ -241,11 +241,6 @@ class Simulator:
     def joint_count(self, body: int) -> int:
         return self.client.getNumJoints(body)
 
-    def joint_limits(self, body: int, joints) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper position limits [J] of the given joints."""
-        info = [self.client.getJointInfo(body, j) for j in joints]
-        return np.array([i[8] for i in info]), np.array([i[9] for i in info])
-
     def joint_states(self, body: int, joints) -> tuple[np.ndarray, np.ndarray]:
         """Positions and velocities [J] of the given joints, read in one PyBullet call."""
         states = self.client.getJointStates(body, joints)
@@ -279,10 +274,6 @@ class Simulator:
         """
         state = self.client.getLinkState(body, link, computeLinkVelocity=1, computeForwardKinematics=1)
         return state[4], state[5], state[6]
-
-    def link_position(self, body: int, link: int) -> np.ndarray:
-        """[3] world position (metres) of a link's frame."""
-        return np.array(self.client.getLinkState(body, link, computeForwardKinematics=1)[4])
 
     def jacobian(self, body: int, link: int, joint_positions) -> np.ndarray:
         """[6, J] linear (rows 0-2) and angular (rows 3-5) Jacobian of a link's frame origin.
@@ -333,10 +324,6 @@ class Simulator:
 
     def set_color(self, body: int, rgba, link: int = -1) -> None:
         self.client.changeVisualShape(body, link, rgbaColor=list(rgba))
-
-    def contact_count(self, body_a: int, body_b: int) -> int:
-        """Number of contact points between two bodies after the last step."""
-        return len(self.client.getContactPoints(body_a, body_b))
 
     # --- state snapshots ------------------------------------------------------------------------
     def save_state(self) -> SimState:
