@@ -27,7 +27,7 @@ from envs.robots import panda as panda_robot
 from envs.sim.bullet import PhysicsConfig, Simulator
 from envs.sim.camera import look_at_pose
 from envs.tasks import reach
-from envs.tasks.base import goal_distance
+from envs.tasks.base import check_reward_type, goal_reward, goal_success
 from envs.tasks.scene import build_table_scene
 
 ROBOTS = ("panda", "mobile")
@@ -204,12 +204,7 @@ def physics_for_rate(rate_hz: float, timestep: float = PhysicsConfig().timestep)
 
 def panda_reach_goal(distance_threshold: float = 0.05, reward_type: str = "sparse") -> GoalSpec:
     """``PandaReach``'s goal on robot readings: reach a point above the table with the gripper."""
-    def reward(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
-        distance = goal_distance(achieved, desired)
-        if reward_type == "sparse":
-            return -(distance >= distance_threshold).astype(np.float32)
-        return -distance.astype(np.float32)
-
-    return GoalSpec(achieved=lambda data: np.asarray(data["ee_position"]),
-                    sample=lambda rng: rng.uniform(reach.GOAL_LOW, reach.GOAL_HIGH),
-                    reward=reward, success=lambda a, d: goal_distance(a, d) < distance_threshold)
+    check_reward_type(reward_type)
+    return GoalSpec(achieved=lambda data: np.asarray(data["ee_position"]), sample=reach.sample_goal,
+                    reward=lambda a, d: goal_reward(a, d, reward_type, distance_threshold),
+                    success=lambda a, d: goal_success(a, d, distance_threshold))

@@ -19,6 +19,25 @@ def goal_distance(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
 
 
+def check_reward_type(reward_type: str) -> str:
+    if reward_type not in REWARD_TYPES:
+        raise ValueError(f"unknown reward_type {reward_type!r}; valid: {', '.join(REWARD_TYPES)}")
+    return reward_type
+
+
+def goal_reward(achieved: np.ndarray, desired: np.ndarray, reward_type: str, distance_threshold: float) -> np.ndarray:
+    """``[..., G], [..., G] -> [...]`` float32: sparse -1 until within the threshold, else 0; dense minus the distance."""
+    distance = goal_distance(achieved, desired)
+    if reward_type == "sparse":
+        return -(distance >= distance_threshold).astype(np.float32)
+    return -distance.astype(np.float32)
+
+
+def goal_success(achieved: np.ndarray, desired: np.ndarray, distance_threshold: float) -> np.ndarray:
+    """``[..., G], [..., G] -> [...]`` bool: within the success radius (metres)."""
+    return goal_distance(achieved, desired) < distance_threshold
+
+
 class GoalTask(ABC):
     """A task owns its goal, reward, success test, reset distribution and scripted expert.
 
@@ -32,9 +51,7 @@ class GoalTask(ABC):
     observation_size: int = 0
 
     def __init__(self, reward_type: str, distance_threshold: float) -> None:
-        if reward_type not in REWARD_TYPES:
-            raise ValueError(f"unknown reward_type {reward_type!r}; valid: {', '.join(REWARD_TYPES)}")
-        self.reward_type = reward_type
+        self.reward_type = check_reward_type(reward_type)
         self.distance_threshold = distance_threshold
         self.goal = np.zeros(self.goal_size)
 
@@ -71,7 +88,7 @@ class GoalTask(ABC):
 
     def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
         """``[..., G], [..., G] -> [...]`` bool: within the success radius."""
-        return goal_distance(achieved, desired) < self.distance_threshold
+        return goal_success(achieved, desired, self.distance_threshold)
 
     def step_outcome(self, achieved: np.ndarray) -> tuple[float, bool]:
         """Reward and success of one step; same values as the batched functions, cheaper for one goal."""
@@ -83,7 +100,4 @@ class GoalTask(ABC):
 
     def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info=None) -> np.ndarray:
         """``[..., G], [..., G] -> [...]`` float32 rewards; equals the step rewards."""
-        distance = goal_distance(achieved, desired)
-        if self.reward_type == "sparse":
-            return -(distance >= self.distance_threshold).astype(np.float32)
-        return -distance.astype(np.float32)
+        return goal_reward(achieved, desired, self.reward_type, self.distance_threshold)

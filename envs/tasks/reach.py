@@ -13,6 +13,11 @@ GOAL_HIGH = np.array((0.15, 0.15, 0.3))
 SCRIPTED_GAIN = 10.0  # command per metre of error
 
 
+def sample_goal(rng: np.random.Generator) -> np.ndarray:
+    """A reach target above the table, uniform in the ``GOAL_LOW``..``GOAL_HIGH`` box (metres)."""
+    return rng.uniform(GOAL_LOW, GOAL_HIGH)
+
+
 class Reach(GoalTask):
     """Reach a point sampled uniformly in a 30 x 30 x 30 cm box.
 
@@ -34,7 +39,7 @@ class Reach(GoalTask):
         return {"target": self.target}
 
     def reset(self, rng: np.random.Generator) -> None:
-        self.goal = rng.uniform(GOAL_LOW, GOAL_HIGH)
+        self.goal = sample_goal(rng)
         self.sim.set_base_pose(self.target, self.goal)
 
     def achieved_goal(self) -> np.ndarray:
