@@ -15,8 +15,9 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import os
+import pathlib
+from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 import gymnasium as gym
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.checkpoints import atomic_save
 from world_models.rollouts import EpisodeStats, run_episodes
 from world_models.spaces import space_from_json, space_to_json
 
@@ -96,11 +98,11 @@ class DistilledPolicy(nn.Module):
         return actions.reshape(*features.shape[:-1], *self.action_space.shape), None
 
     def save(self, path: str | os.PathLike) -> None:
-        """Weights and spaces in one file for ``torch.load(weights_only=True)``."""
-        torch.save({"format": STUDENT_FORMAT, "state_dict": self.state_dict(),
-                    "observation_space": space_to_json(self.observation_space),
-                    "action_space": space_to_json(self.action_space),
-                    "hidden_sizes": list(self.hidden_sizes)}, path)
+        """Weights and spaces in one file for ``torch.load(weights_only=True)``, written atomically."""
+        atomic_save({"format": STUDENT_FORMAT, "state_dict": self.state_dict(),
+                     "observation_space": space_to_json(self.observation_space),
+                     "action_space": space_to_json(self.action_space),
+                     "hidden_sizes": list(self.hidden_sizes)}, pathlib.Path(path))
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> DistilledPolicy:

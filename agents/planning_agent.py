@@ -32,6 +32,7 @@ from stable_baselines3.common.logger import Logger, configure
 from stable_baselines3.common.utils import get_latest_run_id
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
+from agents.checkpoints import atomic_save
 from agents.planning_config import PlanningAgentConfig
 from world_models.devices import resolve_device
 from world_models.models import EnsembleDynamics, ModelConfig, load_model
@@ -283,11 +284,7 @@ class PlanningAgent:
             "model": self.model.state_dict(), "optimiser": self.optimiser.state_dict(),
             "replay": self.replay.state_dict(), "num_timesteps": self.num_timesteps, "fits": self.fits,
         }
-        path = pathlib.Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(path.name + ".tmp")
-        torch.save(checkpoint, temp)
-        temp.replace(path)
+        atomic_save(checkpoint, pathlib.Path(path))
 
     @classmethod
     def load(cls, path: str | os.PathLike, env: gym.Env | None = None, device: str | torch.device = "auto",
