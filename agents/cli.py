@@ -8,9 +8,8 @@ import argparse
 import importlib
 from typing import Any
 
-from agents.factory import ALGOS
 from agents.hyperparams import parse_overrides
-from agents.training_env import VEC_ENVS
+from agents.names import ALGOS, VEC_ENVS
 
 
 def import_gym_packages(names: list[str]) -> None:
@@ -79,11 +78,12 @@ def train_config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def train_main(argv: list[str] | None = None) -> int:
     """``scripts/train.py``: parse, validate everything, then train or resume and say where results are."""
+    parser = train_parser()
+    args = parser.parse_args(argv)  # before torch and SB3 load: --help and bad flags answer at once
+
     from agents import training
     from agents.checkpoints import CheckpointError
 
-    parser = train_parser()
-    args = parser.parse_args(argv)
     import_gym_packages(args.gym_packages)
     try:
         if args.resume:
@@ -138,10 +138,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     import json
     import pathlib
 
+    parser = evaluate_parser()
+    args = parser.parse_args(argv)  # before torch and SB3 load
+
     from agents import run_evaluation as rev
 
-    parser = evaluate_parser()
-    args = parser.parse_args(argv)
     import_gym_packages(args.gym_packages)
     try:
         request = rev.EvalRequest(args.episodes, args.seed, not args.stochastic, parse_overrides(args.env_kwargs),

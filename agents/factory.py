@@ -25,11 +25,11 @@ from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckA
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.hyperparams import SPECIAL_KEYS, parse_value
+from agents.names import ALGOS
 
 SB3_ALGOS = {"a2c": A2C, "ddpg": DDPG, "dqn": DQN, "ppo": PPO, "sac": SAC, "td3": TD3}
 CONTRIB_ALGOS = {"tqc": "TQC"}
 PLANNING_ALGOS = {"mpc": ("agents.planning_agent", "PlanningAgent")}
-ALGOS = sorted([*SB3_ALGOS, *CONTRIB_ALGOS, *PLANNING_ALGOS])
 OFF_POLICY = {"ddpg", "dqn", "sac", "td3", "tqc"}
 GOAL_KEYS = {"observation", "achieved_goal", "desired_goal"}
 # Names allowed in zoo-style ``policy_kwargs`` strings, e.g. ``activation_fn=nn.ReLU``.

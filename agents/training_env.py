@@ -16,8 +16,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 
 from agents.episode_replay import EpisodeRecorder
 from agents.factory import optional_module
+from agents.names import VEC_ENVS
 
-VEC_ENVS = ("dummy", "subproc", "batched")
 
 
 def check_env_id(env_id: str) -> None:
