@@ -22,6 +22,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3, HerReplayBuffer
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.hyperparams import SPECIAL_KEYS, parse_value
@@ -76,13 +77,8 @@ def is_goal_space(space: spaces.Space) -> bool:
     return isinstance(space, spaces.Dict) and GOAL_KEYS <= set(space.spaces)
 
 
-def is_image_space(space: spaces.Space) -> bool:
-    """True for a ``uint8`` ``[H, W, C]`` or ``[C, H, W]`` Box, the layout SB3's CNNs expect."""
-    return isinstance(space, spaces.Box) and space.dtype == "uint8" and len(space.shape) == 3
-
-
 def default_policy(space: spaces.Space) -> str:
-    """SB3 policy name for an observation space."""
+    """SB3 policy name for an observation space (SB3's own image test, so loading agrees with training)."""
     if isinstance(space, spaces.Dict):
         return "MultiInputPolicy"
     return "CnnPolicy" if is_image_space(space) else "MlpPolicy"

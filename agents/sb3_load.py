@@ -22,14 +22,9 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
 from stable_baselines3.common.vec_env import VecTransposeImage
 
+from agents.factory import default_policy
+
 ALGORITHMS = {cls.__name__: cls for cls in (A2C, DDPG, DQN, PPO, SAC, TD3)}
-
-
-def default_policy_alias(observation_space: spaces.Space) -> str:
-    """SB3's alias for a space: dict -> MultiInputPolicy, image -> CnnPolicy, else MlpPolicy."""
-    if isinstance(observation_space, spaces.Dict):
-        return "MultiInputPolicy"
-    return "CnnPolicy" if is_image_space(observation_space) else "MlpPolicy"
 
 
 def channels_first(space: spaces.Space) -> spaces.Space:
@@ -76,7 +71,7 @@ def load_sb3_policy(path: str | pathlib.Path, algo: str, observation_space: spac
         raise ValueError(f"algo {algo!r} is not one of {sorted(ALGORITHMS)}")
     path = pathlib.Path(path)
     data, weights = _read_zip(path)
-    alias = policy or default_policy_alias(observation_space)
+    alias = policy or default_policy(observation_space)
     aliases = ALGORITHMS[algo].policy_aliases
     if alias not in aliases:
         raise ValueError(f"policy {alias!r} is not one of {algo}'s {sorted(aliases)}")

@@ -139,17 +139,21 @@ def build(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder):
     return venv, model
 
 
-def evaluator(config: TrainConfig, hyperparams: dict[str, Any], venv: VecEnv):
-    """``model -> EvalSummary`` over ``eval_episodes`` seeded episodes on a separate env."""
-    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"))()
-    transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
+class Evaluator:
+    """``model -> EvalSummary`` over ``eval_episodes`` seeded episodes on one separate env (closed by ``close``)."""
 
-    def run(model) -> EvalSummary:
-        policy = model_policy(model, deterministic=True, obs_transform=transform)
-        episodes, _ = evaluate(env, policy, config.eval_episodes, seed=config.seed + EVAL_SEED_OFFSET)
+    def __init__(self, config: TrainConfig, hyperparams: dict[str, Any], venv: VecEnv) -> None:
+        self.env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"))()
+        self.transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
+        self.episodes, self.seed = config.eval_episodes, config.seed + EVAL_SEED_OFFSET
+
+    def __call__(self, model) -> EvalSummary:
+        policy = model_policy(model, deterministic=True, obs_transform=self.transform)
+        episodes, _ = evaluate(self.env, policy, self.episodes, seed=self.seed)
         return summarize(episodes)
 
-    return run
+    def close(self) -> None:
+        self.env.close()
 
 
 def config_record(config: TrainConfig, hyperparams: dict[str, Any]) -> dict[str, Any]:
@@ -229,15 +233,18 @@ def _learn(config: TrainConfig, hyperparams: dict[str, Any], run: RunFolder, sta
     if state is not None and not train_state.restore(model, state):
         print("warning: env episodes could not be replayed exactly; training continues from the restored state")
     callback_state = state["extra"].get("callback") if state else None
-    evaluate_model = evaluator(config, hyperparams, venv)
-    total = hyperparams["n_timesteps"]
-    callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state, on_evaluation)
-    noise = RestoreActionNoise(state.get("action_noise") if state else None)
-    remaining = max(0, total - model.num_timesteps)
-    model.learn(remaining, callback=CallbackList([noise, callback]), progress_bar=config.progress,
-                reset_num_timesteps=state is None)
-    callback.save()
-    return _finish(config, hyperparams, run, model, venv, callback)
+    evaluate_model = Evaluator(config, hyperparams, venv)
+    try:
+        total = hyperparams["n_timesteps"]
+        callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state, on_evaluation)
+        noise = RestoreActionNoise(state.get("action_noise") if state else None)
+        remaining = max(0, total - model.num_timesteps)
+        model.learn(remaining, callback=CallbackList([noise, callback]), progress_bar=config.progress,
+                    reset_num_timesteps=state is None)
+        callback.save()
+        return _finish(config, hyperparams, run, model, venv, callback)
+    finally:
+        evaluate_model.close()
 
 
 def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: RunCallback) -> TrainResult:
