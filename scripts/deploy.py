@@ -112,8 +112,9 @@ def make_robot(args: argparse.Namespace):
         return NetworkRobotAdapter(args.robot)
     if args.robot not in ROBOTS:
         raise SystemExit(f"--robot must be one of {ROBOTS} or tcp://host:port, got {args.robot!r}")
-    faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
-    return make_sim_robot(args.robot, args.control, args.block_gripper, faults if faults.active else None,
+    faults = FaultConfig(latency_s=args.latency_s, jitter_s=args.jitter_s, drop_command=args.drop,
+                         noise_std=args.noise_std, seed=args.seed)
+    return make_sim_robot(args.robot, args.control, args.block_gripper, faults,
                           physics_for_rate(args.rate), image_size=args.image_size)
 
 

@@ -41,8 +41,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    faults = FaultConfig(args.latency_s, args.jitter_s, args.drop, 0.0, args.noise_std, args.seed)
-    robot = make_sim_robot(args.robot, args.control, args.block_gripper, faults if faults.active else None,
+    faults = FaultConfig(latency_s=args.latency_s, jitter_s=args.jitter_s, drop_command=args.drop,
+                         noise_std=args.noise_std, seed=args.seed)
+    robot = make_sim_robot(args.robot, args.control, args.block_gripper, faults,
                            image_size=args.image_size)
     server = RobotServer(robot, args.endpoint, watchdog_s=args.watchdog_s, allow_remote=args.allow_remote)
     try:

@@ -175,7 +175,7 @@ def make_sim_robot(robot: str = "panda", control: str = "ee", block_gripper: boo
         from envs.adapters.sim_mobile import SimMobileBaseAdapter
 
         adapter = SimMobileBaseAdapter(physics, max_delta)
-    return adapter if faults is None else FaultyAdapter(adapter, faults, adapter.period_s)
+    return adapter if faults is None or not faults.active else FaultyAdapter(adapter, faults, adapter.period_s)
 
 
 def sim_robot_for_commands(command_keys: Mapping[str, int]) -> tuple[str, str, bool]:
