@@ -8,8 +8,8 @@ from envs.robots.mobile_base import MobileBase
 from envs.sim.bullet import PhysicsConfig, Simulator
 from envs.sim.camera import CameraSpec
 from envs.tasks.point_nav import PointNav
+from envs.tasks.scene import build_floor_scene
 
-FLOOR_RGBA = (0.75, 0.75, 0.72, 1.0)
 # Egocentric camera above the front bumper, in the base frame, tilted slightly down.
 EGO_CAMERA = CameraSpec(eye=(0.45, 0.0, 0.55), target=(1.45, 0.0, 0.3), fov_deg=70.0, near=0.05, far=8.0)
 
@@ -30,12 +30,12 @@ class MobilePointNavEnv(RobotTaskEnv):
             raise ValueError(f"unknown control {control!r} for the mobile base; valid: velocity")
         sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations), gui=render_mode == "human", renderer=renderer)
         try:
-            floor = sim.create_box((6.0, 6.0, 0.05), (0.0, 0.0, -0.05), FLOOR_RGBA)
+            scene = build_floor_scene(sim)
             robot = MobileBase(sim, visuals=visuals)
             task = PointNav(sim, robot.position, robot.yaw, reward_type)
             super().__init__(sim, robot, task, obs_mode, EGO_CAMERA, camera_mount=robot.pose_matrix,
                              image_size=image_size, render_mode=render_mode, render_size=render_size,
-                             randomizer=randomizer, scene_ids={"floor": floor})
+                             randomizer=randomizer, scene_ids=scene)
         except Exception:
             sim.close()
             raise

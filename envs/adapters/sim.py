@@ -32,8 +32,8 @@ from envs.tasks.scene import build_table_scene
 
 ROBOTS = ("panda", "mobile")
 CONTROLS = panda_robot.CONTROLS
-PANDA_JOINTS = list(panda_robot.ARM_JOINTS + panda_robot.FINGER_JOINTS)
-PANDA_FORCES = list(panda_robot.ARM_FORCES) + [panda_robot.FINGER_FORCE] * 2
+PANDA_JOINTS = list(panda_robot.JOINTS)
+PANDA_FORCES = list(panda_robot.FORCES)
 
 
 class SimRobotAdapter(RobotAdapter):

@@ -13,7 +13,7 @@ import numpy as np
 
 from envs.adapters.limits import CommandField, CommandLimits
 from envs.adapters.sim import SimRobotAdapter
-from envs.mobile_envs import FLOOR_RGBA
+from envs.tasks.scene import build_floor_scene
 from envs.robots.mobile_base import MobileBase
 from envs.sim.bullet import PhysicsConfig, Simulator
 
@@ -30,7 +30,7 @@ class SimMobileBaseAdapter(SimRobotAdapter):
         super().__init__(mobile_base_limits(max_delta), physics)
 
     def _build(self, sim: Simulator) -> MobileBase:
-        sim.create_box((6.0, 6.0, 0.05), (0.0, 0.0, -0.05), FLOOR_RGBA)  # MobilePointNav's floor
+        build_floor_scene(sim)  # MobilePointNav's floor
         return MobileBase(sim)
 
     def _hold(self) -> None:

@@ -18,6 +18,8 @@ FINGER_JOINTS = (9, 10)
 EE_LINK = 11  # panda_grasptarget: between the fingertips
 ARM_FORCES = (87.0, 87.0, 87.0, 87.0, 12.0, 120.0, 120.0)  # N m
 FINGER_FORCE = 100.0  # N per finger
+JOINTS = ARM_JOINTS + FINGER_JOINTS  # every actuated joint, arm first
+FORCES = ARM_FORCES + (FINGER_FORCE,) * 2  # their motor limits
 HOME_ARM = (0.0, 0.41, 0.0, -1.85, 0.0, 2.26, 0.79)  # radians, gripper above the table centre
 GRIPPER_DOWN = (1.0, 0.0, 0.0, 0.0)  # x, y, z, w: fingers pointing at the table
 MAX_EE_STEP = 0.05  # metres per step at |action| = 1
@@ -67,8 +69,8 @@ class Panda:
             # Without the coupling both finger motors saturate on a grasped object, which then slides
             # freely between them. A blocked gripper grasps nothing and skips its ~10% physics cost.
             sim.couple_joints(self.body, *FINGER_JOINTS, max_force=FINGER_FORCE)
-        self._joints = list(ARM_JOINTS + FINGER_JOINTS)
-        self._forces = list(ARM_FORCES) + [FINGER_FORCE] * 2
+        self._joints = list(JOINTS)
+        self._forces = list(FORCES)
         n_action = (3 if control == "ee" else len(ARM_JOINTS)) + (0 if block_gripper else 1)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(n_action,), dtype=np.float32)
         self._kinematics = np.zeros(7)

@@ -1,4 +1,4 @@
-"""The tabletop every arm task shares: a floor and a table whose top is the plane z = 0."""
+"""The static scenes: the tabletop every arm task shares (table top at z = 0) and the mobile base's floor."""
 from __future__ import annotations
 
 from envs.sim.bullet import Simulator
@@ -7,6 +7,7 @@ TABLE_HALF_EXTENTS = (0.55, 0.35, 0.2)  # metres
 TABLE_CENTRE_X = -0.15  # metres; the robot base sits on the table at x = -0.6
 FLOOR_RGBA = (0.92, 0.92, 0.92, 1.0)
 TABLE_RGBA = (0.55, 0.55, 0.55, 1.0)
+GROUND_RGBA = (0.75, 0.75, 0.72, 1.0)  # the mobile base's floor
 
 
 def build_table_scene(sim: Simulator) -> dict[str, int]:
@@ -15,3 +16,8 @@ def build_table_scene(sim: Simulator) -> dict[str, int]:
     table = sim.create_box(TABLE_HALF_EXTENTS, (TABLE_CENTRE_X, 0.0, -TABLE_HALF_EXTENTS[2]), TABLE_RGBA)
     sim.set_dynamics(table, lateralFriction=1.0)
     return {"floor": floor, "table": table}
+
+
+def build_floor_scene(sim: Simulator) -> dict[str, int]:
+    """The mobile base's 12 x 12 m floor, top at z = 0; its body id by name (for segmentation)."""
+    return {"floor": sim.create_box((6.0, 6.0, 0.05), (0.0, 0.0, -0.05), GROUND_RGBA)}
