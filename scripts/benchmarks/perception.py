@@ -168,18 +168,17 @@ def bench_pixels(args: argparse.Namespace) -> None:
     """PandaReach from 84x84 pixels: scratch vs SSL encoder vs intermediate representation (SAC)."""
     import pathlib
 
-    from scripts.benchmarks._perception_pixels import plot, run_variant, steps_to
+    from scripts.benchmarks._perception_pixels import load_curves, plot, run_variant, summary, verdict
 
     out = pathlib.Path(args.out)
-    for variant in args.variants:
-        run_variant(variant, args.steps, args.eval_every, args.eval_episodes, args.seed, args.encoder, out)
+    for seed in args.seeds:
+        for variant in args.variants:
+            run_variant(variant, args.steps, args.eval_every, args.eval_episodes, seed, args.encoder, out)
     print(f"plot: {plot(out)}")
-    import json
-
-    for path in sorted(out.glob("*.json")):
-        result = json.loads(path.read_text())
-        print(f"{result['variant']:12s} 90% success at {steps_to(result['curve'], 0.9)} steps; "
-              f"final {result['curve'][-1]}; {result['seconds']:.0f} s")  # fmt: skip
+    table = summary(load_curves(out))
+    for variant, row in sorted(table.items()):
+        print(f"{variant:13s} steps to 90 % per seed {row['steps_to_level']} (budgets {row['budget']})")
+    print(verdict(table))
 
 
 def main(argv: list[str]) -> None:
@@ -211,13 +210,15 @@ def main(argv: list[str]) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.set_defaults(fn=bench_localization)
     p = sub.add_parser("pixels", help=bench_pixels.__doc__)
-    p.add_argument("--variants", nargs="+", default=["intermediate", "ssl", "scratch"])
+    p.add_argument("--variants", nargs="+", default=["intermediate", "ssl", "ssl-finetune", "scratch"],
+                   choices=["intermediate", "ssl", "ssl-finetune", "scratch"])
     p.add_argument("--steps", type=int, default=5000, help="env steps per variant")
     p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--eval-episodes", type=int, default=10)
-    p.add_argument("--encoder", default="runs/encoders/reach_curl/encoder.pt", help="SSL encoder for 'ssl'")
-    p.add_argument("--out", default="runs/benchmarks/pixels")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-episodes", type=int, default=20)
+    p.add_argument("--encoder", default="runs/encoders/reach_curl/encoder.pt",
+                   help="SSL encoder for 'ssl' and 'ssl-finetune'")
+    p.add_argument("--out", default="runs/benchmarks/pixels", help="results of earlier runs here are kept and plotted")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.set_defaults(fn=bench_pixels)
     args = parser.parse_args(argv)
