@@ -91,8 +91,9 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         rgb_key: key of the ``[H, W, 3]`` uint8 image, for colour masks.
         keep_keys: input keys to pass through; ``None`` keeps every key that is not an image.
         convention: camera axes of ``camera_pose``: ``"opencv"`` or ``"opengl"``.
-        pixel_centre: (u, v) of pixel (0, 0)'s centre in K's image coordinates
-            (``perception.localization.PYBULLET_TINY_PIXEL_CENTRE`` for TinyRenderer images).
+        pixel_centre: (u, v) of pixel (0, 0)'s centre in K's image coordinates: the default
+            ``(0.5, 0.5)`` for Foresight's envs and any K with its origin at the top-left pixel
+            corner, ``(0, 0)`` for an OpenCV-calibrated K (pixel centres at integers).
         frames_from: name of an env method (read with ``get_wrapper_attr``) returning the images
             as attributes or keys ``depth_key``, ``segmentation_key``, ``rgb_key``, e.g.
             ``"render_frames"``; ``None`` reads them from the observation.

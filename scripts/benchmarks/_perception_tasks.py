@@ -30,13 +30,18 @@ def probe_labels(env: gym.Env) -> np.ndarray:
 
 
 def noisy_expert(env: gym.Env, expert_fraction: float, seed: int):
-    """A policy mixing the task's scripted expert with random actions, for varied frames."""
+    """A policy mixing the task's scripted expert with random actions, for varied frames.
+
+    Random actions come from ``seed`` too (not the unseeded ``action_space.sample()``), so the
+    same seed gives the same frames and scenes.
+    """
     rng = np.random.default_rng(seed)
+    space = env.action_space
 
     def act(_observation) -> np.ndarray:
         if rng.random() < expert_fraction:
             return env.unwrapped.scripted_action()
-        return env.action_space.sample()
+        return rng.uniform(space.low, space.high).astype(space.dtype)
 
     return act
 

@@ -49,6 +49,17 @@ def test_opengl_pose_gives_the_same_answer():
     np.testing.assert_allclose(a.position, b.position)
 
 
+def test_opencv_calibrated_k_with_integer_pixel_centres_gives_the_same_answer():
+    pose = look_at(EYE, TARGET)
+    depth, ids = render(pose, {1: (BALL, RADIUS)})
+    opencv_k = K - np.array([[0, 0, 0.5], [0, 0, 0.5], [0, 0, 0]])  # origin at pixel (0, 0)'s centre
+    a = _locate(depth, ids, pose)
+    b = localize(segmentation_mask(ids, 1), depth, opencv_k, pose, pixel_centre=(0.0, 0.0),
+                 projected_area=np.pi * RADIUS**2, surface_offset=2 * RADIUS / 3)  # fmt: skip
+    np.testing.assert_allclose(a.position, b.position)
+    assert np.linalg.norm(_locate(depth, ids, pose, pixel_centre=(0.0, 0.0)).position - a.position) > 1e-4
+
+
 def test_fully_occluded_is_not_visible():
     pose = look_at(EYE, TARGET)
     blocker = tuple(np.add(BALL, np.subtract(EYE, BALL) * 0.3))

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from perception.localization import PYBULLET_TINY_PIXEL_CENTRE
 from perception.wrappers import ObjectLocalizationWrapper, ObjectSpec
 from scripts.benchmarks._perception_tasks import cube_spec_kwargs
 
@@ -16,8 +15,7 @@ CUBE = ObjectSpec(**cube_spec_kwargs())  # Push's 4 cm cube
 def _localised(env_id: str, name: str, spec: ObjectSpec) -> ObjectLocalizationWrapper:
     """``env_id`` at 84 px, localising ``name`` in frames rendered by the env."""
     env = gym.make(env_id, obs_mode="rgb+state", image_size=84)
-    return ObjectLocalizationWrapper(env, {name: spec}, frames_from="render_frames",
-                                     pixel_centre=PYBULLET_TINY_PIXEL_CENTRE)  # fmt: skip
+    return ObjectLocalizationWrapper(env, {name: spec}, frames_from="render_frames")
 
 
 @pytest.fixture(scope="module")
