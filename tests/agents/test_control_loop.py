@@ -14,23 +14,9 @@ from envs.adapters.errors import RobotStopped
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.watchdog import Watchdog
 from envs.adapters.point import PointRobotAdapter
+from tests.helpers import FakeClock
 
 PERIOD = 0.02
-
-
-class FakeClock:
-    """Time that moves only when told: ``sleep`` advances it (the loop's waits cost nothing)."""
-
-    def __init__(self) -> None:
-        self.t = 100.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, dt: float) -> None:
-        with self.lock:
-            self.t += dt
 
 
 def toward_origin(obs):
@@ -38,7 +24,7 @@ def toward_origin(obs):
 
 
 def test_steps_start_on_a_fixed_grid_and_overruns_skip():
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     slow_steps = {3}
 
     def policy(obs):
@@ -121,7 +107,7 @@ def test_signals_stop_the_robot_within_one_period(signum, error):
 
 def _stalled_trial(rng: np.random.Generator, poll_s: float = 0.005) -> tuple[float, int]:
     """One stalled-policy run on a fake clock; returns (stop latency s, commands sent after the stop)."""
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     robot = PointRobotAdapter().connect()
     supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=0.06), clock=clock)
     watchdog = Watchdog(supervisor, robot, poll_s=poll_s)
