@@ -2,7 +2,8 @@
 
 Episode ``i`` starts from ``env.reset(seed=seed + i)``, so two policies evaluated with the same
 seed meet the same start states, and a slice of episodes can run anywhere (a Ray worker) and give
-the same numbers as running them here.
+the same numbers as running them here. A policy is ``obs -> action``; one that keeps state
+between steps (:class:`ModelPolicy`) has a ``reset()`` that the loop calls after every env reset.
 """
 from __future__ import annotations
 
@@ -51,21 +52,41 @@ class EvalSummary:
         return text
 
 
-def model_policy(model, deterministic: bool = True, obs_transform: Callable | None = None) -> Policy:
-    """Wrap an SB3-like model (``predict``) as ``obs -> action``; ``obs_transform`` e.g. normalises."""
+class ModelPolicy:
+    """An SB3-like model (``predict``) as ``obs -> action`` that tells it when an episode starts.
 
-    def act(obs: Any) -> np.ndarray:
-        if obs_transform is not None:
-            obs = obs_transform(obs)
-        action, _ = model.predict(obs, deterministic=deterministic)
+    The first call after :meth:`reset` passes ``episode_start=[True]``, as SB3's ``evaluate_policy``
+    does, so a model that carries state between steps (a planner's warm-start plan) starts every
+    episode afresh instead of from the previous episode's last plan.
+    """
+
+    def __init__(self, model: Any, deterministic: bool = True, obs_transform: Callable | None = None) -> None:
+        self.model, self.deterministic, self.obs_transform = model, deterministic, obs_transform
+        self._episode_start = True
+
+    def reset(self) -> None:
+        """The env was just reset: the next observation is an episode's first."""
+        self._episode_start = True
+
+    def __call__(self, obs: Any) -> np.ndarray:
+        if self.obs_transform is not None:
+            obs = self.obs_transform(obs)
+        start = np.array([self._episode_start])
+        self._episode_start = False
+        action, _ = self.model.predict(obs, episode_start=start, deterministic=self.deterministic)
         return action
 
-    return act
+
+def model_policy(model: Any, deterministic: bool = True, obs_transform: Callable | None = None) -> ModelPolicy:
+    """Wrap an SB3-like model (``predict``) as ``obs -> action``; ``obs_transform`` e.g. normalises."""
+    return ModelPolicy(model, deterministic, obs_transform)
 
 
 def run_episode(env: gym.Env, policy: Policy, seed: int, frames: list | None = None) -> Episode:
     """Play one episode from ``reset(seed=seed)``; append ``env.render()`` frames if a list is given."""
     obs, info = env.reset(seed=seed)
+    if hasattr(policy, "reset"):
+        policy.reset()
     total, length, done = 0.0, 0, False
     while not done:
         if frames is not None:

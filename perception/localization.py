@@ -9,10 +9,8 @@ the object's size predicts at that distance, give ``visible=False`` and no posit
 Conventions (numpy, metres):
     * ``K``: 3x3 intrinsics in pixels with the origin at the top-left pixel *corner* (as in
       ``envs`` and OpenGL): pixel (row v, column u) has its centre at ``(u + 0.5, v + 0.5)``, and
-      a camera point projects to ``fx * x / z + cx``. ``pixel_centre`` changes this where an
-      image was sampled otherwise: ``(0, 0)`` for OpenCV-style K (centres at integers) and
-      ``PYBULLET_TINY_PIXEL_CENTRE`` for PyBullet's TinyRenderer, whose images sit half a pixel
-      left and half a pixel down of the corner convention (measured: 5x lower error at 84 px).
+      a camera point projects to ``fx * x / z + cx``. ``pixel_centre`` changes this for a K
+      from another convention: ``(0, 0)`` for an OpenCV-calibrated K (pixel centres at integers).
     * camera frame: ``"opencv"`` (x right, y down, z forward, the default) or ``"opengl"``
       (x right, y up, z backward, as in PyBullet's view matrix).
     * ``world_from_camera``: 4x4 pose, ``p_world = R @ p_camera + t``.
@@ -27,8 +25,6 @@ import numpy as np
 
 CONVENTIONS = ("opencv", "opengl")
 CORNER_PIXEL_CENTRE = (0.5, 0.5)
-# TinyRenderer samples pixels at integer window coordinates and flips rows with H - 1 - y.
-PYBULLET_TINY_PIXEL_CENTRE = (0.0, 1.0)
 # opengl camera axes expressed in the opencv camera frame (flip y and z)
 _OPENGL_FROM_OPENCV = np.diag([1.0, -1.0, -1.0])
 

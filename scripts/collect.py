@@ -21,6 +21,7 @@ import sys
 import gymnasium as gym
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.evaluation import model_policy
 from agents.hyperparams import parse_overrides
 from agents.planning_agent import PlanningAgent
 from world_models.data import EpisodeWriter
@@ -35,8 +36,7 @@ def make_policy(name: str, env: gym.Env, seed: int) -> Policy:
         scripted = env.get_wrapper_attr("scripted_action")
         return lambda obs: scripted()
     if pathlib.Path(name).is_file():
-        agent = PlanningAgent.load(name, env=env)
-        return lambda obs: agent.predict(obs)[0]
+        return model_policy(PlanningAgent.load(name, env=env))  # its reset() clears the warm start
     raise SystemExit(f"unknown --policy {name!r}; valid: random, scripted, or a saved PlanningAgent file")
 
 
@@ -61,9 +61,10 @@ def main(argv: list[str]) -> int:
     out = args.out or f"data/{args.env.split(':')[-1].replace('/', '-')}-{policy_name}-v0"
     with EpisodeWriter(out, env.observation_space, env.action_space, env_spec=env.spec) as writer:
         policy = make_policy(args.policy, env, args.seed)
+        on_reset = getattr(policy, "reset", None)
         if args.noise > 0:
             policy = noisy_policy(policy, env.action_space, args.noise, args.seed)
-        stats = run_episodes(env, policy, args.episodes, args.seed, writer)
+        stats = run_episodes(env, policy, args.episodes, args.seed, writer, on_reset=on_reset)
     print(json.dumps({"dataset": out, **stats.summary()}, indent=2))
     return 0
 

@@ -68,6 +68,9 @@ from envs.sim.kinematics import damped_least_squares, orientation_error
 from envs.sim.urdf import low_poly_urdf
 
 RENDERERS = ("tiny", "egl")
+# Where each renderer samples a pixel relative to its centre (window pixels, x right, y up):
+# TinyRenderer samples pixel (v, u) at window (u, H - 1 - v) instead of the centre (u + 0.5, H - 0.5 - v).
+_SAMPLE_OFFSETS = {"tiny": (-0.5, -0.5), "egl": (0.0, 0.0)}
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class Simulator:
             self.client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
         self._plugin = self._load_egl() if renderer == "egl" else None
         self._render_flags = pybullet.ER_BULLET_HARDWARE_OPENGL if renderer == "egl" else pybullet.ER_TINY_RENDERER
+        self._sample_offset = _SAMPLE_OFFSETS[renderer]
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.client.setTimeStep(physics.timestep)
         self.client.setGravity(0.0, 0.0, physics.gravity)
@@ -335,13 +339,17 @@ class Simulator:
 
     # --- cameras --------------------------------------------------------------------------------
     def render(self, spec: CameraSpec, pose: np.ndarray, width: int, height: int, light_direction=None) -> Frames:
-        """RGB, depth (metres) and segmentation (body ids) from a camera at ``pose`` (OpenCV axes)."""
+        """RGB, depth (metres) and segmentation (body ids) from a camera at ``pose`` (OpenCV axes).
+
+        Every renderer draws as a pinhole camera with ``camera.intrinsics(spec.fov_deg, width, height)``:
+        pixel (v, u) shows what projects to its centre ``(u + 0.5, v + 0.5)``.
+        """
         kwargs = {} if light_direction is None else {"lightDirection": list(light_direction)}
         _, _, rgba, depth, seg = self.client.getCameraImage(
             width,
             height,
             viewMatrix=gl_view_matrix(pose),
-            projectionMatrix=gl_projection_matrix(spec.fov_deg, width / height, spec.near, spec.far),
+            projectionMatrix=gl_projection_matrix(spec.fov_deg, width, height, spec.near, spec.far, self._sample_offset),
             shadow=0,
             renderer=self._render_flags,
             **kwargs,

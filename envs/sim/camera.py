@@ -65,13 +65,22 @@ def gl_view_matrix(pose: np.ndarray) -> list[float]:
     return (_GL_FROM_CV @ camera_from_world).T.reshape(-1).tolist()
 
 
-def gl_projection_matrix(fov_deg: float, aspect: float, near: float, far: float) -> list[float]:
-    """PyBullet's perspective projection matrix (column-major 16 floats)."""
+def gl_projection_matrix(
+    fov_deg: float, width: int, height: int, near: float, far: float, sample_offset: tuple[float, float] = (0.0, 0.0)
+) -> list[float]:
+    """PyBullet's perspective projection matrix (column-major 16 floats) for ``width x height`` images.
+
+    ``sample_offset`` is where the rasterizer samples each pixel relative to its centre, in window
+    pixels (x right, y up). The frustum moves by that much, so every pixel shows the scene at its
+    centre and the images match ``intrinsics`` (principal point at the image centre) exactly.
+    """
     f = 1.0 / np.tan(np.deg2rad(fov_deg) / 2.0)
+    # ndc = clip / w with w = -z: an entry p in column 2 shifts ndc by -p, i.e. by -p * size / 2 pixels
+    shift_x, shift_y = -2.0 * sample_offset[0] / width, -2.0 * sample_offset[1] / height
     proj = np.array(
         [
-            [f / aspect, 0.0, 0.0, 0.0],
-            [0.0, f, 0.0, 0.0],
+            [f * height / width, 0.0, shift_x, 0.0],
+            [0.0, f, shift_y, 0.0],
             [0.0, 0.0, (far + near) / (near - far), 2.0 * far * near / (near - far)],
             [0.0, 0.0, -1.0, 0.0],
         ]

@@ -17,7 +17,6 @@ import numpy as np
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.features import policy_kwargs_for
 from perception.checkpoint import load_encoder
-from perception.localization import PYBULLET_TINY_PIXEL_CENTRE
 from perception.wrappers import EncodedObservationWrapper, ObjectLocalizationWrapper, ObjectSpec
 
 EVAL_SEED = 10_000
@@ -55,7 +54,7 @@ def make_env(variant: str, encoder_path: str | None, image_size: int = 84) -> gy
         return EncodedObservationWrapper(env, load_encoder(encoder_path), image_key="image")
     if variant == "intermediate":
         return ObjectLocalizationWrapper(env, {"target": TARGET}, frames_from="render_frames",
-                                         pixel_centre=PYBULLET_TINY_PIXEL_CENTRE, keep_keys=["proprio"],
+                                         keep_keys=["proprio"],
                                          hold_last_seen=True)  # the hand hides the target when on it  # fmt: skip
     if variant not in ("scratch", "ssl-finetune"):
         raise ValueError(f"unknown variant {variant!r}; valid: {list(VARIANTS)}")

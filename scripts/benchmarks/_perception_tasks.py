@@ -10,9 +10,6 @@ import numpy as np
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 
-OBJECT_HALF_SIZE = 0.02  # Push's cube, metres
-REACH_TARGET_RADIUS = 0.025  # Reach's target sphere, metres
-
 
 def object_position(env: gym.Env) -> np.ndarray:
     """True position of the task's object: the cube (Push) or the target (Reach), metres."""
@@ -30,26 +27,20 @@ def probe_labels(env: gym.Env) -> np.ndarray:
 
 
 def noisy_expert(env: gym.Env, expert_fraction: float, seed: int):
-    """A policy mixing the task's scripted expert with random actions, for varied frames."""
+    """A policy mixing the task's scripted expert with random actions, for varied frames.
+
+    Random actions come from ``seed`` too (not the unseeded ``action_space.sample()``), so the
+    same seed gives the same frames and scenes.
+    """
     rng = np.random.default_rng(seed)
+    space = env.action_space
 
     def act(_observation) -> np.ndarray:
         if rng.random() < expert_fraction:
             return env.unwrapped.scripted_action()
-        return env.action_space.sample()
+        return rng.uniform(space.low, space.high).astype(space.dtype)
 
     return act
-
-
-def cube_spec_kwargs(half_size: float = OBJECT_HALF_SIZE) -> dict:
-    """``localize`` keywords for Push's cube seen by the Panda envs' camera.
-
-    Measured on 40 unoccluded 84 px scenes: the visible surface's centroid lies 0.6 half-sizes in
-    front of the centre along the viewing ray, and the silhouette covers about 1.75 side^2
-    (between a face, side^2, and a corner view, sqrt(3) side^2).
-    """
-    side = 2 * half_size
-    return {"projected_area": 1.75 * side**2, "surface_offset": 0.6 * half_size}
 
 
 def random_push_scene(env: gym.Env, seed: int, max_steps: int = 40) -> None:

@@ -134,14 +134,17 @@ def bench_localization(args: argparse.Namespace) -> None:
     import gymnasium as gym
     import numpy as np
 
-    from perception.localization import PYBULLET_TINY_PIXEL_CENTRE, localize, segmentation_mask
-    from scripts.benchmarks._perception_tasks import cube_spec_kwargs, object_position, random_push_scene
+    from envs.tasks.tabletop import OBJECT_HALF_SIZE
+    from perception.localization import localize, segmentation_mask
+    from perception.wrappers import ObjectSpec
+    from scripts.benchmarks._perception_tasks import object_position, random_push_scene
 
     env = gym.make("Foresight/PandaPush-v0", obs_mode="state", image_size=args.image_size)
     unwrapped = env.unwrapped
-    methods = {  # the naive peer: K as given, mask centroid on the visible surface
-        "ours": {"pixel_centre": PYBULLET_TINY_PIXEL_CENTRE, **cube_spec_kwargs()},
-        "naive centroid": {"projected_area": cube_spec_kwargs()["projected_area"]},
+    cube = ObjectSpec.cube(OBJECT_HALF_SIZE)
+    methods = {  # the naive peer: mask centroid on the visible surface
+        "ours": cube.localize_kwargs(),
+        "naive centroid": {"projected_area": cube.projected_area},
     }
     results = {name: [] for name in methods}  # (visible, error in metres)
     start = time.perf_counter()

@@ -1,8 +1,6 @@
 """scripts/deploy.py end to end: export a tiny SB3 policy, run it on the simulated Panda until
 SIGINT (robot stopped, log written), then replay the log in simulation."""
 import json
-import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -18,13 +16,12 @@ from stable_baselines3 import SAC
 import envs  # noqa: F401
 from agents.deploy_export import export_sb3_zip
 from agents.deploy_log import read_deploy_log
+from tests.helpers import ROOT, subprocess_env
 
-ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def _deploy(*args: str, timeout: float = 120.0) -> dict:
-    out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=ENV, capture_output=True,
+    out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=subprocess_env(), capture_output=True,
                          text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout[out.stdout.index("{"):out.stdout.rindex("}") + 1])  # PyBullet prints banners
@@ -47,7 +44,7 @@ def test_run_stops_on_sigint_writes_log_and_replays(exported):
     log = exported / "log"
     proc = subprocess.Popen([sys.executable, "scripts/deploy.py", "run", "--policy", str(exported / "policy.onnx"),
                              "--robot", "panda", "--block-gripper", "--rate", "25", "--duration", "60",
-                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -1,6 +1,6 @@
-"""The control loop's promises: fixed-rate grid, safe stop on any exception or signal within one
-control period, and a stalled policy stopped by the watchdog (fake clock) with no goals after it."""
-import os
+"""The control loop's promises: fixed-rate grid, safe stop right after any exception or signal
+(before anything else runs, mid-sleep for signals), and a stalled policy stopped by the watchdog
+(fake clock) with no goals after it."""
 import signal
 import threading
 import time
@@ -14,23 +14,9 @@ from envs.adapters.errors import RobotStopped
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.watchdog import Watchdog
 from envs.adapters.point import PointRobotAdapter
+from tests.helpers import FakeClock
 
 PERIOD = 0.02
-
-
-class FakeClock:
-    """Time that moves only when told: ``sleep`` advances it (the loop's waits cost nothing)."""
-
-    def __init__(self) -> None:
-        self.t = 100.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, dt: float) -> None:
-        with self.lock:
-            self.t += dt
 
 
 def toward_origin(obs):
@@ -38,7 +24,7 @@ def toward_origin(obs):
 
 
 def test_steps_start_on_a_fixed_grid_and_overruns_skip():
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     slow_steps = {3}
 
     def policy(obs):
@@ -64,64 +50,78 @@ SITES = ["observe", "policy", "uncertainty", "supervise", "act", "recorder", "sl
 
 
 @pytest.mark.parametrize("site", SITES)
-def test_exception_at_every_call_site_stops_within_one_period(site):
+def test_exception_at_every_call_site_stops_the_robot_before_anything_else(site):
+    """The order of events, not wall time: the stop comes right after the raise, before any other
+    part of the loop runs again (no command, no sleep, no log write), however loaded the machine."""
+    clock = FakeClock(start=100.0)
     robot = PointRobotAdapter().connect()
-    supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=None))
-    raised_at: list[float] = []
+    supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=None), clock=clock)
     parts = {"observe": robot.observe, "policy": toward_origin, "uncertainty": lambda o, a: 0.0,
              "supervise": supervisor.supervise, "act": robot.act, "recorder": lambda record: None,
-             "sleep": time.sleep}
-    calls = {"n": 0}
+             "sleep": clock.sleep}
+    events: list[str] = []
 
-    def faulty(name, fn):
+    def logged(name, fn):
         def wrapped(*args, **kwargs):
-            if name == site:
-                calls["n"] += 1
-                if calls["n"] == 3:
-                    raised_at.append(time.monotonic())
-                    raise Boom(f"injected at {name}")
+            events.append(name)
+            if name == site and events.count(name) == 3:
+                events.append("raise")
+                raise Boom(f"injected at {name}")
             return fn(*args, **kwargs)
         return wrapped
 
-    wrapped = {name: faulty(name, fn) for name, fn in parts.items()}
+    wrapped = {name: logged(name, fn) for name, fn in parts.items()}
     robot.observe, robot.act, supervisor.supervise = wrapped["observe"], wrapped["act"], wrapped["supervise"]
+    robot.stop = logged("stop", robot.stop)
     recorder = type("Recorder", (), {"append": staticmethod(wrapped["recorder"])})()
     loop = ControlLoop(robot, wrapped["policy"], supervisor, LoopConfig(200.0, max_steps=20),
-                       uncertainty=wrapped["uncertainty"], recorder=recorder, sleep=wrapped["sleep"])
+                       uncertainty=wrapped["uncertainty"], recorder=recorder, clock=clock, sleep=wrapped["sleep"])
     with pytest.raises(Boom):
         loop.run()
-    assert robot.last_stop_time_s - raised_at[0] < PERIOD
+    assert events[events.index("raise"):] == ["raise", "stop"]
     np.testing.assert_array_equal(robot.velocity, 0.0)
     assert supervisor.stopped == "loop_error"
 
 
 @pytest.mark.parametrize("signum, error", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SignalStop)])
-def test_signals_stop_the_robot_within_one_period(signum, error):
+def test_signals_stop_the_robot_mid_sleep(signum, error):
+    """A signal that lands on another thread while the loop sleeps through a long (0.5 s) period
+    stops the robot at once: well under the ~0.45 s of sleep left, which a loop that noticed the
+    signal only when its sleep ended would take. The 0.25 s bound leaves room for a loaded machine."""
+    period = 0.5
     robot = PointRobotAdapter()
     sent_at: list[float] = []
     stopped_at: list[float] = []
     real_stop = robot.stop
     robot.stop = lambda: (stopped_at.append(time.monotonic()), real_stop())[1]
+    first_step_done = threading.Event()
 
-    def send():
+    def policy(obs):
+        first_step_done.set()
+        return toward_origin(obs)
+
+    def send():  # delivered to this thread, as the kernel may do, while the main thread sleeps
+        first_step_done.wait(5.0)
+        time.sleep(0.05)
         sent_at.append(time.monotonic())
-        os.kill(os.getpid(), signum)
+        signal.pthread_kill(threading.get_ident(), signum)
 
-    timer = threading.Timer(0.1, send)
+    sender = threading.Thread(target=send)
     with pytest.raises(error):
         with robot:
             supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=None))
-            loop = ControlLoop(robot, toward_origin, supervisor, LoopConfig(50.0, duration_s=5.0))
-            timer.start()
+            loop = ControlLoop(robot, policy, supervisor, LoopConfig(1.0 / period, duration_s=5.0))
+            sender.start()
             loop.run()
-    timer.join()
-    assert robot.stop_count >= 1 and stopped_at[0] - sent_at[0] < PERIOD  # then __exit__ and close() stop again
+    sender.join()
+    assert robot.acts == 1, "the signal should arrive during the first period's sleep"
+    assert robot.stop_count >= 1 and stopped_at[0] - sent_at[0] < period / 2  # then __exit__ and close() stop again
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
 def _stalled_trial(rng: np.random.Generator, poll_s: float = 0.005) -> tuple[float, int]:
     """One stalled-policy run on a fake clock; returns (stop latency s, commands sent after the stop)."""
-    clock = FakeClock()
+    clock = FakeClock(start=100.0)
     robot = PointRobotAdapter().connect()
     supervisor = SafetySupervisor(robot.limits, SafetyConfig(watchdog_s=0.06), clock=clock)
     watchdog = Watchdog(supervisor, robot, poll_s=poll_s)

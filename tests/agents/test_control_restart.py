@@ -1,6 +1,5 @@
 """A robot process killed and restarted mid-run: the loop stops safely, the adapter reconnects, and
 commands flow again only after an explicit resume."""
-import os
 import signal
 import socket
 import subprocess
@@ -18,8 +17,8 @@ from agents.deploy_session import run_session  # noqa: E402
 from envs.adapters.errors import RobotStopped  # noqa: E402
 from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
 from envs.adapters.safety import SafetyConfig, SafetySupervisor  # noqa: E402
+from tests.helpers import ROOT, subprocess_env  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _free_port() -> int:
@@ -32,9 +31,8 @@ class RobotProcess:
     """scripts/robot_server.py in a subprocess; waits for its 'serving' line; always killed."""
 
     def __init__(self, endpoint: str) -> None:
-        env = {**os.environ, "PYTHONPATH": ROOT}
         self.proc = subprocess.Popen([sys.executable, "scripts/robot_server.py", "--endpoint", endpoint,
-                                      "--block-gripper"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                      "--block-gripper"], cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
         self.session = self._serving_line(timeout_s=60.0).split()[-1]
 

@@ -1,7 +1,6 @@
 """Export: exported policies match the originals to 1e-5; crafted files execute nothing."""
 import io
 import json
-import os
 import pickle
 import zipfile
 
@@ -13,30 +12,18 @@ from gymnasium import spaces
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
+from agents.deploy_export import sample_observations
 from agents.export import ObsNormalizer, export_onnx, export_program, verify_export
 from agents.policy_runtime import OnnxPolicy, ProgramPolicy, UnsafeFileError, load_policy
 from agents.sb3_load import load_sb3_policy
 
+from tests.helpers import MkdirOnUnpickle
+
 N_OBS = 1000
 
 
-
-class _Mkdir:
-    """A pickle payload that creates a directory when unpickled: proof of code execution."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return os.mkdir, (self.path,)
-
-
-def _observations(space: spaces.Space, n: int = N_OBS, seed: int = 0):
-    space.seed(seed)
-    samples = [space.sample() for _ in range(n)]
-    if isinstance(space, spaces.Dict):
-        return {k: np.stack([s[k] for s in samples]) for k in space.spaces}
-    return np.stack(samples)
+def _observations(space: spaces.Space, n: int = N_OBS):
+    return sample_observations(space, n, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +104,7 @@ def test_safe_sb3_load_matches_model(tmp_path, sac):
 
 def _evil_sb3_zip(src, dst, marker):
     """A model zip whose JSON carries a cloudpickle payload (SB3's own load would run it)."""
-    payload = __import__("base64").b64encode(pickle.dumps(_Mkdir(str(marker)))).decode()
+    payload = __import__("base64").b64encode(pickle.dumps(MkdirOnUnpickle(marker))).decode()
     with zipfile.ZipFile(src) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
     data = json.loads(members["data"])
@@ -130,7 +117,7 @@ def _evil_sb3_zip(src, dst, marker):
 
 def test_crafted_files_execute_nothing(tmp_path, sac, exported):
     marker = tmp_path / "pwned"
-    evil_pickle = pickle.dumps(_Mkdir(str(marker)))
+    evil_pickle = pickle.dumps(MkdirOnUnpickle(marker))
     sac.save(tmp_path / "good.zip")
     _evil_sb3_zip(tmp_path / "good.zip", tmp_path / "evil.zip", marker)
     load_sb3_policy(tmp_path / "evil.zip", "SAC", sac.observation_space, sac.action_space)  # payload ignored

@@ -6,6 +6,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from agents.evaluation import ModelPolicy, run_episode
 from agents.planning_agent import PlanningAgent
 from tests.agents.planning_fixtures import SMALL, make_reach, trained_reach_agent  # noqa: F401
 
@@ -55,6 +56,47 @@ def test_save_load_round_trip_reproduces_actions(trained, tmp_path):
     assert clone.num_timesteps == 400 and len(clone.replay) == len(trained.replay)
     with pytest.raises(RuntimeError, match="pass env= to PlanningAgent.load"):
         clone.learn(1)
+
+
+class FirstActions(ModelPolicy):
+    """The evaluation policy, keeping the first action of every episode."""
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.firsts: list[np.ndarray] = []
+        self._record = False
+
+    def reset(self) -> None:
+        super().reset()
+        self._record = True
+
+    def __call__(self, obs):
+        action = super().__call__(obs)
+        if self._record:
+            self.firsts.append(action)
+            self._record = False
+        return action
+
+
+def test_evaluation_starts_each_episode_from_a_fresh_plan_not_the_last_episodes(trained):
+    """The first action of an evaluation episode depends on its start, not on the episode before.
+    Both generators are reseeded before it, so the warm-start plan is all that could carry over."""
+    env = gym.make("Foresight/PandaReach-v0", obs_mode="goal", max_episode_steps=5)
+    firsts = []
+    for previous_seed in (1, 2):
+        policy = FirstActions(trained)
+        run_episode(env, policy, seed=previous_seed)
+        trained.planner.generator.manual_seed(11)
+        trained.generator.manual_seed(12)
+        run_episode(env, policy, seed=100)
+        firsts.append(policy.firsts[1])
+    trained.planner.reset()
+    trained.planner.generator.manual_seed(11)
+    trained.generator.manual_seed(12)
+    fresh = trained.predict(env.reset(seed=100)[0])[0]
+    env.close()
+    np.testing.assert_array_equal(firsts[0], fresh)
+    np.testing.assert_array_equal(firsts[1], fresh)
 
 
 def test_sb3_evaluate_policy_and_callbacks_drive_the_agent():

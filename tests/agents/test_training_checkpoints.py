@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from agents import checkpoints
+from tests.helpers import MkdirOnUnpickle
 
 
 def state(step: int) -> dict:
@@ -71,14 +72,12 @@ def test_truncated_checkpoint_raises_a_typed_error_and_latest_falls_back(tmp_pat
 
 
 def test_files_that_would_run_code_are_refused(tmp_path):
-    class Sneaky:
-        def __reduce__(self):
-            return (os.system, ("echo pwned",))
-
+    marker = tmp_path / "pwned"
     path = tmp_path / "step_0000000001.pt"
-    torch.save({"format": "x", "payload": Sneaky()}, path)
+    torch.save({"format": "x", "payload": MkdirOnUnpickle(marker)}, path)
     with pytest.raises(checkpoints.CheckpointError):
         checkpoints.load(path)
+    assert not marker.exists()
 
 
 def test_keeps_only_the_newest_files_and_reports_when_none_is_readable(tmp_path):

@@ -5,6 +5,7 @@ import shutil
 import tempfile
 
 from tests.agents import point_goal_env
+from tests.helpers import pythonpath_with_root
 import pytest
 import torch
 
@@ -29,8 +30,7 @@ def test_ray_evaluation_equals_the_local_one(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(point_goal_env.__file__)))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", pythonpath_with_root())  # Ray's workers import tests.agents
     run = train(TrainConfig(env_id=point_goal_env.ENV_ID, n_timesteps=200, eval_freq=0, eval_episodes=2, save_freq=0,
                             log_folder=str(tmp_path), video_episodes=0, progress=False,
                             params={"learning_starts": 50, "buffer_size": 500, "policy_kwargs": "dict(net_arch=[16])"})).run

@@ -89,3 +89,42 @@ def test_full_visuals_render_too(closing):
     closing.append(env)
     obs, _ = env.reset(seed=0)
     assert obs.shape == (32, 32, 3) and obs.std() > 10
+
+
+def _centroid_errors(env, renderer_size: int, rng: np.random.Generator, count: int = 12) -> np.ndarray:
+    """``[count, 2]`` pixels from a small sphere's drawn centroid to its projection with the env's K and pose.
+
+    Spheres sit between the camera and its target (in front of the arm and the table); pixel
+    (v, u) has its centre at (u + 0.5, v + 0.5) in K's frame, the convention docs/envs.md states.
+    """
+    sim, pose = env.sim, env.camera_pose
+    k = env.camera_intrinsics * (renderer_size / env.image_size)
+    k[2, 2] = 1.0
+    eye, target = np.asarray(env.camera.eye), np.asarray(env.camera.target)
+    errors = []
+    for _ in range(count):
+        centre = eye + rng.uniform(0.4, 0.6) * (target - eye) + rng.uniform(-0.06, 0.06, 3)
+        body = sim.create_sphere(0.03, centre, (1.0, 0.0, 0.0, 1.0), ghost=True)
+        rows, cols = np.nonzero(env.render_frames(renderer_size).segmentation[..., 0] == body)
+        sim.remove_body(body)
+        camera_point = np.linalg.inv(pose) @ np.append(centre, 1.0)
+        projected = (k @ camera_point[:3])[:2] / camera_point[2]
+        assert len(rows) > 12, f"sphere at {centre} covers only {len(rows)} pixels"
+        errors.append([cols.mean() + 0.5 - projected[0], rows.mean() + 0.5 - projected[1]])
+    return np.array(errors)
+
+
+@pytest.mark.parametrize("renderer", ["tiny", "egl"])
+def test_a_small_sphere_is_drawn_where_the_reported_intrinsics_project_it(renderer, closing):
+    try:
+        env = make("Foresight/PandaReach-v0", obs_mode="state", image_size=64, renderer=renderer)
+    except RuntimeError as error:  # no EGL library on this machine
+        pytest.skip(str(error))
+    closing.append(env)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for size in (64, 85):  # the observation size, and an odd size through the scaled K
+        errors = _centroid_errors(env.unwrapped, size, rng)
+        # a half-pixel offset (TinyRenderer's own sampling) would give |mean| ~ 0.5 per axis
+        assert np.all(np.abs(errors.mean(axis=0)) < 0.1), (size, errors.mean(axis=0))
+        assert np.linalg.norm(errors, axis=1).mean() < 0.3, (size, errors)

@@ -9,15 +9,16 @@ from perception.localization import (
     localize,
     segmentation_mask,
 )
+from perception.wrappers import ObjectSpec
 from tests.perception.raycast import K, look_at, render
 
 EYE, TARGET = (0.7, -0.3, 0.6), (0.0, 0.0, 0.0)
 BALL, RADIUS = (0.1, 0.05, 0.03), 0.03
+BALL_SPEC = ObjectSpec.sphere(RADIUS)
 
 
-def _locate(depth, ids, pose, body=1, **kwargs):
-    defaults = {"projected_area": np.pi * RADIUS**2, "surface_offset": 2 * RADIUS / 3}
-    return localize(segmentation_mask(ids, body), depth, K, pose, **{**defaults, **kwargs})
+def _locate(depth, ids, pose, body=1, k=K, **kwargs):
+    return localize(segmentation_mask(ids, body), depth, k, pose, **{**BALL_SPEC.localize_kwargs(), **kwargs})
 
 
 def test_backprojection_reprojects():
@@ -47,6 +48,16 @@ def test_opengl_pose_gives_the_same_answer():
     opengl_pose = pose @ np.diag([1.0, -1.0, -1.0, 1.0])
     a, b = _locate(depth, ids, pose), _locate(depth, ids, opengl_pose, convention="opengl")
     np.testing.assert_allclose(a.position, b.position)
+
+
+def test_opencv_calibrated_k_with_integer_pixel_centres_gives_the_same_answer():
+    pose = look_at(EYE, TARGET)
+    depth, ids = render(pose, {1: (BALL, RADIUS)})
+    opencv_k = K - np.array([[0, 0, 0.5], [0, 0, 0.5], [0, 0, 0]])  # origin at pixel (0, 0)'s centre
+    a = _locate(depth, ids, pose)
+    b = _locate(depth, ids, pose, k=opencv_k, pixel_centre=(0.0, 0.0))
+    np.testing.assert_allclose(a.position, b.position)
+    assert np.linalg.norm(_locate(depth, ids, pose, pixel_centre=(0.0, 0.0)).position - a.position) > 1e-4
 
 
 def test_fully_occluded_is_not_visible():

@@ -4,25 +4,18 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from perception.localization import PYBULLET_TINY_PIXEL_CENTRE
 from perception.wrappers import ObjectLocalizationWrapper, ObjectSpec
-from scripts.benchmarks._perception_tasks import cube_spec_kwargs
-
-TARGET_RADIUS = 0.025  # Reach's target sphere (distance_threshold / 2)
-TARGET = ObjectSpec(projected_area=np.pi * TARGET_RADIUS**2, surface_offset=2 * TARGET_RADIUS / 3)
-CUBE = ObjectSpec(**cube_spec_kwargs())  # Push's 4 cm cube
 
 
-def _localised(env_id: str, name: str, spec: ObjectSpec) -> ObjectLocalizationWrapper:
-    """``env_id`` at 84 px, localising ``name`` in frames rendered by the env."""
+def _localised(env_id: str, name: str, spec_of) -> ObjectLocalizationWrapper:
+    """``env_id`` at 84 px, localising ``name`` (``spec_of(task)``: its spec from the env's own sizes)."""
     env = gym.make(env_id, obs_mode="rgb+state", image_size=84)
-    return ObjectLocalizationWrapper(env, {name: spec}, frames_from="render_frames",
-                                     pixel_centre=PYBULLET_TINY_PIXEL_CENTRE)  # fmt: skip
+    return ObjectLocalizationWrapper(env, {name: spec_of(env.unwrapped.task)}, frames_from="render_frames")
 
 
 @pytest.fixture(scope="module")
 def reach():
-    env = _localised("Foresight/PandaReach-v0", "target", TARGET)
+    env = _localised("Foresight/PandaReach-v0", "target", lambda task: ObjectSpec.sphere(task.distance_threshold / 2))
     yield env
     env.close()
 
@@ -64,7 +57,7 @@ def test_half_hidden_target_loses_confidence(reach):
 
 @pytest.fixture(scope="module")
 def push():
-    env = _localised("Foresight/PandaPush-v0", "object", CUBE)
+    env = _localised("Foresight/PandaPush-v0", "object", lambda task: ObjectSpec.cube(task.object_half_size))
     yield env
     env.close()
 

@@ -11,7 +11,7 @@ from tests.perception.raycast import H, K, W, look_at, render
 from tests.perception.synthetic import MovingSquare
 
 RADIUS = 0.03
-BALL_SPEC = ObjectSpec(projected_area=np.pi * RADIUS**2, surface_offset=2 * RADIUS / 3)
+BALL_SPEC = ObjectSpec.sphere(RADIUS)
 
 
 class RaycastBallEnv(gym.Env):
@@ -84,6 +84,18 @@ def test_bad_input_names_the_problem():
         ObjectLocalizationWrapper(RaycastBallEnv(), {"cube": ObjectSpec()})
     with pytest.raises(ValueError, match="valid"):
         ObjectLocalizationWrapper(RaycastBallEnv(), {"ball": BALL_SPEC}, keep_keys=["joints"])
+
+
+def test_shape_specs_give_localize_their_calibration_and_keep_other_fields():
+    cube = ObjectSpec.cube(0.02, min_confidence=0.5, segmentation_id=7)
+    assert cube.segmentation_id == 7 and cube.projected_area == pytest.approx(1.75 * 0.04**2)
+    assert cube.localize_kwargs() == {"projected_area": cube.projected_area, "surface_offset": pytest.approx(0.012),
+                                      "min_pixels": 8, "min_confidence": 0.5}  # fmt: skip
+    assert ObjectSpec.sphere(0.03).surface_offset == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="radius.*-0.1"):
+        ObjectSpec.sphere(-0.1)
+    with pytest.raises(ValueError, match="half_size"):
+        ObjectSpec.cube(0.0)
 
 
 def test_encoded_observation_wrapper_gives_frozen_features():

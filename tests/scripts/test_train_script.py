@@ -1,7 +1,5 @@
 """scripts/train.py and scripts/evaluate.py: flags, fail-fast errors, the run folder, kill -9 + resume."""
 import json
-import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -12,8 +10,8 @@ import torch
 
 from agents.cli import evaluate_main, train_main, train_parser
 from tests.agents import point_goal_env  # registers TestPointGoal-v0
+from tests.helpers import ROOT, subprocess_env
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENV = point_goal_env.ENV_ID
 TINY = ["--params", "learning_starts=100", "batch_size=32", "buffer_size=2000", "policy_kwargs=dict(net_arch=[16])"]
 
@@ -72,11 +70,10 @@ def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsy
 
 
 def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages", "tests.agents.point_goal_env",
            "-n", "400", "--eval-freq", "100", "--eval-episodes", "2", "--save-freq", "100", "-f", str(tmp_path),
            "--no-progress", "--video-episodes", "0", *TINY]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not list(tmp_path.glob("*/sac/*/checkpoints/step_0000000100.pt")):
         time.sleep(0.05)
@@ -85,7 +82,7 @@ def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_
     run = next(tmp_path.glob(f"{ENV}/sac/*_s0"))
     assert not (run / "eval.json").exists()  # it really died mid-training
     done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "tests.agents.point_goal_env", "--no-progress"],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resuming" in done.stdout and "after 400 steps" in done.stdout
     steps = [r["step"] for r in json.loads((run / "evaluations.json").read_text())]

@@ -1,14 +1,13 @@
 """collect -> fit_world_model -> plan, end to end on Pendulum with tiny budgets."""
 import importlib.util
 import json
-import pathlib
 
 import pytest
 import torch
 
+from tests.helpers import SCRIPTS
 from world_models.models import load_model
 
-SCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "scripts"
 
 
 def script(name: str):

@@ -1,5 +1,4 @@
 """The network path on loopback: protocol round trip, timeouts, hostile input, the robot-side watchdog."""
-import os
 import pickle
 import threading
 import time
@@ -14,6 +13,7 @@ from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
 from envs.adapters.protocol import decode, encode  # noqa: E402
 from envs.adapters.server import RobotServer, check_endpoint  # noqa: E402
 from envs.adapters.point import PointRobotAdapter  # noqa: E402
+from tests.helpers import MkdirOnUnpickle  # noqa: E402
 
 
 @pytest.fixture()
@@ -69,7 +69,7 @@ def test_remote_endpoints_need_consent():
 def test_hostile_requests_get_errors_and_execute_nothing(tmp_path, served):
     server, robot = served
     marker = tmp_path / "pwned"
-    evil = pickle.dumps(_Mkdir(str(marker)))
+    evil = pickle.dumps(MkdirOnUnpickle(marker))
     head = b'{"v": 1, "op": "act", "id": 1, "arrays": [["velocity", "float64", [2]], ["gripper", "float64", [1]]]}'
     hostile = [[evil], [b"\xff\xfe"], [b"[1, 2]"], [b'{"v": 2, "op": "hello"}'], [b'{"v": 1, "op": "reboot"}'],
                [head, evil, b"x" * 8], [head, np.zeros(2).tobytes()],
@@ -128,11 +128,3 @@ def test_robot_side_watchdog_stops_a_silent_client(served):
     assert robot.stop_count == 1 and server.counts["watchdog_stops"] == 1
     np.testing.assert_array_equal(robot.velocity, 0.0)
     client.close()
-
-
-class _Mkdir:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return os.mkdir, (self.path,)

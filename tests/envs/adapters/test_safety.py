@@ -7,14 +7,7 @@ from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTyp
 from envs.adapters.limits import CommandField, CommandLimits
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.validation import validate_command
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
+from tests.helpers import FakeClock
 
 
 def arm_limits() -> CommandLimits:
