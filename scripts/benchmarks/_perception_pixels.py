@@ -30,7 +30,7 @@ SAC_KWARGS = {"learning_rate": 1e-3, "batch_size": 64, "gamma": 0.95, "tau": 0.0
 is -distance (~0.1 m per step), so a temperature of 1 drowns it until the temperature has decayed
 (state-based SAC on this task: 0-5 % success at 5000 steps with 1.0, 90 % at 3000-4000 with 0.01)."""
 NET_ARCH = [64, 64]
-TARGET = ObjectSpec(projected_area=np.pi * 0.025**2, surface_offset=2 * 0.025 / 3)
+TARGET = ObjectSpec.sphere(0.025)  # the Reach target: a 5 cm ball (the success threshold drawn)
 
 
 class HideGoal(gym.ObservationWrapper):
