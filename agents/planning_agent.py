@@ -231,7 +231,12 @@ class PlanningAgent:
         callback.on_training_start(locals(), globals())
         target = self.num_timesteps + total_timesteps
         while self.num_timesteps < target:
-            if not self._collect_step(env, callback):
+            # Every step is a rollout boundary here (SB3's off-policy loop: one per train_freq cycle):
+            # run callbacks evaluate and checkpoint at on_rollout_start, so --eval-freq/--save-freq work.
+            callback.on_rollout_start()
+            keep_going = self._collect_step(env, callback)
+            callback.on_rollout_end()
+            if not keep_going:
                 break
         callback.on_training_end()
         return self
