@@ -64,9 +64,16 @@ class ModelPolicy:
         self.model, self.deterministic, self.obs_transform = model, deterministic, obs_transform
         self._episode_start = True
 
-    def reset(self) -> None:
-        """The env was just reset: the next observation is an episode's first."""
+    def reset(self, seed: int | None = None) -> None:
+        """The env was just reset (with ``seed``): the next observation is an episode's first.
+
+        A model with random streams of its own (a planner's sampling) exposes ``reseed(seed)``;
+        reseeding from the episode's seed makes each episode depend on its seed alone, so any
+        slice of episodes gives the same numbers wherever it runs (locally, on Ray workers).
+        """
         self._episode_start = True
+        if seed is not None and hasattr(self.model, "reseed"):
+            self.model.reseed(seed)
 
     def __call__(self, obs: Any) -> np.ndarray:
         if self.obs_transform is not None:
@@ -85,7 +92,9 @@ def model_policy(model: Any, deterministic: bool = True, obs_transform: Callable
 def run_episode(env: gym.Env, policy: Policy, seed: int, frames: list | None = None) -> Episode:
     """Play one episode from ``reset(seed=seed)``; append ``env.render()`` frames if a list is given."""
     obs, info = env.reset(seed=seed)
-    if hasattr(policy, "reset"):
+    if isinstance(policy, ModelPolicy):
+        policy.reset(seed)
+    elif hasattr(policy, "reset"):
         policy.reset()
     total, length, done = 0.0, 0, False
     while not done:

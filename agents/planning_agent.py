@@ -172,6 +172,11 @@ class PlanningAgent:
         spread = self.model.rollout(states, result.actions, propagation="mean").disagreement[:, 0]
         return result.actions[:, 0].cpu().numpy(), spread.cpu().numpy()
 
+    def reseed(self, seed: int) -> None:
+        """Restart the planner's and the trajectory sampling's random streams from ``seed``."""
+        self.planner.generator.manual_seed(seed)
+        self.generator.manual_seed(seed + 1)
+
     def predict(self, observation: Any, state: Any = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's ``predict``: one observation -> ``[A]``, a batch of E -> ``[E, A]``; no recurrent state.
