@@ -22,13 +22,15 @@ from perception.wrappers import EncodedObservationWrapper, ObjectLocalizationWra
 EVAL_SEED = 10_000
 """Evaluation episodes use seeds EVAL_SEED, EVAL_SEED + 1, ...: the same episodes for every variant and seed."""
 GOAL_SIZE = 3  # rgb+state's "state" is proprioception then the desired goal (docs/envs.md)
-VARIANTS = ("scratch", "ssl", "ssl-finetune", "intermediate")
-"""(a) encoder trained from scratch, (b) SSL encoder frozen / fine-tuned, (c) intermediate representation."""
-SAC_KWARGS = {"learning_rate": 1e-3, "batch_size": 64, "gamma": 0.95, "tau": 0.05, "learning_starts": 300,
-              "ent_coef": "auto_0.01"}  # fmt: skip
-"""Shared by every variant. The entropy temperature starts at 0.01, not SB3's 1.0: the dense reward
-is -distance (~0.1 m per step), so a temperature of 1 drowns it until the temperature has decayed
-(state-based SAC on this task: 0-5 % success at 5000 steps with 1.0, 90 % at 3000-4000 with 0.01)."""
+VARIANTS = ("scratch", "ssl", "ssl-finetune", "intermediate", "state")
+"""(a) encoder trained from scratch, (b) SSL encoder frozen / fine-tuned, (c) intermediate representation;
+"state" is the reference: the privileged goal vector instead of the image (not a pixel variant)."""
+REFERENCES = ("state",)
+SAC_KWARGS = {"learning_rate": 1e-3, "batch_size": 64, "gamma": 0.95, "tau": 0.05, "learning_starts": 300}
+"""Shared by every variant."""
+INITIAL_TEMPERATURE = 0.01
+"""SAC's entropy temperature starts here, not at SB3's 1.0: the dense reward is -distance (~0.1 per
+step), so a temperature of 1 drowns it until the temperature has decayed (docs/benchmarks.md)."""
 NET_ARCH = [64, 64]
 TARGET = ObjectSpec.sphere(0.025)  # the Reach target: a 5 cm ball (the success threshold drawn)
 
@@ -48,6 +50,8 @@ class HideGoal(gym.ObservationWrapper):
 
 def make_env(variant: str, encoder_path: str | None, image_size: int = 84) -> gym.Env:
     """The PandaReach env as seen by ``variant``."""
+    if variant == "state":
+        return gym.make("Foresight/PandaReach-v0", obs_mode="state", reward_type="dense")
     env = HideGoal(gym.make("Foresight/PandaReach-v0", obs_mode="rgb+state", image_size=image_size,
                             reward_type="dense"))  # fmt: skip
     if variant == "ssl":  # frozen: the wrapper encodes once, the agent sees features
@@ -85,13 +89,15 @@ def policy_kwargs(variant: str, env: gym.Env, encoder_path: str | None) -> dict:
 
 
 def run_variant(variant: str, steps: int, eval_every: int, eval_episodes: int, seed: int,
-                encoder_path: str | None, out: pathlib.Path) -> list[tuple[int, float]]:
+                encoder_path: str | None, out: pathlib.Path,
+                initial_temperature: float = INITIAL_TEMPERATURE) -> list[tuple[int, float]]:
     """Train SAC on ``variant`` for ``steps`` env steps; write ``out/<variant>-s<seed>.json``, return the curve."""
     from stable_baselines3 import SAC
 
     env, eval_env = make_env(variant, encoder_path), make_env(variant, encoder_path)
-    model = SAC("MultiInputPolicy", env, buffer_size=steps, policy_kwargs=policy_kwargs(variant, env, encoder_path),
-                seed=seed, device="cpu", **SAC_KWARGS)  # fmt: skip
+    policy = "MlpPolicy" if variant == "state" else "MultiInputPolicy"
+    model = SAC(policy, env, buffer_size=steps, policy_kwargs=policy_kwargs(variant, env, encoder_path), seed=seed,
+                device="cpu", ent_coef=f"auto_{initial_temperature}", **SAC_KWARGS)  # fmt: skip
     curve, start = [], time.perf_counter()
     while model.num_timesteps < steps:
         model.learn(eval_every, reset_num_timesteps=False)
@@ -100,6 +106,7 @@ def run_variant(variant: str, steps: int, eval_every: int, eval_episodes: int, s
               f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{variant}-s{seed}.json").write_text(json.dumps({"variant": variant, "seed": seed, "curve": curve,
+                                                                  "initial_temperature": initial_temperature,
                                                                   "seconds": time.perf_counter() - start}))  # fmt: skip
     env.close()
     eval_env.close()
@@ -172,7 +179,7 @@ def verdict(table: dict[str, dict], baseline: str = "scratch") -> str:
     base_text = f"{'more than ' if base['median_is_lower_bound'] else ''}{base['median']}"
     lines = [f"{baseline}: median steps to 90 %: {base_text}"]
     for variant, row in table.items():
-        if variant == baseline:
+        if variant == baseline or variant in REFERENCES:
             continue
         met = not row["median_is_lower_bound"] and 2 * row["median"] <= base["median"]
         steps = "never" if row["median_is_lower_bound"] else row["median"]

@@ -176,7 +176,8 @@ def bench_pixels(args: argparse.Namespace) -> None:
     out = pathlib.Path(args.out)
     for seed in args.seeds:
         for variant in args.variants:
-            run_variant(variant, args.steps, args.eval_every, args.eval_episodes, seed, args.encoder, out)
+            run_variant(variant, args.steps, args.eval_every, args.eval_episodes, seed, args.encoder, out,
+                        args.initial_temperature)
     print(f"plot: {plot(out)}")
     table = summary(load_curves(out))
     for variant, row in sorted(table.items()):
@@ -214,7 +215,9 @@ def main(argv: list[str]) -> None:
     p.set_defaults(fn=bench_localization)
     p = sub.add_parser("pixels", help=bench_pixels.__doc__)
     p.add_argument("--variants", nargs="+", default=["intermediate", "ssl", "ssl-finetune", "scratch"],
-                   choices=["intermediate", "ssl", "ssl-finetune", "scratch"])
+                   choices=["intermediate", "ssl", "ssl-finetune", "scratch", "state"],
+                   help="'state' is a reference with the privileged goal vector, not a pixel variant")
+    p.add_argument("--initial-temperature", type=float, default=0.01, help="SAC's starting entropy temperature")
     p.add_argument("--steps", type=int, default=5000, help="env steps per variant")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--eval-episodes", type=int, default=20)
