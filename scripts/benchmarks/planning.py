@@ -182,30 +182,69 @@ def mpc_episode(world, planner, start: torch.Tensor, steps: int) -> tuple[float,
 
 
 # --------------------------------------------------------------------------- model quality
+PUSH_EULER = 10  # PandaPush goal state: ee pos 0-2, ee vel 3-5, gripper 6, object pos 7-9, rpy 10-12,
+                 # object linear velocity 13-15, angular velocity 16-18, achieved goal 19-21
+
+
+def push_groups(std_floor: float) -> dict:
+    """Per-group error tables for the PandaPush state (std units floored like the model's, metres, radians)."""
+    from world_models.evaluation import rotation_error, scaled_error
+    from world_models.models import floored_std
+
+    def scaled(dims: list[int]):
+        return lambda train: scaled_error(dims, floored_std(train.states, std_floor))
+    return {"end effector position + velocity (std)": scaled([0, 1, 2, 3, 4, 5]),
+            "gripper width (std)": scaled([6]),
+            "object position (std)": scaled([7, 8, 9]),
+            "object position (metres)": lambda train: scaled_error([7, 8, 9]),
+            "object orientation (geodesic angle, radians)": lambda train: rotation_error(PUSH_EULER),
+            "object linear + angular velocity (std)": scaled(list(range(13, 19))),
+            "all dims, old ruler (Euler angles as numbers, std floor 1e-6)":
+                lambda train: scaled_error(slice(None), floored_std(train.states, 1e-6))}
+
+
+def collect_push_data(env: gym.Env, path: pathlib.Path, episodes: int, seed: int) -> None:
+    """Half noisy scripted pushes (noise 0.1-0.3 of the range: the object moves), half random (the arm roams)."""
+    from world_models.data import EpisodeWriter
+    from world_models.rollouts import noisy_policy, random_policy, run_episodes
+    scripted = env.get_wrapper_attr("scripted_action")
+    half, noises = episodes // 2, (0.1, 0.2, 0.3)
+    with EpisodeWriter(path, env.observation_space, env.action_space, env_spec=env.spec) as writer:
+        for i, noise in enumerate(noises):  # seeds differ per share: no two episodes start alike
+            count = half // len(noises) + (i < half % len(noises))
+            policy = noisy_policy(lambda obs: scripted(), env.action_space, noise, seed + i)
+            run_episodes(env, policy, count, seed + 1000 * (i + 1), writer)
+        run_episodes(env, random_policy(env.action_space, seed), episodes - half, seed, writer)
+
+
 def model_quality(args: argparse.Namespace) -> None:
     """k-step open-loop error of an ensemble on held-out episodes vs copy-last and linear."""
     import envs  # noqa: F401  (registers the Foresight/ ids)
-    from world_models.data import EpisodeWriter, read_episodes
+    from world_models.data import read_episodes
+    from world_models.models import ModelConfig
     from world_models.report import fit_and_report, format_report
-    from world_models.rollouts import noisy_policy, random_policy, run_episodes
     from world_models.spaces import StateLayout
     from world_models.training import TrainConfig
     env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
     env = make_env(env_id)
-    path = pathlib.Path(args.out) / f"{env_id.replace('/', '-')}-quality-{time.strftime('%H%M%S')}"
-    scripted = env.get_wrapper_attr("scripted_action")
-    with EpisodeWriter(path, env.observation_space, env.action_space, env_spec=env.spec) as writer:
-        half = args.episodes // 2  # half noisy expert (the object moves), half random (the arm roams)
-        run_episodes(env, noisy_policy(lambda obs: scripted(), env.action_space, 0.3, args.seed), half, args.seed, writer)
-        run_episodes(env, random_policy(env.action_space, args.seed), args.episodes - half, args.seed + half, writer)
-    model, report = fit_and_report(read_episodes(path), StateLayout(env.observation_space),
-                                   train_config=TrainConfig(max_epochs=args.max_epochs), ks=(1, 5, 10, 20),
-                                   seed=args.seed)
-    print(f"{env_id}: {args.episodes} episodes ({path})")
+    path = pathlib.Path(args.data) if args.data else \
+        pathlib.Path(args.out) / f"{env_id.replace('/', '-')}-quality-{args.episodes}-s{args.seed}"
+    if not (path / "data" / "metadata.json").exists():
+        collect_push_data(env, path, args.episodes, args.seed)
+    push = env_id.startswith("Foresight/PandaPush")
+    euler = (PUSH_EULER,) if push and not args.euler_as_numbers else ()
+    model_config = ModelConfig(5, args.hidden_size, args.num_layers, euler_dims=euler, std_floor=args.std_floor)
+    model, report = fit_and_report(read_episodes(path), StateLayout(env.observation_space), model_config,
+                                   TrainConfig(max_epochs=args.max_epochs, patience=args.patience),
+                                   ks=(1, 5, 10, 20), seed=args.seed,
+                                   groups=push_groups(args.std_floor) if push else None)
+    print(f"{env_id}: {len(read_episodes(path))} episodes ({path}); model {model_config}")
     print(format_report(report))
-    for key in ("k_step_rmse", "k_step_rmse_achieved_goal"):
-        errors = report[key]
-        print(f"  {key}: 10-step model/copy-last {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
+    tables = {"all dims": report["k_step_rmse"], "achieved goal": report["k_step_rmse_achieved_goal"],
+              **report.get("k_step_rmse_groups", {})}
+    for name, errors in tables.items():
+        print(f"  10-step model/copy-last {errors['model'][10] / errors['copy_last'][10]:.3f}, "
+              f"model/linear {errors['model'][10] / errors['linear'][10]:.3f}: {name} (target <= 0.2 of copy-last)")
 
 
 # --------------------------------------------------------------------------- sample efficiency
@@ -296,6 +335,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=80, help="model-quality: episodes collected")
     parser.add_argument("--max-epochs", type=int, default=50, help="model-quality: fitting epochs at most")
+    parser.add_argument("--patience", type=int, default=5, help="model-quality: early-stopping patience (epochs)")
+    parser.add_argument("--data", default=None, help="model-quality: reuse this dataset instead of collecting")
+    parser.add_argument("--std-floor", type=float, default=1e-3,
+                        help="model-quality: normaliser and metric std floor, state units (1e-3: 1 mm, 1 mrad)")
+    parser.add_argument("--euler-as-numbers", action="store_true",
+                        help="model-quality: let the model regress Push's Euler angles as plain numbers")
     parser.add_argument("--worlds", type=int, default=16, help="gradient: Spaceship worlds planned at once")
     parser.add_argument("--episode-steps", type=int, default=100, help="gradient: MPC steps per episode")
     parser.add_argument("--out", default="runs/benchmarks/planning", help="curves (JSON, PNG)")
