@@ -3,7 +3,8 @@
 
 Sections (``--what``):
   latency           CEM 500 x 15 x 5 over a 5-member 3x200 ensemble, ours vs TorchRL's CEMPlanner on the
-                    same model (interleaved medians); PETS trajectory sampling (20 particles); E envs at once.
+                    same model (interleaved medians); PETS trajectory sampling (20 particles); E envs at once;
+                    iCEM population decay 1.25 (a different, smaller search: labelled as such); GEMM peak.
   distill           actions per second of a distilled MLP policy vs the planner it imitates.
   gradient          gradient-based planning vs CEM on batched Spaceship worlds (exact differentiable
                     dynamics as the model): return reached per model evaluation.
@@ -16,6 +17,7 @@ Sections (``--what``):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pathlib
 import statistics
@@ -103,8 +105,8 @@ def latency(args: argparse.Namespace) -> None:
     config = CEMConfig(horizon=15, num_candidates=500, num_elites=50, iterations=5)
     state = torch.randn(args.state_dim, device=device)
 
-    def ours(particles: int = 1, envs: int = 1) -> Callable[[], object]:
-        planner = CEMPlanner(low, high, config, device=device)
+    def ours(particles: int = 1, envs: int = 1, decay: float = 1.0) -> Callable[[], object]:
+        planner = CEMPlanner(low, high, dataclasses.replace(config, population_decay=decay), device=device)
         score = model_score_fn(model, state.expand(envs, -1), particles=particles,
                                generator=torch.Generator(device).manual_seed(0))
         return lambda: planner.plan(score, envs)
@@ -114,7 +116,8 @@ def latency(args: argparse.Namespace) -> None:
         if not args.no_peer:
             fns["torchrl"] = torchrl_cem(model, state, config)
         results = interleaved(fns, args.repeats, device)
-        extra = {"ours_pets20": ours(particles=20), **{f"ours_{e}envs": ours(envs=e) for e in args.envs}}
+        extra = {"ours_pets20": ours(particles=20), **{f"ours_{e}envs": ours(envs=e) for e in args.envs},
+                 "icem_decay1.25": ours(decay=1.25)}  # a smaller search: 1,680 sequences per call, not 2,500
         results.update(interleaved(extra, max(args.repeats // 3, 3), device))
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
     print(f"{where}; state {args.state_dim}, action {args.action_dim}; CEM 500 cand x H15 x 5 it; "
@@ -123,6 +126,30 @@ def latency(args: argparse.Namespace) -> None:
         print(f"  {key:>14}: {value:9.2f} ms per planning call")
     if "torchrl" in results:
         print(f"  ratio torchrl/ours: {results['torchrl'] / results['ours']:.2f}x")
+    if device.type == "cpu":
+        flops = model_flops(model, config.num_candidates * config.horizon * config.iterations)
+        peak = gemm_peak(args.hidden_size)
+        print(f"  model: {flops / 1e9:.2f} GFLOP per call; this CPU's fp32 GEMM on the model's shapes: "
+              f"{peak:.1f} GFLOP/s -> floor {flops / peak / 1e6:.1f} ms per call at this thread count")
+
+
+def model_flops(model: EnsembleDynamics, rows: int) -> float:
+    """Multiply-adds x 2 of ``rows`` state-action rows through one member (mean head only)."""
+    sizes = [model.coding.feature_dim + model.action_dim] + [model.config.hidden_size] * model.config.num_layers
+    per_row = sum(i * o for i, o in zip(sizes[:-1], sizes[1:])) + sizes[-1] * model.out_dim
+    return 2.0 * rows * per_row
+
+
+def gemm_peak(hidden: int, members: int = 5, rows: int = 100, repeats: int = 60) -> float:
+    """Median fp32 GFLOP/s of ``[M, rows, hidden] @ [M, hidden, hidden]``: a hidden layer of the planner's model."""
+    x, w = torch.randn(members, rows, hidden), torch.randn(members, hidden, hidden)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(10):
+            torch.bmm(x, w)
+        times.append((time.perf_counter() - start) / 10)
+    return 2 * members * rows * hidden * hidden / statistics.median(times) / 1e9
 
 
 # --------------------------------------------------------------------------- distill
@@ -251,9 +278,20 @@ def model_quality(args: argparse.Namespace) -> None:
 PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency run
     "Pendulum-v1": dict(horizon=20, num_candidates=200, num_elites=20, iterations=4, learning_starts=200,
                         train_freq=200, max_epochs=25),
-    "goal": dict(horizon=5, num_candidates=100, num_elites=10, iterations=3, learning_starts=200, train_freq=200,
-                 max_epochs=20, hidden_size=64, num_layers=2),
+    "Foresight/PandaReach-v0": dict(horizon=5, num_candidates=100, num_elites=10, iterations=3, learning_starts=200,
+                                    train_freq=200, max_epochs=20, hidden_size=64, num_layers=2),
 }
+
+
+def mpc_preset(env_id: str, goal: bool) -> dict:
+    """PlanningAgent hyperparameters: the benchmark's own above, else ``agents/hyperparams/mpc.yml``'s entry,
+    else (goal envs) Reach's small planner."""
+    from agents.hyperparams import SPECIAL_KEYS, load_hyperparams, read_table
+    if env_id in PRESETS:
+        return PRESETS[env_id]
+    if env_id in read_table("mpc"):
+        return {k: v for k, v in load_hyperparams("mpc", env_id).items() if k not in SPECIAL_KEYS}
+    return PRESETS["Foresight/PandaReach-v0"] if goal else {}
 
 
 def make_env(env_id: str) -> gym.Env:
@@ -281,7 +319,9 @@ def sample_efficiency(args: argparse.Namespace) -> None:
         goal = isinstance(make_env(env_id).observation_space, gym.spaces.Dict)
         metric = "success_rate" if goal else "mean_return"
         print(f"{env_id}: MPC {args.mpc_steps} steps vs SAC{'+HER' if goal else ''} {args.sac_steps} steps")
-        mpc = PlanningAgent(make_env(env_id), seed=args.seed, **PRESETS["goal" if goal else env_id])
+        preset = mpc_preset(env_id, goal)
+        print(f"  PlanningAgent {preset}")
+        mpc = PlanningAgent(make_env(env_id), seed=args.seed, **preset)
         curves = {"mpc": learning_curve(mpc, lambda: make_env(env_id), args.mpc_steps, args.mpc_eval_every,
                                         args.eval_episodes, log=print),
                   "sac": learning_curve(make_sac(make_env(env_id), args.seed), lambda: make_env(env_id),
