@@ -208,72 +208,6 @@ def mpc_episode(world, planner, start: torch.Tensor, steps: int) -> tuple[float,
     return total / len(start), evaluations, time.perf_counter() - begin
 
 
-# --------------------------------------------------------------------------- model quality
-PUSH_EULER = 10  # PandaPush goal state: ee pos 0-2, ee vel 3-5, gripper 6, object pos 7-9, rpy 10-12,
-                 # object linear velocity 13-15, angular velocity 16-18, achieved goal 19-21
-
-
-def push_groups(std_floor: float) -> dict:
-    """Per-group error tables for the PandaPush state (std units floored like the model's, metres, radians)."""
-    from world_models.evaluation import rotation_error, scaled_error
-    from world_models.models import floored_std
-
-    def scaled(dims: list[int]):
-        return lambda train: scaled_error(dims, floored_std(train.states, std_floor))
-    return {"end effector position + velocity (std)": scaled([0, 1, 2, 3, 4, 5]),
-            "gripper width (std)": scaled([6]),
-            "object position (std)": scaled([7, 8, 9]),
-            "object position (metres)": lambda train: scaled_error([7, 8, 9]),
-            "object orientation (geodesic angle, radians)": lambda train: rotation_error(PUSH_EULER),
-            "object linear + angular velocity (std)": scaled(list(range(13, 19))),
-            "all dims, old ruler (Euler angles as numbers, std floor 1e-6)":
-                lambda train: scaled_error(slice(None), floored_std(train.states, 1e-6))}
-
-
-def collect_push_data(env: gym.Env, path: pathlib.Path, episodes: int, seed: int) -> None:
-    """Half noisy scripted pushes (noise 0.1-0.3 of the range: the object moves), half random (the arm roams)."""
-    from world_models.data import EpisodeWriter
-    from world_models.rollouts import noisy_policy, random_policy, run_episodes
-    scripted = env.get_wrapper_attr("scripted_action")
-    half, noises = episodes // 2, (0.1, 0.2, 0.3)
-    with EpisodeWriter(path, env.observation_space, env.action_space, env_spec=env.spec) as writer:
-        for i, noise in enumerate(noises):  # seeds differ per share: no two episodes start alike
-            count = half // len(noises) + (i < half % len(noises))
-            policy = noisy_policy(lambda obs: scripted(), env.action_space, noise, seed + i)
-            run_episodes(env, policy, count, seed + 1000 * (i + 1), writer)
-        run_episodes(env, random_policy(env.action_space, seed), episodes - half, seed, writer)
-
-
-def model_quality(args: argparse.Namespace) -> None:
-    """k-step open-loop error of an ensemble on held-out episodes vs copy-last and linear."""
-    import envs  # noqa: F401  (registers the Foresight/ ids)
-    from world_models.data import read_episodes
-    from world_models.models import ModelConfig
-    from world_models.report import fit_and_report, format_report
-    from world_models.spaces import StateLayout
-    from world_models.training import TrainConfig
-    env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
-    env = make_env(env_id)
-    path = pathlib.Path(args.data) if args.data else \
-        pathlib.Path(args.out) / f"{env_id.replace('/', '-')}-quality-{args.episodes}-s{args.seed}"
-    if not (path / "data" / "metadata.json").exists():
-        collect_push_data(env, path, args.episodes, args.seed)
-    push = env_id.startswith("Foresight/PandaPush")
-    euler = (PUSH_EULER,) if push and not args.euler_as_numbers else ()
-    model_config = ModelConfig(5, args.hidden_size, args.num_layers, euler_dims=euler, std_floor=args.std_floor)
-    model, report = fit_and_report(read_episodes(path), StateLayout(env.observation_space), model_config,
-                                   TrainConfig(max_epochs=args.max_epochs, patience=args.patience),
-                                   ks=(1, 5, 10, 20), seed=args.seed,
-                                   groups=push_groups(args.std_floor) if push else None)
-    print(f"{env_id}: {len(read_episodes(path))} episodes ({path}); model {model_config}")
-    print(format_report(report))
-    tables = {"all dims": report["k_step_rmse"], "achieved goal": report["k_step_rmse_achieved_goal"],
-              **report.get("k_step_rmse_groups", {})}
-    for name, errors in tables.items():
-        print(f"  10-step model/copy-last {errors['model'][10] / errors['copy_last'][10]:.3f}, "
-              f"model/linear {errors['model'][10] / errors['linear'][10]:.3f}: {name} (target <= 0.2 of copy-last)")
-
-
 # --------------------------------------------------------------------------- sample efficiency
 PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency run
     "Pendulum-v1": dict(horizon=20, num_candidates=200, num_elites=20, iterations=4, learning_starts=200,
@@ -322,10 +256,13 @@ def sample_efficiency(args: argparse.Namespace) -> None:
         preset = mpc_preset(env_id, goal)
         print(f"  PlanningAgent {preset}")
         mpc = PlanningAgent(make_env(env_id), seed=args.seed, **preset)
+        sac = make_sac(make_env(env_id), args.seed)
         curves = {"mpc": learning_curve(mpc, lambda: make_env(env_id), args.mpc_steps, args.mpc_eval_every,
                                         args.eval_episodes, log=print),
-                  "sac": learning_curve(make_sac(make_env(env_id), args.seed), lambda: make_env(env_id),
-                                        args.sac_steps, args.sac_eval_every, args.eval_episodes, log=print)}
+                  "sac": learning_curve(sac, lambda: make_env(env_id), args.sac_steps, args.sac_eval_every,
+                                        args.eval_episodes, log=print)}
+        if args.final_episodes:
+            final_evaluation({"mpc": mpc, "sac": sac}, make_env(env_id), args.final_episodes, metric)
         target = getattr(curves["sac"][-1], metric)
         reached = steps_to_reach(curves["mpc"], target, metric)
         verdict = (f"MPC reaches SAC's final {metric} {target:.2f} at {reached} steps = "
@@ -335,6 +272,26 @@ def sample_efficiency(args: argparse.Namespace) -> None:
         name = env_id.replace("/", "-")
         (out / f"{name}.json").write_text(json.dumps({k: [p._asdict() for p in v] for k, v in curves.items()}))
         plot_curves(curves, metric, f"{env_id}: {verdict}", out / f"{name}.png")
+
+
+def final_evaluation(agents: dict, env: gym.Env, episodes: int, metric: str, seed: int = 20_000) -> None:
+    """Both final agents on the same ``episodes`` seeded episodes: means with 95% bootstrap CIs, and the
+    CI of the per-episode (paired) difference, so a verdict is not evaluation noise."""
+    from agents.statistics import bootstrap_ci
+    from world_models.rollouts import run_episodes
+    results = {}
+    for name, agent in agents.items():
+        planner = getattr(agent, "planner", None)
+        stats = run_episodes(env, lambda obs: agent.predict(obs, deterministic=True)[0], episodes, seed,
+                             on_reset=planner.reset if planner is not None else None)
+        results[name] = np.asarray(stats.successes if metric == "success_rate" else stats.returns, dtype=float)
+        low, high = bootstrap_ci(results[name][None], statistic=np.mean)
+        print(f"  final {name}: mean {metric} {results[name].mean():.2f} over {episodes} episodes "
+              f"(seeds {seed}..{seed + episodes - 1}), 95% CI [{low:.2f}, {high:.2f}]")
+    difference = results["mpc"] - results["sac"]
+    low, high = bootstrap_ci(difference[None], statistic=np.mean)
+    print(f"  final mpc - sac: {difference.mean():.2f}, 95% CI [{low:.2f}, {high:.2f}] "
+          f"({'no significant difference' if low <= 0 <= high else 'significant'})")
 
 
 def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path) -> None:
@@ -372,6 +329,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--mpc-eval-every", type=int, default=500)
     parser.add_argument("--sac-eval-every", type=int, default=2000)
     parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--final-episodes", type=int, default=0,
+                        help="sample-efficiency: also evaluate both final agents on this many seeded episodes (CIs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=80, help="model-quality: episodes collected")
     parser.add_argument("--max-epochs", type=int, default=50, help="model-quality: fitting epochs at most")
@@ -394,7 +353,9 @@ def main(argv: list[str]) -> int:
     elif args.what == "gradient":
         gradient_vs_cem(args)
     elif args.what == "model-quality":
-        model_quality(args)
+        from scripts.benchmarks._planning_quality import model_quality
+        env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
+        model_quality(args, env_id, make_env(env_id))
     else:
         args.envs = args.envs or ["Pendulum-v1", "Foresight/PandaReach-v0", "Foresight/PandaPush-v0"]
         sample_efficiency(args)
