@@ -263,15 +263,26 @@ def sample_efficiency(args: argparse.Namespace) -> None:
                                         args.eval_episodes, log=print)}
         if args.final_episodes:
             final_evaluation({"mpc": mpc, "sac": sac}, make_env(env_id), args.final_episodes, metric)
+        idle = do_nothing_level(make_env(env_id), args.eval_episodes, metric)
+        print(f"  zero-action policy on the same evaluation episodes: {metric} {idle:.2f}")
         target = getattr(curves["sac"][-1], metric)
         reached = steps_to_reach(curves["mpc"], target, metric)
-        verdict = (f"MPC reaches SAC's final {metric} {target:.2f} at {reached} steps = "
+        verdict = (f"SAC's final {metric} {target:.2f} is no better than doing nothing ({idle:.2f}): "
+                   "neither agent has learned the task, nothing to compare" if target <= idle else
+                   f"MPC reaches SAC's final {metric} {target:.2f} at {reached} steps = "
                    f"{reached / args.sac_steps:.3f} of SAC's budget" if reached else
                    f"MPC does NOT reach SAC's final {metric} {target:.2f} within {args.mpc_steps} steps")
         print("  " + verdict)
         name = env_id.replace("/", "-")
         (out / f"{name}.json").write_text(json.dumps({k: [p._asdict() for p in v] for k, v in curves.items()}))
-        plot_curves(curves, metric, f"{env_id}: {verdict}", out / f"{name}.png")
+        plot_curves(curves, metric, f"{env_id}: {verdict}", out / f"{name}.png", idle)
+
+
+def do_nothing_level(env: gym.Env, episodes: int, metric: str, seed: int = 10_000) -> float:
+    """``metric`` of the zero action on ``learning_curve``'s evaluation episodes: the level that means nothing learned."""
+    from world_models.rollouts import run_episodes
+    zero = np.zeros(env.action_space.shape, dtype=env.action_space.dtype)
+    return run_episodes(env, lambda obs: zero, episodes, seed).summary()[metric]
 
 
 def final_evaluation(agents: dict, env: gym.Env, episodes: int, metric: str, seed: int = 20_000) -> None:
@@ -294,15 +305,19 @@ def final_evaluation(agents: dict, env: gym.Env, episodes: int, metric: str, see
           f"({'no significant difference' if low <= 0 <= high else 'significant'})")
 
 
-def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path) -> None:
+def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path, idle: float | None = None) -> None:
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, points in curves.items():
         ax.plot([p.steps for p in points], [getattr(p, metric) for p in points], marker="o", label=name)
+    if idle is not None:
+        ax.axhline(idle, color="grey", linestyle="--", label="zero action")
     ax.set_xscale("log")
     ax.set(xlabel="env steps", ylabel=metric.replace("_", " "))
+    if metric == "success_rate":
+        ax.set_ylim(-0.05, 1.05)
     ax.set_title(title, fontsize=7)
     ax.legend()
     fig.tight_layout()
@@ -353,6 +368,7 @@ def main(argv: list[str]) -> int:
     elif args.what == "gradient":
         gradient_vs_cem(args)
     elif args.what == "model-quality":
+        import envs  # noqa: F401  (registers the Foresight/ ids)
         from scripts.benchmarks._planning_quality import model_quality
         env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
         model_quality(args, env_id, make_env(env_id))
