@@ -96,7 +96,8 @@ class PlanningAgent:
     # ----------------------------------------------------------------- set-up helpers
     def _model_config(self) -> ModelConfig:
         c = self.config
-        return ModelConfig(c.ensemble_size, c.hidden_size, c.num_layers, c.probabilistic, learn_reward=True)
+        return ModelConfig(c.ensemble_size, c.hidden_size, c.num_layers, c.probabilistic, learn_reward=True,
+                           euler_dims=tuple(c.euler_dims), std_floor=c.std_floor)
 
     def _resolve_objective(self) -> str:
         objective = self.config.objective

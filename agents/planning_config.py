@@ -35,6 +35,11 @@ class PlanningAgentConfig:
     hidden_size: int = 200
     num_layers: int = 3
     probabilistic: bool = True
+    euler_dims: tuple[int, ...] = ()
+    """Start index of each (roll, pitch, yaw) triple in the model state, modelled as rotation
+    features (``world_models.models.ModelConfig.euler_dims``); e.g. ``[10]`` on PandaPush's goal obs."""
+    std_floor: float = 1e-6
+    """Smallest std the model's normalisers divide by, in state units (``ModelConfig.std_floor``)."""
     learning_starts: int = 1000
     """Random-action steps before the first model fit (seed episodes)."""
     train_freq: int = 250

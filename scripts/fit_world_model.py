@@ -41,6 +41,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--hidden-size", type=int, default=200, help="units per hidden layer")
     parser.add_argument("--num-layers", type=int, default=3, help="hidden layers")
     parser.add_argument("--deterministic", action="store_true", help="MSE-trained means, no Gaussian heads")
+    parser.add_argument("--euler-dims", type=int, nargs="*", default=[],
+                        help="start index of each (roll, pitch, yaw) triple in the model state (e.g. 10 for "
+                             "PandaPush goal obs): modelled as rotation features, errors free of angle wrap")
+    parser.add_argument("--std-floor", type=float, default=1e-6,
+                        help="smallest std the normalisers and the error units divide by, state units "
+                             "(1e-3: 1 mm / 1 mrad, keeps micrometre-jitter dims from dominating)")
     parser.add_argument("--max-epochs", type=int, default=50, help="epochs at most (early stopping)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 5, 10, 20], help="open-loop horizons")
@@ -79,7 +85,8 @@ def main(argv: list[str]) -> int:
         print(json.dumps(report["frame_mse"], indent=1), report["verdict"], f"strip: {report['strip']}", sep="\n")
         return 0
     layout = StateLayout(metadata["observation_space"])
-    model_config = ModelConfig(args.ensemble_size, args.hidden_size, args.num_layers, not args.deterministic)
+    model_config = ModelConfig(args.ensemble_size, args.hidden_size, args.num_layers, not args.deterministic,
+                               euler_dims=tuple(args.euler_dims), std_floor=args.std_floor)
     model, report = fit_and_report(read_episodes(args.data), layout, model_config,
                                    TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size),
                                    tuple(args.ks), args.test_fraction, args.seed, resolve_device(args.device))

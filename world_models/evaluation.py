@@ -1,8 +1,10 @@
 """Honest model diagnostics: k-step open-loop error against copy-last and a linear model, calibration.
 
 A model that cannot beat "copy the last state" is not a model; the report says so plainly.
-Errors are RMSE in units of each state dimension's standard deviation, so dimensions in metres
-and radians weigh alike.
+Errors are RMSE in units of each state dimension's standard deviation (floored at the model's
+``std_floor``), so dimensions in metres and radians weigh alike; Euler angles are compared as
+rotation features (a wrap by 2 pi is no error), and :func:`rotation_error` gives orientations'
+geodesic angle.
 """
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ import numpy as np
 import torch
 
 from world_models.data import Episode
-from world_models.models import EnsembleDynamics
+from world_models.models import EnsembleDynamics, floored_std
 from world_models.replay import Transitions
 from world_models.spaces import StateLayout
+from world_models.state_coding import StateCoding, rotation_angle
 
 RolloutFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``(start_states[B, S], actions[B, H, A]) -> predicted states[B, H, S]``."""
@@ -54,18 +57,22 @@ def copy_last(start: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 
 
 class LinearModel:
-    """Baseline: ``next - state = [state, action, 1] @ W``, fit by least squares."""
+    """Baseline: ``delta = [features(state), action, 1] @ W``, fit by least squares.
 
-    def __init__(self, data: Transitions) -> None:
-        inputs = torch.cat([data.states, data.actions, torch.ones(len(data), 1)], dim=-1).double()
-        targets = (data.next_states - data.states).double()
-        self.weights = torch.linalg.lstsq(inputs, targets, driver="gelsd").solution.float()
+    ``coding`` (a model's :class:`StateCoding`) gives the baseline the same angle-free features
+    and targets the model gets, so the comparison is of predictors, not of state representations."""
+
+    def __init__(self, data: Transitions, coding: StateCoding | None = None) -> None:
+        self.coding = coding or StateCoding(data.states.shape[1])
+        inputs = torch.cat([self.coding.features(data.states), data.actions, torch.ones(len(data), 1)], dim=-1)
+        targets = self.coding.delta(data.states, data.next_states).double()
+        self.weights = torch.linalg.lstsq(inputs.double(), targets, driver="gelsd").solution.float()
 
     def __call__(self, start: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         states, state = [], start
         for t in range(actions.shape[1]):
-            inputs = torch.cat([state, actions[:, t], torch.ones(len(state), 1)], dim=-1)
-            state = state + inputs @ self.weights
+            inputs = torch.cat([self.coding.features(state), actions[:, t], torch.ones(len(state), 1)], dim=-1)
+            state = self.coding.apply(state, inputs @ self.weights)
             states.append(state)
         return torch.stack(states, 1)
 
@@ -80,25 +87,60 @@ def model_rollout_fn(model: EnsembleDynamics) -> RolloutFn:
     return rollout
 
 
-def open_loop_error(predicted: torch.Tensor, windows: Windows, ks: tuple[int, ...], scale: torch.Tensor,
-                    dims: slice = slice(None)) -> dict[int, float]:
-    """RMSE after k steps for each k over state ``dims``, in units of ``scale[S]`` (per-dimension state std)."""
-    error = ((predicted - windows.truth) / scale)[..., dims]
-    return {k: float(error[:, k - 1].pow(2).mean().sqrt()) for k in ks}
+def predict_windows(model: EnsembleDynamics, train: Transitions, windows: Windows) -> dict[str, torch.Tensor]:
+    """Open-loop predictions ``[W, K, S]`` of the model, copy-last and a linear model fit on ``train``."""
+    predictors = {"model": model_rollout_fn(model), "copy_last": copy_last, "linear": LinearModel(train, model.coding)}
+    return {name: fn(windows.start, windows.actions) for name, fn in predictors.items()}
+
+
+ErrorFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``(predicted[W, K, S], truth[W, K, S]) -> errors[W, K, ...]`` whose RMS over all but K is reported."""
+
+
+def k_step_errors(predictions: dict[str, torch.Tensor], windows: Windows, ks: tuple[int, ...],
+                  error_fn: ErrorFn) -> dict[str, dict[int, float]]:
+    """RMSE after k steps, for each k and each predictor."""
+    ks = tuple(k for k in ks if k <= windows.actions.shape[1])
+    out = {}
+    for name, predicted in predictions.items():
+        error = error_fn(predicted, windows.truth)
+        out[name] = {k: float(error[:, k - 1].pow(2).mean().sqrt()) for k in ks}
+    return out
+
+
+def scaled_error(dims: slice | list[int] = slice(None), scale: torch.Tensor | float = 1.0,
+                 coding: StateCoding | None = None) -> ErrorFn:
+    """Errors of state ``dims`` (of the coded features if ``coding`` is given) divided by ``scale``."""
+    def error(predicted: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+        if coding is not None:
+            predicted, truth = coding.features(predicted), coding.features(truth)
+        return ((predicted - truth) / scale)[..., dims]
+    return error
+
+
+def rotation_error(euler_dim: int) -> ErrorFn:
+    """Geodesic angle (radians) between predicted and true orientations of the Euler triple at ``euler_dim``."""
+    def error(predicted: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+        window = slice(euler_dim, euler_dim + 3)
+        return rotation_angle(predicted[..., window], truth[..., window])
+    return error
 
 
 def compare_to_baselines(model: EnsembleDynamics, train: Transitions, windows: Windows,
                          ks: tuple[int, ...] = (1, 5, 10, 20), dims: slice = slice(None),
                          normalise: bool = True) -> dict[str, dict[int, float]]:
-    """k-step open-loop errors over state ``dims`` of the model, copy-last and a linear model fit on ``train``.
+    """k-step open-loop errors over ``dims`` of the model, copy-last and a linear model fit on ``train``.
 
-    ``normalise`` divides each dimension by its std in ``train``; without it errors are in the
-    state's own units (metres for goal positions)."""
-    ks = tuple(k for k in ks if k <= windows.actions.shape[1])
-    scale = train.states.std(dim=0).clamp_min(1e-6) if normalise else torch.ones(train.states.shape[1])
-    predictors = {"model": model_rollout_fn(model), "copy_last": copy_last, "linear": LinearModel(train)}
-    return {name: open_loop_error(fn(windows.start, windows.actions), windows, ks, scale, dims)
-            for name, fn in predictors.items()}
+    ``normalise`` measures the model's features (Euler triples as rotation features) in units of
+    their std in ``train``, floored at the model's ``std_floor``; without it errors are of the raw
+    state ``dims`` in the state's own units (metres for goal positions)."""
+    predictions = predict_windows(model, train, windows)
+    if normalise:
+        coding = model.coding
+        error_fn = scaled_error(dims, floored_std(coding.features(train.states), model.config.std_floor), coding)
+    else:
+        error_fn = scaled_error(dims)
+    return k_step_errors(predictions, windows, ks, error_fn)
 
 
 def verdict(errors: dict[str, dict[int, float]]) -> str:

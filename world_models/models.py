@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from world_models.state_coding import StateCoding
+
 PROPAGATIONS = ("fixed", "mean")
 
 
@@ -34,6 +36,18 @@ class ModelConfig:
     learn_reward: bool = True
     """Also fit the reward output (needed where the env has no batched ``compute_reward``); if False
     the reward output is left untrained and rollouts report zero rewards."""
+    euler_dims: tuple[int, ...] = ()
+    """Start index of each ``(roll, pitch, yaw)`` triple in the state: the model sees and predicts
+    them as continuous rotation features (:mod:`world_models.state_coding`), not as wrapping angles."""
+    std_floor: float = 1e-6
+    """Smallest per-dimension std the normalisers divide by, in the state's own units. A dim that
+    only jitters (micrometres of contact noise) would otherwise be blown up to unit variance and
+    weigh like a real signal; 1e-3 (1 mm, 1 mrad, 1 mm/s for SI states) is a sensor's resolution."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "euler_dims", tuple(int(d) for d in self.euler_dims))  # JSON gives lists
+        if not self.std_floor > 0:
+            raise ValueError(f"std_floor must be > 0, got {self.std_floor}")
 
 
 class Rollout(NamedTuple):
@@ -51,20 +65,26 @@ class Rollout(NamedTuple):
 class Normalizer(nn.Module):
     """Per-dimension standardisation with statistics stored as buffers (saved with the model)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, std_floor: float = 1e-6) -> None:
         super().__init__()
+        self.std_floor = std_floor
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
 
     def fit(self, data: torch.Tensor) -> None:
         self.mean.copy_(data.mean(dim=0))
-        self.std.copy_(data.std(dim=0).clamp_min(1e-6) if data.shape[0] > 1 else torch.ones_like(self.std))
+        self.std.copy_(floored_std(data, self.std_floor) if data.shape[0] > 1 else torch.ones_like(self.std))
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
 
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.std + self.mean
+
+
+def floored_std(data: torch.Tensor, floor: float) -> torch.Tensor:
+    """Per-column std ``[D]`` of ``data[N, D]``, never below ``floor`` (see ``ModelConfig.std_floor``)."""
+    return data.std(dim=0).clamp_min(floor)
 
 
 class EnsembleLinear(nn.Module):
@@ -95,15 +115,16 @@ class EnsembleDynamics(nn.Module):
             raise ValueError(f"ensemble_size, num_layers and hidden_size must be >= 1, got {config}")
         self.state_dim, self.action_dim, self.config = state_dim, action_dim, config
         self.members = config.ensemble_size
-        self.out_dim = state_dim + 1
-        sizes = [state_dim + action_dim] + [config.hidden_size] * config.num_layers
+        self.coding = StateCoding(state_dim, config.euler_dims)
+        self.out_dim = self.coding.feature_dim + 1
+        sizes = [self.coding.feature_dim + action_dim] + [config.hidden_size] * config.num_layers
         self.hidden = nn.ModuleList(EnsembleLinear(self.members, i, o) for i, o in zip(sizes[:-1], sizes[1:]))
         heads = 2 if config.probabilistic else 1
         self.head = EnsembleLinear(self.members, config.hidden_size, heads * self.out_dim)
         self.max_logvar = nn.Parameter(torch.full((self.out_dim,), 0.5))
         self.min_logvar = nn.Parameter(torch.full((self.out_dim,), -10.0))
-        self.input_norm = Normalizer(state_dim + action_dim)
-        self.target_norm = Normalizer(self.out_dim)
+        self.input_norm = Normalizer(self.coding.feature_dim + action_dim, config.std_floor)
+        self.target_norm = Normalizer(self.out_dim, config.std_floor)
 
     def extra_config(self) -> dict:
         """Everything needed to rebuild this model (JSON-ready)."""
@@ -112,19 +133,19 @@ class EnsembleDynamics(nn.Module):
     def fit_normalization(self, states: torch.Tensor, actions: torch.Tensor, next_states: torch.Tensor,
                           rewards: torch.Tensor) -> None:
         """Set input and target statistics from training data ``[N, ...]``."""
-        self.input_norm.fit(torch.cat([states, actions], dim=-1))
+        self.input_norm.fit(torch.cat([self.coding.features(states), actions], dim=-1))
         self.target_norm.fit(self.targets(states, next_states, rewards))
 
     def targets(self, states: torch.Tensor, next_states: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
-        """Raw training targets ``[N, S + 1]``: the state change and the reward."""
-        return torch.cat([next_states - states, rewards.unsqueeze(-1)], dim=-1)
+        """Raw training targets ``[N, F + 1]``: the change of the state's features and the reward."""
+        return torch.cat([self.coding.delta(states, next_states), rewards.unsqueeze(-1)], dim=-1)
 
     def forward(self, states: torch.Tensor, actions: torch.Tensor, with_variance: bool = True
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Normalised target mean and log-variance ``[M, B, S + 1]`` from raw ``[M, B, S]``, ``[M, B, A]``.
+        """Normalised target mean and log-variance ``[M, B, F + 1]`` from raw ``[M, B, S]``, ``[M, B, A]``.
 
         ``with_variance=False`` skips the variance head's bounds (planning without sampling)."""
-        x = self.input_norm.normalize(torch.cat([states, actions], dim=-1))
+        x = self.input_norm.normalize(torch.cat([self.coding.features(states), actions], dim=-1))
         for layer in self.hidden:
             x = F.silu(layer(x))
         out = self.head(x)
@@ -171,11 +192,13 @@ class EnsembleDynamics(nn.Module):
             else torch.zeros(states.shape[0], device=states.device)
         delta = self.target_norm.denormalize(self._gather(mean, propagation))
         rewards = delta[:, -1] if self.config.learn_reward else torch.zeros_like(delta[:, -1])
-        return states + delta[:, :-1], rewards, disagreement
+        return self.coding.apply(states, delta[:, :-1]), rewards, disagreement
 
     def rollout(self, start_states: torch.Tensor, actions: torch.Tensor, propagation: str = "fixed",
                 sample: bool = False, generator: torch.Generator | None = None) -> Rollout:
         """Open-loop prediction of ``H`` steps from ``start_states[B, S]`` under ``actions[B, H, A]``."""
+        if propagation == "fixed" and not sample and start_states.shape[0] % self.members == 0:
+            return self._fixed_mean_rollout(start_states, actions)
         states, rewards, disagreement = [], [], []
         state = start_states
         for t in range(actions.shape[1]):
@@ -184,6 +207,40 @@ class EnsembleDynamics(nn.Module):
             rewards.append(reward)
             disagreement.append(spread)
         return Rollout(torch.stack(states, 1), torch.stack(rewards, 1), torch.stack(disagreement, 1))
+
+    def _fixed_mean_rollout(self, start_states: torch.Tensor, actions: torch.Tensor) -> Rollout:
+        """The planner's hot path (``fixed``, no sampling): what :meth:`step` computes H times, with less work.
+
+        Rows stay member-major ``[M, B / M, ...]`` for all H steps (no spread and gather per step);
+        the input normalisation is folded into the first layer and the target de-normalisation into
+        the mean head; the actions' share of the first layer is one matmul for all H steps."""
+        members, rows, horizon = self.members, start_states.shape[0], actions.shape[1]
+        features = self.coding.feature_dim
+        first, *rest = self.hidden
+        # x_norm @ W + b with x_norm = (x - mean) / std  ==  x @ (W / std) + (b - (mean / std) @ W)
+        scale = 1 / self.input_norm.std
+        weight = first.weight * scale[:, None]
+        bias = first.bias - ((self.input_norm.mean * scale) @ first.weight).unsqueeze(1)
+        # mean head followed by y * std + mean  ==  h @ (W * std) + (b * std + mean)
+        head_weight = self.head.weight[..., :self.out_dim] * self.target_norm.std
+        head_bias = self.head.bias[..., :self.out_dim] * self.target_norm.std + self.target_norm.mean
+        state = self._spread(start_states, "fixed").contiguous()  # [M, B/M, S]
+        acts = self._spread(actions.reshape(rows, -1), "fixed").reshape(members, -1, actions.shape[-1])
+        action_part = torch.baddbmm(bias, acts, weight[:, features:]).reshape(members, rows // members, horizon, -1)
+        states, rewards = [], []
+        for t in range(horizon):
+            x = F.silu(torch.baddbmm(action_part[:, :, t], self.coding.features(state), weight[:, :features]))
+            for layer in rest:
+                x = F.silu(layer(x))
+            delta = torch.baddbmm(head_bias, x, head_weight)
+            state = self.coding.apply(state, delta[..., :-1])
+            states.append(state)
+            rewards.append(delta[..., -1])
+        states = self._gather(torch.stack(states, 2).flatten(2), "fixed").reshape(rows, horizon, -1)
+        rewards = self._gather(torch.stack(rewards, 2), "fixed")
+        if not self.config.learn_reward:
+            rewards = torch.zeros_like(rewards)
+        return Rollout(states, rewards, torch.zeros_like(rewards))
 
 
 def build_model(state_dim: int, action_dim: int, config: dict) -> EnsembleDynamics:

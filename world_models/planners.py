@@ -59,6 +59,16 @@ class CEMConfig:
     """Weight of the old distribution when refitting (0: elites only)."""
     keep_elites: bool = True
     """Carry the previous iteration's elites into the next population (iCEM), so scores never regress."""
+    population_decay: float = 1.0
+    """iCEM's population decay: iteration i samples ``max(num_candidates / decay**i, 2 * num_elites)``
+    sequences (1.0: every iteration samples ``num_candidates``; iCEM uses 1.25). A smaller search."""
+
+    def population(self, iteration: int) -> int:
+        """Sequences sampled (and scored) at ``iteration`` (0-based)."""
+        if iteration == 0 or self.population_decay == 1.0:
+            return self.num_candidates
+        decayed = int(self.num_candidates / self.population_decay ** iteration)
+        return min(self.num_candidates, max(decayed, 2 * self.num_elites))
 
 
 @dataclass(frozen=True)
@@ -175,18 +185,24 @@ class CEMPlanner(Planner):
         if not 0 < config.num_elites <= config.num_candidates:
             raise ValueError(f"num_elites must be in [1, num_candidates={config.num_candidates}], "
                              f"got {config.num_elites}")
+        if config.population_decay < 1.0:
+            raise ValueError(f"population_decay must be >= 1 (1: no decay; iCEM uses 1.25), got {config.population_decay}")
         self.config = config
         self.horizon = config.horizon
 
+    @torch.no_grad()  # sampling search: nothing to differentiate, no autograd graph to build
     def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
         cfg, span = self.config, self.high - self.low
         mean = self.initial_mean(num_envs)
         std = torch.full_like(mean, cfg.init_std) * span
         elites = elite_scores = None
-        for _ in range(cfg.iterations):
+        evaluations = 0
+        for iteration in range(cfg.iterations):
             # 1. sample around the current distribution, clipped to the bounds
-            candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, cfg.num_candidates))
-            scores = _check_scores(score_fn(candidates), num_envs, cfg.num_candidates)
+            count = cfg.population(iteration)
+            candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, count))
+            scores = _check_scores(score_fn(candidates), num_envs, count)
+            evaluations += count
             if elites is not None and cfg.keep_elites:  # 2. iCEM: old elites compete again
                 candidates = torch.cat([candidates, elites], dim=1)
                 scores = torch.cat([scores, elite_scores], dim=1)
@@ -197,7 +213,7 @@ class CEMPlanner(Planner):
             new_std = elites.std(dim=1) if cfg.num_elites > 1 else std
             std = torch.maximum(cfg.momentum * std + (1 - cfg.momentum) * new_std, cfg.min_std * span)
         actions, score = _best(elites, elite_scores)
-        return PlanResult(actions, score, cfg.iterations * cfg.num_candidates)
+        return PlanResult(actions, score, evaluations)
 
 
 class MPPIPlanner(Planner):

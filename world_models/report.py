@@ -5,15 +5,16 @@ errors measure generalisation along real trajectories.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from world_models.data import Episode
-from world_models.evaluation import calibration, compare_to_baselines, episode_windows, verdict
+from world_models.evaluation import (ErrorFn, calibration, compare_to_baselines, episode_windows, k_step_errors,
+                                     predict_windows, verdict)
 from world_models.models import EnsembleDynamics, ModelConfig
-from world_models.replay import transitions_from_episodes
+from world_models.replay import Transitions, transitions_from_episodes
 from world_models.spaces import StateLayout
 from world_models.training import TrainConfig, fit
 
@@ -29,9 +30,13 @@ def split_episodes(episodes: list[Episode], test_fraction: float, seed: int) -> 
 
 def fit_and_report(episodes: list[Episode], layout: StateLayout, model_config: ModelConfig = ModelConfig(),
                    train_config: TrainConfig = TrainConfig(), ks: tuple[int, ...] = (1, 5, 10, 20),
-                   test_fraction: float = 0.2, seed: int = 0, device: str | torch.device = "cpu"
+                   test_fraction: float = 0.2, seed: int = 0, device: str | torch.device = "cpu",
+                   groups: dict[str, Callable[[Transitions], ErrorFn]] | None = None
                    ) -> tuple[EnsembleDynamics, dict[str, Any]]:
-    """Train on some episodes, then k-step errors vs copy-last and linear, and calibration, on the rest."""
+    """Train on some episodes, then k-step errors vs copy-last and linear, and calibration, on the rest.
+
+    ``groups`` adds named error tables (``report["k_step_rmse_groups"]``): each value builds an
+    :data:`~world_models.evaluation.ErrorFn` from the training transitions (for their std)."""
     train_episodes, test_episodes = split_episodes(episodes, test_fraction, seed)
     train, test = transitions_from_episodes(train_episodes, layout), transitions_from_episodes(test_episodes, layout)
     torch.manual_seed(seed)
@@ -49,6 +54,10 @@ def fit_and_report(episodes: list[Episode], layout: StateLayout, model_config: M
         goal_dims = slice(layout.state_dim - layout.goal_dim, layout.state_dim)
         report["k_step_rmse_achieved_goal"] = compare_to_baselines(model, train, windows, ks, goal_dims, normalise=False)
         report["verdict_achieved_goal"] = verdict(report["k_step_rmse_achieved_goal"])
+    if groups:
+        predictions = predict_windows(model, train, windows)
+        report["k_step_rmse_groups"] = {name: k_step_errors(predictions, windows, ks, make(train))
+                                        for name, make in groups.items()}
     return model, report
 
 
@@ -69,6 +78,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines += _error_table("k-step open-loop RMSE, achieved-goal dims (the env's units, e.g. metres):",
                               report["k_step_rmse_achieved_goal"])
         lines.append(report["verdict_achieved_goal"])
+    for name, errors in report.get("k_step_rmse_groups", {}).items():
+        lines += _error_table(f"k-step open-loop RMSE, {name}:", errors)
     lines.append("calibration (predicted std vs actual one-step RMSE, normalised):")
     lines += [f"  {c['predicted_std']:.4f} vs {c['actual_rmse']:.4f}" for c in report["calibration"]]
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 
 Sections (``--what``):
   latency           CEM 500 x 15 x 5 over a 5-member 3x200 ensemble, ours vs TorchRL's CEMPlanner on the
-                    same model (interleaved medians); PETS trajectory sampling (20 particles); E envs at once.
+                    same model (interleaved medians); PETS trajectory sampling (20 particles); E envs at once;
+                    iCEM population decay 1.25 (a different, smaller search: labelled as such); GEMM peak.
   distill           actions per second of a distilled MLP policy vs the planner it imitates.
   gradient          gradient-based planning vs CEM on batched Spaceship worlds (exact differentiable
                     dynamics as the model): return reached per model evaluation.
@@ -16,6 +17,7 @@ Sections (``--what``):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pathlib
 import statistics
@@ -103,8 +105,8 @@ def latency(args: argparse.Namespace) -> None:
     config = CEMConfig(horizon=15, num_candidates=500, num_elites=50, iterations=5)
     state = torch.randn(args.state_dim, device=device)
 
-    def ours(particles: int = 1, envs: int = 1) -> Callable[[], object]:
-        planner = CEMPlanner(low, high, config, device=device)
+    def ours(particles: int = 1, envs: int = 1, decay: float = 1.0) -> Callable[[], object]:
+        planner = CEMPlanner(low, high, dataclasses.replace(config, population_decay=decay), device=device)
         score = model_score_fn(model, state.expand(envs, -1), particles=particles,
                                generator=torch.Generator(device).manual_seed(0))
         return lambda: planner.plan(score, envs)
@@ -114,7 +116,8 @@ def latency(args: argparse.Namespace) -> None:
         if not args.no_peer:
             fns["torchrl"] = torchrl_cem(model, state, config)
         results = interleaved(fns, args.repeats, device)
-        extra = {"ours_pets20": ours(particles=20), **{f"ours_{e}envs": ours(envs=e) for e in args.envs}}
+        extra = {"ours_pets20": ours(particles=20), **{f"ours_{e}envs": ours(envs=e) for e in args.envs},
+                 "icem_decay1.25": ours(decay=1.25)}  # a smaller search: 1,680 sequences per call, not 2,500
         results.update(interleaved(extra, max(args.repeats // 3, 3), device))
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
     print(f"{where}; state {args.state_dim}, action {args.action_dim}; CEM 500 cand x H15 x 5 it; "
@@ -123,6 +126,30 @@ def latency(args: argparse.Namespace) -> None:
         print(f"  {key:>14}: {value:9.2f} ms per planning call")
     if "torchrl" in results:
         print(f"  ratio torchrl/ours: {results['torchrl'] / results['ours']:.2f}x")
+    if device.type == "cpu":
+        flops = model_flops(model, config.num_candidates * config.horizon * config.iterations)
+        peak = gemm_peak(args.hidden_size)
+        print(f"  model: {flops / 1e9:.2f} GFLOP per call; this CPU's fp32 GEMM on the model's shapes: "
+              f"{peak:.1f} GFLOP/s -> floor {flops / peak / 1e6:.1f} ms per call at this thread count")
+
+
+def model_flops(model: EnsembleDynamics, rows: int) -> float:
+    """Multiply-adds x 2 of ``rows`` state-action rows through one member (mean head only)."""
+    sizes = [model.coding.feature_dim + model.action_dim] + [model.config.hidden_size] * model.config.num_layers
+    per_row = sum(i * o for i, o in zip(sizes[:-1], sizes[1:])) + sizes[-1] * model.out_dim
+    return 2.0 * rows * per_row
+
+
+def gemm_peak(hidden: int, members: int = 5, rows: int = 100, repeats: int = 60) -> float:
+    """Median fp32 GFLOP/s of ``[M, rows, hidden] @ [M, hidden, hidden]``: a hidden layer of the planner's model."""
+    x, w = torch.randn(members, rows, hidden), torch.randn(members, hidden, hidden)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(10):
+            torch.bmm(x, w)
+        times.append((time.perf_counter() - start) / 10)
+    return 2 * members * rows * hidden * hidden / statistics.median(times) / 1e9
 
 
 # --------------------------------------------------------------------------- distill
@@ -181,40 +208,24 @@ def mpc_episode(world, planner, start: torch.Tensor, steps: int) -> tuple[float,
     return total / len(start), evaluations, time.perf_counter() - begin
 
 
-# --------------------------------------------------------------------------- model quality
-def model_quality(args: argparse.Namespace) -> None:
-    """k-step open-loop error of an ensemble on held-out episodes vs copy-last and linear."""
-    import envs  # noqa: F401  (registers the Foresight/ ids)
-    from world_models.data import EpisodeWriter, read_episodes
-    from world_models.report import fit_and_report, format_report
-    from world_models.rollouts import noisy_policy, random_policy, run_episodes
-    from world_models.spaces import StateLayout
-    from world_models.training import TrainConfig
-    env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
-    env = make_env(env_id)
-    path = pathlib.Path(args.out) / f"{env_id.replace('/', '-')}-quality-{time.strftime('%H%M%S')}"
-    scripted = env.get_wrapper_attr("scripted_action")
-    with EpisodeWriter(path, env.observation_space, env.action_space, env_spec=env.spec) as writer:
-        half = args.episodes // 2  # half noisy expert (the object moves), half random (the arm roams)
-        run_episodes(env, noisy_policy(lambda obs: scripted(), env.action_space, 0.3, args.seed), half, args.seed, writer)
-        run_episodes(env, random_policy(env.action_space, args.seed), args.episodes - half, args.seed + half, writer)
-    model, report = fit_and_report(read_episodes(path), StateLayout(env.observation_space),
-                                   train_config=TrainConfig(max_epochs=args.max_epochs), ks=(1, 5, 10, 20),
-                                   seed=args.seed)
-    print(f"{env_id}: {args.episodes} episodes ({path})")
-    print(format_report(report))
-    for key in ("k_step_rmse", "k_step_rmse_achieved_goal"):
-        errors = report[key]
-        print(f"  {key}: 10-step model/copy-last {errors['model'][10] / errors['copy_last'][10]:.3f} (target <= 0.2)")
-
-
 # --------------------------------------------------------------------------- sample efficiency
 PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency run
     "Pendulum-v1": dict(horizon=20, num_candidates=200, num_elites=20, iterations=4, learning_starts=200,
                         train_freq=200, max_epochs=25),
-    "goal": dict(horizon=5, num_candidates=100, num_elites=10, iterations=3, learning_starts=200, train_freq=200,
-                 max_epochs=20, hidden_size=64, num_layers=2),
+    "Foresight/PandaReach-v0": dict(horizon=5, num_candidates=100, num_elites=10, iterations=3, learning_starts=200,
+                                    train_freq=200, max_epochs=20, hidden_size=64, num_layers=2),
 }
+
+
+def mpc_preset(env_id: str, goal: bool) -> dict:
+    """PlanningAgent hyperparameters: the benchmark's own above, else ``agents/hyperparams/mpc.yml``'s entry,
+    else (goal envs) Reach's small planner."""
+    from agents.hyperparams import SPECIAL_KEYS, load_hyperparams, read_table
+    if env_id in PRESETS:
+        return PRESETS[env_id]
+    if env_id in read_table("mpc"):
+        return {k: v for k, v in load_hyperparams("mpc", env_id).items() if k not in SPECIAL_KEYS}
+    return PRESETS["Foresight/PandaReach-v0"] if goal else {}
 
 
 def make_env(env_id: str) -> gym.Env:
@@ -242,31 +253,71 @@ def sample_efficiency(args: argparse.Namespace) -> None:
         goal = isinstance(make_env(env_id).observation_space, gym.spaces.Dict)
         metric = "success_rate" if goal else "mean_return"
         print(f"{env_id}: MPC {args.mpc_steps} steps vs SAC{'+HER' if goal else ''} {args.sac_steps} steps")
-        mpc = PlanningAgent(make_env(env_id), seed=args.seed, **PRESETS["goal" if goal else env_id])
+        preset = mpc_preset(env_id, goal)
+        print(f"  PlanningAgent {preset}")
+        mpc = PlanningAgent(make_env(env_id), seed=args.seed, **preset)
+        sac = make_sac(make_env(env_id), args.seed)
         curves = {"mpc": learning_curve(mpc, lambda: make_env(env_id), args.mpc_steps, args.mpc_eval_every,
                                         args.eval_episodes, log=print),
-                  "sac": learning_curve(make_sac(make_env(env_id), args.seed), lambda: make_env(env_id),
-                                        args.sac_steps, args.sac_eval_every, args.eval_episodes, log=print)}
+                  "sac": learning_curve(sac, lambda: make_env(env_id), args.sac_steps, args.sac_eval_every,
+                                        args.eval_episodes, log=print)}
+        if args.final_episodes:
+            final_evaluation({"mpc": mpc, "sac": sac}, make_env(env_id), args.final_episodes, metric)
+        idle = do_nothing_level(make_env(env_id), args.eval_episodes, metric)
+        print(f"  zero-action policy on the same evaluation episodes: {metric} {idle:.2f}")
         target = getattr(curves["sac"][-1], metric)
         reached = steps_to_reach(curves["mpc"], target, metric)
-        verdict = (f"MPC reaches SAC's final {metric} {target:.2f} at {reached} steps = "
+        verdict = (f"SAC's final {metric} {target:.2f} is no better than doing nothing ({idle:.2f}): "
+                   "neither agent has learned the task, nothing to compare" if target <= idle else
+                   f"MPC reaches SAC's final {metric} {target:.2f} at {reached} steps = "
                    f"{reached / args.sac_steps:.3f} of SAC's budget" if reached else
                    f"MPC does NOT reach SAC's final {metric} {target:.2f} within {args.mpc_steps} steps")
         print("  " + verdict)
         name = env_id.replace("/", "-")
         (out / f"{name}.json").write_text(json.dumps({k: [p._asdict() for p in v] for k, v in curves.items()}))
-        plot_curves(curves, metric, f"{env_id}: {verdict}", out / f"{name}.png")
+        plot_curves(curves, metric, f"{env_id}: {verdict}", out / f"{name}.png", idle)
 
 
-def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path) -> None:
+def do_nothing_level(env: gym.Env, episodes: int, metric: str, seed: int = 10_000) -> float:
+    """``metric`` of the zero action on ``learning_curve``'s evaluation episodes: the level that means nothing learned."""
+    from world_models.rollouts import run_episodes
+    zero = np.zeros(env.action_space.shape, dtype=env.action_space.dtype)
+    return run_episodes(env, lambda obs: zero, episodes, seed).summary()[metric]
+
+
+def final_evaluation(agents: dict, env: gym.Env, episodes: int, metric: str, seed: int = 20_000) -> None:
+    """Both final agents on the same ``episodes`` seeded episodes: means with 95% bootstrap CIs, and the
+    CI of the per-episode (paired) difference, so a verdict is not evaluation noise."""
+    from agents.statistics import bootstrap_ci
+    from world_models.rollouts import run_episodes
+    results = {}
+    for name, agent in agents.items():
+        planner = getattr(agent, "planner", None)
+        stats = run_episodes(env, lambda obs: agent.predict(obs, deterministic=True)[0], episodes, seed,
+                             on_reset=planner.reset if planner is not None else None)
+        results[name] = np.asarray(stats.successes if metric == "success_rate" else stats.returns, dtype=float)
+        low, high = bootstrap_ci(results[name][None], statistic=np.mean)
+        print(f"  final {name}: mean {metric} {results[name].mean():.2f} over {episodes} episodes "
+              f"(seeds {seed}..{seed + episodes - 1}), 95% CI [{low:.2f}, {high:.2f}]")
+    difference = results["mpc"] - results["sac"]
+    low, high = bootstrap_ci(difference[None], statistic=np.mean)
+    print(f"  final mpc - sac: {difference.mean():.2f}, 95% CI [{low:.2f}, {high:.2f}] "
+          f"({'no significant difference' if low <= 0 <= high else 'significant'})")
+
+
+def plot_curves(curves: dict, metric: str, title: str, path: pathlib.Path, idle: float | None = None) -> None:
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, points in curves.items():
         ax.plot([p.steps for p in points], [getattr(p, metric) for p in points], marker="o", label=name)
+    if idle is not None:
+        ax.axhline(idle, color="grey", linestyle="--", label="zero action")
     ax.set_xscale("log")
     ax.set(xlabel="env steps", ylabel=metric.replace("_", " "))
+    if metric == "success_rate":
+        ax.set_ylim(-0.05, 1.05)
     ax.set_title(title, fontsize=7)
     ax.legend()
     fig.tight_layout()
@@ -293,9 +344,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--mpc-eval-every", type=int, default=500)
     parser.add_argument("--sac-eval-every", type=int, default=2000)
     parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--final-episodes", type=int, default=0,
+                        help="sample-efficiency: also evaluate both final agents on this many seeded episodes (CIs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=80, help="model-quality: episodes collected")
     parser.add_argument("--max-epochs", type=int, default=50, help="model-quality: fitting epochs at most")
+    parser.add_argument("--patience", type=int, default=5, help="model-quality: early-stopping patience (epochs)")
+    parser.add_argument("--data", default=None, help="model-quality: reuse this dataset instead of collecting")
+    parser.add_argument("--std-floor", type=float, default=1e-3,
+                        help="model-quality: normaliser and metric std floor, state units (1e-3: 1 mm, 1 mrad)")
+    parser.add_argument("--euler-as-numbers", action="store_true",
+                        help="model-quality: let the model regress Push's Euler angles as plain numbers")
     parser.add_argument("--worlds", type=int, default=16, help="gradient: Spaceship worlds planned at once")
     parser.add_argument("--episode-steps", type=int, default=100, help="gradient: MPC steps per episode")
     parser.add_argument("--out", default="runs/benchmarks/planning", help="curves (JSON, PNG)")
@@ -309,7 +368,10 @@ def main(argv: list[str]) -> int:
     elif args.what == "gradient":
         gradient_vs_cem(args)
     elif args.what == "model-quality":
-        model_quality(args)
+        import envs  # noqa: F401  (registers the Foresight/ ids)
+        from scripts.benchmarks._planning_quality import model_quality
+        env_id = args.envs[0] if args.envs else "Foresight/PandaPush-v0"
+        model_quality(args, env_id, make_env(env_id))
     else:
         args.envs = args.envs or ["Pendulum-v1", "Foresight/PandaReach-v0", "Foresight/PandaPush-v0"]
         sample_efficiency(args)

@@ -144,3 +144,25 @@ def test_training_checkpoints_round_trip_model_and_replay():
     assert torch.equal(agent.replay.all().next_states, clone.replay.all().next_states)
     for name, tensor in agent.model.state_dict().items():
         assert torch.equal(tensor, clone.model.state_dict()[name]), name
+
+
+def test_push_preset_model_options_reach_the_model_and_survive_save_load(tmp_path):
+    """mpc.yml's Push entry (Euler triple as rotation features, std floor) builds, learns, plans and reloads."""
+    import gymnasium as gym
+    import numpy as np
+    from agents.hyperparams import SPECIAL_KEYS, load_hyperparams
+    preset = {k: v for k, v in load_hyperparams("mpc", "Foresight/PandaPush-v0").items() if k not in SPECIAL_KEYS}
+    assert preset["euler_dims"] == [10]
+    tiny = dict(preset, learning_starts=30, train_freq=30, num_candidates=20, num_elites=4, horizon=3, iterations=1,
+                hidden_size=16, max_epochs=2)
+    env = gym.make("Foresight/PandaPush-v0", obs_mode="goal")
+    agent = PlanningAgent(env, seed=0, device="cpu", **tiny).learn(40)
+    assert agent.model.config.euler_dims == (10,) and agent.model.input_norm.std.min() >= 1e-3
+    agent.save(tmp_path / "push.pt")
+    clone = PlanningAgent.load(tmp_path / "push.pt", env=env)
+    obs, actions = env.reset(seed=3)[0], []
+    for planning in (agent, clone):
+        planning.planner.generator.manual_seed(11)
+        planning.planner.reset()
+        actions.append(planning.predict(obs)[0])
+    np.testing.assert_array_equal(actions[0], actions[1])

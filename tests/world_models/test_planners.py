@@ -76,3 +76,19 @@ def test_discrete_cem_finds_the_best_index_sequence():
     assert torch.equal(result.actions[..., 0], target)
     with pytest.raises(ValueError, match="num_actions must be >= 2"):
         DiscreteCEMPlanner(1)
+
+
+def test_cem_population_decay_scores_fewer_sequences_and_still_finds_the_optimum():
+    target = torch.tensor([0.3, -0.2])
+    sizes = []
+
+    def score(actions: torch.Tensor) -> torch.Tensor:
+        sizes.append(actions.shape[1])
+        return -((actions - target) ** 2).sum(dim=(-1, -2))
+    planner = make_planner("cem", -torch.ones(2), torch.ones(2), seed=0, horizon=3, num_candidates=100,
+                           num_elites=10, iterations=5, population_decay=1.25)
+    result = planner.plan(score)
+    assert sizes == [100, 80, 64, 51, 40] and result.evaluations == sum(sizes)
+    assert torch.allclose(result.actions[0, 0], target, atol=0.05)
+    with pytest.raises(ValueError, match="population_decay"):
+        make_planner("cem", -torch.ones(2), torch.ones(2), population_decay=0.5)
