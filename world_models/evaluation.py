@@ -71,8 +71,9 @@ class LinearModel:
     def __call__(self, start: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         states, state = [], start
         for t in range(actions.shape[1]):
-            inputs = torch.cat([self.coding.features(state), actions[:, t], torch.ones(len(state), 1)], dim=-1)
-            state = self.coding.apply(state, inputs @ self.weights)
+            features = self.coding.features(state)
+            inputs = torch.cat([features, actions[:, t], torch.ones(len(state), 1)], dim=-1)
+            state = self.coding.apply(state, inputs @ self.weights, features)
             states.append(state)
         return torch.stack(states, 1)
 

@@ -229,11 +229,12 @@ class EnsembleDynamics(nn.Module):
         action_part = torch.baddbmm(bias, acts, weight[:, features:]).reshape(members, rows // members, horizon, -1)
         states, rewards = [], []
         for t in range(horizon):
-            x = F.silu(torch.baddbmm(action_part[:, :, t], self.coding.features(state), weight[:, :features]))
+            state_features = self.coding.features(state)
+            x = F.silu(torch.baddbmm(action_part[:, :, t], state_features, weight[:, :features]))
             for layer in rest:
                 x = F.silu(layer(x))
             delta = torch.baddbmm(head_bias, x, head_weight)
-            state = self.coding.apply(state, delta[..., :-1])
+            state = self.coding.apply(state, delta[..., :-1], state_features)
             states.append(state)
             rewards.append(delta[..., -1])
         states = self._gather(torch.stack(states, 2).flatten(2), "fixed").reshape(rows, horizon, -1)

@@ -69,11 +69,17 @@ class StateCoding:
             raise ValueError(f"euler_dims {self.euler_dims} must start non-overlapping (roll, pitch, yaw) "
                              f"triples inside a state of {state_dim} dims (valid starts: 0..{state_dim - 3})")
         self.plain = torch.tensor([d for d in range(state_dim) if d not in set(covered)], dtype=torch.long)
+        self._plain_on: dict[torch.device, torch.Tensor] = {}  # one copy per device, not one per rollout step
         self.feature_dim = state_dim + (ROTATION_FEATURES - 3) * len(self.euler_dims)
 
     @property
     def identity(self) -> bool:
         return not self.euler_dims
+
+    def _plain_indices(self, device: torch.device) -> torch.Tensor:
+        if device not in self._plain_on:
+            self._plain_on[device] = self.plain.to(device)
+        return self._plain_on[device]
 
     def features(self, states: torch.Tensor) -> torch.Tensor:
         """``[..., S] -> [..., F]``: plain dims first, then 6 rotation features per triple."""
@@ -81,7 +87,7 @@ class StateCoding:
             return states
         rotations = [euler_to_matrix(states[..., d:d + 3])[..., :2].transpose(-1, -2).flatten(-2)
                      for d in self.euler_dims]
-        return torch.cat([states[..., self.plain.to(states.device)], *rotations], dim=-1)
+        return torch.cat([states[..., self._plain_indices(states.device)], *rotations], dim=-1)
 
     def delta(self, states: torch.Tensor, next_states: torch.Tensor) -> torch.Tensor:
         """What a model predicts: the change of features ``[..., F]`` from ``states`` to ``next_states``."""
@@ -89,12 +95,14 @@ class StateCoding:
             return next_states - states
         return self.features(next_states) - self.features(states)
 
-    def apply(self, states: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-        """Next states ``[..., S]`` from ``states`` and a predicted feature change ``[..., F]``."""
+    def apply(self, states: torch.Tensor, delta: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """Next states ``[..., S]`` from ``states`` and a predicted feature change ``[..., F]``.
+
+        ``features``: ``self.features(states)`` where the caller already has it (a rollout step did)."""
         if self.identity:
             return states + delta
-        plain = self.plain.to(states.device)
-        moved = self.features(states) + delta
+        plain = self._plain_indices(states.device)
+        moved = (self.features(states) if features is None else features) + delta
         out = torch.empty_like(states)
         out[..., plain] = moved[..., :len(plain)]
         for i, d in enumerate(self.euler_dims):

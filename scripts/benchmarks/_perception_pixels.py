@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.evaluation import evaluate, model_policy, summarize
 from agents.features import policy_kwargs_for
 from perception.checkpoint import load_encoder
 from perception.wrappers import EncodedObservationWrapper, ObjectLocalizationWrapper, ObjectSpec
@@ -66,16 +67,8 @@ def make_env(variant: str, encoder_path: str | None, image_size: int = 84) -> gy
 
 
 def success_rate(model, env: gym.Env, episodes: int, seed: int) -> float:
-    """Fraction of deterministic episodes that end in success."""
-    successes = 0
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        done = False
-        while not done:
-            obs, _, terminated, truncated, info = env.step(model.predict(obs, deterministic=True)[0])
-            done = terminated or truncated
-        successes += bool(info["is_success"])
-    return successes / episodes
+    """Fraction of deterministic episodes (reset seeds ``seed``, ``seed + 1``, ...) that end in success."""
+    return summarize(evaluate(env, model_policy(model), episodes, seed)[0]).success_rate
 
 
 def policy_kwargs(variant: str, env: gym.Env, encoder_path: str | None) -> dict:

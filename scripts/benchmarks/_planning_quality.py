@@ -54,11 +54,12 @@ def model_quality(args: argparse.Namespace, env_id: str, env: gym.Env) -> None:
     push = env_id.startswith("Foresight/PandaPush")
     euler = (PUSH_EULER,) if push and not args.euler_as_numbers else ()
     model_config = ModelConfig(5, args.hidden_size, args.num_layers, euler_dims=euler, std_floor=args.std_floor)
-    model, report = fit_and_report(read_episodes(path), StateLayout(env.observation_space), model_config,
+    episodes = read_episodes(path)  # read once: thousands of episodes
+    model, report = fit_and_report(episodes, StateLayout(env.observation_space), model_config,
                                    TrainConfig(max_epochs=args.max_epochs, patience=args.patience),
                                    ks=(1, 5, 10, 20), seed=args.seed,
                                    groups=push_groups(args.std_floor) if push else None)
-    print(f"{env_id}: {len(read_episodes(path))} episodes ({path}); model {model_config}")
+    print(f"{env_id}: {len(episodes)} episodes ({path}); model {model_config}")
     print(format_report(report))
     tables = {"all dims": report["k_step_rmse"], "achieved goal": report.get("k_step_rmse_achieved_goal", {}),
               **report.get("k_step_rmse_groups", {})}
