@@ -3,7 +3,7 @@
 A checkpoint is one ``torch.save`` file of tensors and plain data (no pickled objects), read with
 ``torch.load(weights_only=True)``. It is written to a temp file, flushed to disk, then renamed, so a
 crash (even ``kill -9`` mid-write) leaves either the old file or the new one, never half of one.
-The training state it holds is gathered by :mod:`agents.train_state`.
+The training state it holds is gathered by :mod:`agents.training.state`.
 """
 from __future__ import annotations
 
@@ -14,10 +14,35 @@ import re
 import zipfile
 from typing import Any
 
+import numpy as np
 import torch
 
 STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
 BEST = "best.pt"
+
+
+def to_tensors(value: Any) -> Any:
+    """numpy arrays (also inside dicts/lists) -> tensors; other plain data unchanged."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: to_tensors(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_tensors(v) for v in value]
+    return value
+
+
+def to_numpy(value: Any) -> Any:
+    """Inverse of :func:`to_tensors`."""
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: to_numpy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_numpy(v) for v in value]
+    return value
 
 
 class CheckpointError(RuntimeError):

@@ -1,6 +1,6 @@
 """Image encoders: ``[B, C, H, W]`` uint8 or float in [0, 1] -> ``[B, features_dim]`` features.
 
-Plain ``nn.Module``s with small constructors, so SB3 adapters (``agents/features.py``) and world
+Plain ``nn.Module``s with small constructors, so SB3 adapters (``agents/sb3/features.py``) and world
 models can both use them. uint8 input is scaled to [0, 1] inside the network, so callers can keep
 frames uint8 until here. Every encoder exposes ``features_dim`` and ``in_channels``.
 """

@@ -22,11 +22,11 @@ import sys
 
 import numpy as np
 
-from agents.control_loop import ControlLoop, LoopConfig
-from agents.deploy_log import DeployLog, read_deploy_log
-from agents.deploy_session import run_session
-from agents.hyperparams import parse_overrides
-from agents.policy_runtime import load_policy
+from agents.deploy.control_loop import ControlLoop, LoopConfig
+from agents.deploy.log import DeployLog, read_deploy_log
+from agents.deploy.session import run_session
+from agents.training.hyperparams import parse_overrides
+from agents.deploy.runtime import load_policy
 from envs.adapters.base import SignalStop
 from envs.adapters.errors import RobotError, RobotStopped
 from envs.adapters.faults import FaultConfig
@@ -82,7 +82,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def export(args: argparse.Namespace) -> dict:
     import envs  # noqa: F401  (registers the Foresight ids)
-    from agents.deploy_export import export_run, export_sb3_zip
+    from agents.deploy.flows import export_run, export_sb3_zip
 
     if args.run:
         return export_run(args.run, args.out, args.which, args.check)

@@ -4,11 +4,11 @@
     python scripts/evaluate.py runs/Foresight_PandaReach-v0/sac/<stamp>_s0
     python scripts/evaluate.py RUN_A RUN_B RUN_C --episodes 100 --out results/ --plot
 
-All flags: python scripts/evaluate.py --help. The logic lives in ``agents.cli`` and ``agents.run_evaluation``.
+All flags: python scripts/evaluate.py --help. The logic lives in ``agents.runs.cli`` and ``agents.runs.evaluate``.
 """
 import sys
 
-from agents.cli import evaluate_main
+from agents.runs.cli import evaluate_main
 
 if __name__ == "__main__":
     sys.exit(evaluate_main())

@@ -30,7 +30,7 @@ from world_models.models import ModelConfig, save_model
 from world_models.pixel_report import episode_sequences, fit_pixel_model, has_image, image_key, make_pixel_model
 from world_models.report import fit_and_report, format_report, split_episodes
 from world_models.spaces import StateLayout, space_to_json
-from world_models.training import TrainConfig
+from world_models.fitting import FitConfig
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
     model_config = ModelConfig(args.ensemble_size, args.hidden_size, args.num_layers, not args.deterministic,
                                euler_dims=tuple(args.euler_dims), std_floor=args.std_floor)
     model, report = fit_and_report(read_episodes(args.data), layout, model_config,
-                                   TrainConfig(max_epochs=args.max_epochs, batch_size=args.batch_size),
+                                   FitConfig(max_epochs=args.max_epochs, batch_size=args.batch_size),
                                    tuple(args.ks), args.test_fraction, args.seed, resolve_device(args.device))
     save_model(str(out / "model.pt"), model.cpu(),
                {"observation_space": space_to_json(metadata["observation_space"]),

@@ -4,7 +4,7 @@
 Collects frames with random actions (or a scripted controller), trains the encoder with an
 autoencoder, CURL-style contrastive or inverse-dynamics objective, and writes to ``--out``:
 ``encoder.pt`` (load with ``perception.checkpoint.load_encoder`` or pass as ``pretrained=`` to
-``agents.features.policy_kwargs_for``), ``losses.json``, ``frames.npz`` and a PNG of
+``agents.sb3.features.policy_kwargs_for``), ``losses.json``, ``frames.npz`` and a PNG of
 reconstructions (autoencoder) or nearest neighbours (other objectives).
 
 Example:
@@ -22,7 +22,7 @@ import sys
 import gymnasium as gym
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from agents.hyperparams import parse_overrides
+from agents.training.hyperparams import parse_overrides
 from perception.checkpoint import save_encoder
 from perception.frames import collect_frames
 from perception.pretrain import PretrainConfig, pretrain_encoder

@@ -5,11 +5,11 @@
     python scripts/train.py --algo ppo --env Foresight/PandaReach-v0 -n 50000 --n-envs 4 --vec-env subproc
     python scripts/train.py --resume runs/Foresight_PandaReach-v0/sac/<stamp>_s0
 
-All flags: python scripts/train.py --help. The logic lives in ``agents.cli`` and ``agents.training``.
+All flags: python scripts/train.py --help. The logic lives in ``agents.runs.cli`` and ``agents.training.run``.
 """
 import sys
 
-from agents.cli import train_main
+from agents.runs.cli import train_main
 
 if __name__ == "__main__":
     sys.exit(train_main())

@@ -16,7 +16,7 @@ from world_models.evaluation import (ErrorFn, calibration, compare_to_baselines,
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.replay import Transitions, transitions_from_episodes
 from world_models.spaces import StateLayout
-from world_models.training import TrainConfig, fit
+from world_models.fitting import FitConfig, fit
 
 
 def split_episodes(episodes: list[Episode], test_fraction: float, seed: int) -> tuple[list[Episode], list[Episode]]:
@@ -29,7 +29,7 @@ def split_episodes(episodes: list[Episode], test_fraction: float, seed: int) -> 
 
 
 def fit_and_report(episodes: list[Episode], layout: StateLayout, model_config: ModelConfig = ModelConfig(),
-                   train_config: TrainConfig = TrainConfig(), ks: tuple[int, ...] = (1, 5, 10, 20),
+                   fit_config: FitConfig = FitConfig(), ks: tuple[int, ...] = (1, 5, 10, 20),
                    test_fraction: float = 0.2, seed: int = 0, device: str | torch.device = "cpu",
                    groups: dict[str, Callable[[Transitions], ErrorFn]] | None = None
                    ) -> tuple[EnsembleDynamics, dict[str, Any]]:
@@ -41,7 +41,7 @@ def fit_and_report(episodes: list[Episode], layout: StateLayout, model_config: M
     train, test = transitions_from_episodes(train_episodes, layout), transitions_from_episodes(test_episodes, layout)
     torch.manual_seed(seed)
     model = EnsembleDynamics(layout.state_dim, train.actions.shape[1], model_config).to(device)
-    history = fit(model, train, train_config, seed=seed)
+    history = fit(model, train, fit_config, seed=seed)
     horizon = min(max(ks), min(len(e) for e in test_episodes))
     windows = episode_windows(test_episodes, layout, horizon)
     errors = compare_to_baselines(model, train, windows, ks)

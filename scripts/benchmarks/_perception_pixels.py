@@ -15,8 +15,8 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from agents.evaluation import evaluate, model_policy, summarize
-from agents.features import policy_kwargs_for
+from agents.evaluation.episodes import evaluate, model_policy, summarize
+from agents.sb3.features import policy_kwargs_for
 from perception.checkpoint import load_encoder
 from perception.wrappers import EncodedObservationWrapper, ObjectLocalizationWrapper, ObjectSpec
 

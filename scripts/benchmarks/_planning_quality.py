@@ -13,7 +13,7 @@ from world_models.models import ModelConfig, floored_std
 from world_models.report import fit_and_report, format_report
 from world_models.rollouts import noisy_policy, random_policy, run_episodes
 from world_models.spaces import StateLayout
-from world_models.training import TrainConfig
+from world_models.fitting import FitConfig
 
 PUSH_EULER = 10  # PandaPush goal state: ee pos 0-2, ee vel 3-5, gripper 6, object pos 7-9, rpy 10-12,
                  # object linear velocity 13-15, angular velocity 16-18, achieved goal 19-21
@@ -56,7 +56,7 @@ def model_quality(args: argparse.Namespace, env_id: str, env: gym.Env) -> None:
     model_config = ModelConfig(5, args.hidden_size, args.num_layers, euler_dims=euler, std_floor=args.std_floor)
     episodes = read_episodes(path)  # read once: thousands of episodes
     model, report = fit_and_report(episodes, StateLayout(env.observation_space), model_config,
-                                   TrainConfig(max_epochs=args.max_epochs, patience=args.patience),
+                                   FitConfig(max_epochs=args.max_epochs, patience=args.patience),
                                    ks=(1, 5, 10, 20), seed=args.seed,
                                    groups=push_groups(args.std_floor) if push else None)
     print(f"{env_id}: {len(episodes)} episodes ({path}); model {model_config}")

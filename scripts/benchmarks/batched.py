@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import envs  # noqa: F401  (registers the ids)
-from agents.vec_env import VectorEnvToSB3
+from agents.sb3.vec_env import VectorEnvToSB3
 from envs.batched import make_batched
 
 SECTIONS = ("step", "single", "ppo", "render")

@@ -22,9 +22,9 @@ import time
 import numpy as np
 import torch
 
-from agents.control_loop import ControlLoop, LoopConfig
-from agents.export import export_onnx, export_program
-from agents.policy_runtime import load_policy
+from agents.deploy.control_loop import ControlLoop, LoopConfig
+from agents.deploy.export import export_onnx, export_program
+from agents.deploy.runtime import load_policy
 from envs.adapters.gym_env import SupervisedEnv
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.sim import make_sim_robot, panda_limits, panda_reach_goal, physics_for_rate

@@ -154,7 +154,7 @@ def gemm_peak(hidden: int, members: int = 5, rows: int = 100, repeats: int = 60)
 
 # --------------------------------------------------------------------------- distill
 def distill_rate(args: argparse.Namespace) -> None:
-    from agents.distill import DistilledPolicy
+    from agents.planning.distill import DistilledPolicy
     torch.manual_seed(0)
     obs_space = gym.spaces.Box(-10, 10, (args.state_dim,), np.float32)
     act_space = gym.spaces.Box(-1, 1, (args.action_dim,), np.float32)
@@ -218,9 +218,9 @@ PRESETS = {  # PlanningAgent hyperparameters per env for the sample-efficiency r
 
 
 def mpc_preset(env_id: str, goal: bool) -> dict:
-    """PlanningAgent hyperparameters: the benchmark's own above, else ``agents/hyperparams/mpc.yml``'s entry,
+    """PlanningAgent hyperparameters: the benchmark's own above, else ``agents/training/hyperparams/mpc.yml``'s entry,
     else (goal envs) Reach's small planner."""
-    from agents.hyperparams import SPECIAL_KEYS, load_hyperparams, read_table
+    from agents.training.hyperparams import SPECIAL_KEYS, load_hyperparams, read_table
     if env_id in PRESETS:
         return PRESETS[env_id]
     if env_id in read_table("mpc"):
@@ -245,8 +245,8 @@ def make_sac(env: gym.Env, seed: int):
 
 def sample_efficiency(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
-    from agents.planning_agent import PlanningAgent
-    from agents.planning_curves import learning_curve, steps_to_reach
+    from agents.planning.mpc import PlanningAgent
+    from agents.evaluation.curves import learning_curve, steps_to_reach
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for env_id in args.envs:
@@ -288,7 +288,7 @@ def do_nothing_level(env: gym.Env, episodes: int, metric: str, seed: int = 10_00
 def final_evaluation(agents: dict, env: gym.Env, episodes: int, metric: str, seed: int = 20_000) -> None:
     """Both final agents on the same ``episodes`` seeded episodes: means with 95% bootstrap CIs, and the
     CI of the per-episode (paired) difference, so a verdict is not evaluation noise."""
-    from agents.statistics import bootstrap_ci
+    from agents.evaluation.statistics import bootstrap_ci
     from world_models.rollouts import run_episodes
     results = {}
     for name, agent in agents.items():

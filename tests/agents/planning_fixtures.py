@@ -5,7 +5,7 @@ import gymnasium as gym
 import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from agents.planning_agent import PlanningAgent
+from agents.planning.mpc import PlanningAgent
 
 SMALL = dict(learning_starts=200, train_freq=200, num_candidates=100, num_elites=10, horizon=5, iterations=3,
              hidden_size=64, num_layers=2, max_epochs=20)

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from agents.cli import evaluate_main, train_main, train_parser
+from agents.runs.cli import evaluate_main, train_main, train_parser
 from tests.agents import point_goal_env  # registers TestPointGoal-v0
 from tests.helpers import ROOT, subprocess_env
 

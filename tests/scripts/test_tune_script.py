@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from agents.cli import tune_main
+from agents.runs.cli import tune_main
 from tests.agents import point_goal_env  # noqa: F401  (registers TestPointGoal-v0)
 
 optuna = pytest.importorskip("optuna")

@@ -8,7 +8,7 @@ import torch
 from world_models.evaluation import LinearModel, calibration, compare_to_baselines, copy_last, Windows
 from world_models.models import EnsembleDynamics, ModelConfig, build_model
 from world_models.replay import Transitions
-from world_models.training import TrainConfig, fit
+from world_models.fitting import FitConfig, fit
 
 A = torch.tensor([[0.9, 0.2], [-0.1, 0.95]])
 B = torch.tensor([[0.5], [0.3]])
@@ -30,7 +30,7 @@ def small(ensemble: int = 1, probabilistic: bool = False) -> EnsembleDynamics:
 
 def test_mlp_recovers_linear_system_and_beats_baselines():
     model = small()
-    report = fit(model, linear_system(1000, 0), TrainConfig(max_epochs=40, batch_size=50, patience=10))
+    report = fit(model, linear_system(1000, 0), FitConfig(max_epochs=40, batch_size=50, patience=10))
     assert report.holdout_mse[report.best_epoch] < 0.01 * report.holdout_mse[0] + 1e-3
     test = linear_system(200, 1)
     with torch.no_grad():
@@ -58,7 +58,7 @@ def test_linear_baseline_and_copy_last_shapes():
 
 def test_ensemble_disagreement_grows_off_the_data():
     model = small(ensemble=5, probabilistic=True)
-    fit(model, linear_system(1000, 0, spread=0.5), TrainConfig(max_epochs=15, batch_size=64))
+    fit(model, linear_system(1000, 0, spread=0.5), FitConfig(max_epochs=15, batch_size=64))
     near, far = linear_system(200, 4, spread=0.5), linear_system(200, 4, spread=8.0)
     with torch.no_grad():
         spread_near = model.step(near.states, near.actions, propagation="mean")[2].mean()
@@ -70,7 +70,7 @@ def test_ensemble_disagreement_grows_off_the_data():
 
 def test_save_load_round_trip_reproduces_predictions():
     model = small(ensemble=5, probabilistic=True)
-    fit(model, linear_system(300, 0), TrainConfig(max_epochs=2))
+    fit(model, linear_system(300, 0), FitConfig(max_epochs=2))
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), **model.extra_config()}, buffer)
     buffer.seek(0)

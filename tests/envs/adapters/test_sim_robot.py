@@ -6,7 +6,7 @@ import pytest
 
 
 import envs  # noqa: F401  (registers the ids)
-from agents.control_loop import ControlLoop, LoopConfig
+from agents.deploy.control_loop import ControlLoop, LoopConfig
 from envs.adapters.faults import FaultConfig
 from envs.adapters.gym_env import AdapterEnv
 from envs.adapters.replay import replay_divergence

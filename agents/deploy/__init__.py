@@ -1,0 +1,1 @@
+"""The policy side of deployment: export (ONNX), runtime, the fixed-rate control loop, its log, the uncertainty gate."""

@@ -1,0 +1,57 @@
+"""Learning curves in env steps for any agent with SB3's ``learn``/``predict`` (sample-efficiency benchmarks)."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, NamedTuple
+
+import gymnasium as gym
+
+from world_models.rollouts import run_episodes
+
+
+class CurvePoint(NamedTuple):
+    steps: int
+    """Env steps of training so far."""
+    mean_return: float
+    success_rate: float
+    """NaN where the env reports no ``is_success``."""
+    seconds: float
+    """Wall time since the curve started (training and evaluation)."""
+
+
+def learning_curve(agent: Any, make_eval_env: Callable[[], gym.Env], total_steps: int, eval_every: int,
+                   eval_episodes: int, seed: int = 10_000, log: Callable[[str], None] | None = None) -> list[CurvePoint]:
+    """Alternate ``agent.learn(eval_every)`` and deterministic evaluation until ``total_steps``.
+
+    Args:
+        agent: SB3 model or :class:`agents.planning.mpc.PlanningAgent` (``learn`` continues where it stopped).
+        make_eval_env: Builds the evaluation env (a separate instance from the training env).
+        total_steps: Training budget in env steps.
+        eval_every: Env steps between evaluations.
+        eval_episodes: Episodes per evaluation (seeds ``seed, seed + 1, ...``, the same at every point).
+        seed: First evaluation seed.
+        log: Called with one line per point (e.g. ``print``).
+    """
+    env, points, start, steps = make_eval_env(), [], time.perf_counter(), 0
+    planner = getattr(agent, "planner", None)
+    on_reset = planner.reset if planner is not None else None
+    while steps < total_steps:
+        chunk = min(eval_every, total_steps - steps)
+        agent.learn(chunk, reset_num_timesteps=False)
+        steps += chunk
+        stats = run_episodes(env, lambda obs: agent.predict(obs, deterministic=True)[0], eval_episodes, seed,
+                             on_reset=on_reset).summary()
+        points.append(CurvePoint(steps, stats["mean_return"], stats["success_rate"], time.perf_counter() - start))
+        if log is not None:
+            log(f"  {type(agent).__name__:>14} {steps:>7} steps: return {stats['mean_return']:9.2f}, "
+                f"success {stats['success_rate']:.2f}, {points[-1].seconds:7.1f} s")
+    env.close()
+    return points
+
+
+def steps_to_reach(curve: list[CurvePoint], target: float, metric: str = "mean_return") -> int | None:
+    """First step count at which ``metric`` reaches ``target`` (``None`` if never)."""
+    for point in curve:
+        if getattr(point, metric) >= target:
+            return point.steps
+    return None

@@ -1,0 +1,66 @@
+"""Load a trained policy from a run folder without executing code from any file.
+
+The model is rebuilt from ``config.yaml`` (safe YAML) through the same factory that trained it, then
+its weights come from a checkpoint read with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any, Callable
+
+from stable_baselines3.common.vec_env import VecNormalize
+
+from agents import checkpoints
+
+from agents.training import state as train_state
+from agents.training.factory import make_agent
+from agents.training.run_folder import RunFolder
+from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize
+
+WHICH = ("best", "latest")
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedRun:
+    """A run's policy ready to act: ``model.predict`` on ``obs_transform(obs)``."""
+
+    run: RunFolder
+    model: Any
+    config: dict[str, Any]
+    hyperparams: dict[str, Any]
+    obs_transform: Callable | None
+    checkpoint: pathlib.Path
+
+    def make_env(self, render_mode: str | None = None, env_kwargs: dict[str, Any] | None = None):
+        """A fresh env like the training one (``env_kwargs`` override, e.g. domain randomisation)."""
+        kwargs = {**(self.hyperparams.get("env_kwargs") or {}), **(env_kwargs or {})}
+        return env_maker(self.config["env_id"], kwargs, self.hyperparams.get("env_wrapper"), render_mode)()
+
+
+def checkpoint_path(run: RunFolder, which: str) -> tuple[dict[str, Any], pathlib.Path]:
+    """The ``best`` weights (falling back to latest if there is no best) or the ``latest`` step file."""
+    if which not in WHICH:
+        raise ValueError(f"unknown checkpoint {which!r}; valid: {', '.join(WHICH)}")
+    if which == "best" and run.best.is_file():
+        return checkpoints.load(run.best), run.best
+    state, path, _ = checkpoints.load_latest(run.checkpoints)
+    return state, path
+
+
+def load_run(path: str | pathlib.Path, which: str = "best", device: str = "auto") -> LoadedRun:
+    """Rebuild the model of the run at ``path`` and load its ``which`` checkpoint's weights."""
+    run = RunFolder.open(path)
+    record = run.read_yaml()
+    config, hyperparams = record["config"], record["hyperparams"]
+    check_env_id(config["env_id"])
+    state, ckpt = checkpoint_path(run, which)
+    venv = make_vec_env(config["env_id"], n_envs=1, seed=config["seed"], env_kwargs=hyperparams.get("env_kwargs"),
+                        wrappers=hyperparams.get("env_wrapper"))
+    venv = normalize(venv, hyperparams.get("normalize"), hyperparams.get("gamma"), training=False)
+    small = {**hyperparams, "buffer_size": 1, "learning_starts": 0} if "buffer_size" in hyperparams else hyperparams
+    model = make_agent(config["algo"], venv, small, seed=config["seed"], device=device)
+    train_state.load_weights(model, state)
+    train_state.set_normalize_state(venv, state.get("normalize"))
+    transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
+    return LoadedRun(run, model, config, hyperparams, transform, ckpt)
