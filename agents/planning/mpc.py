@@ -108,19 +108,10 @@ class PlanningAgent(OnlineAgent):
         goals = torch.as_tensor(self.layout.desired_goal(obs).reshape(envs, -1), device=self.device)
         if self.objective == "goal_distance":
             return goal_distance_reward(self.layout, goals)
-        compute_reward = self._env_attr("compute_reward")
+        compute_reward = self.env_attr("compute_reward")
         if compute_reward is None:
             raise RuntimeError("objective 'env_reward' needs an env with compute_reward; pass env= to load()")
         return env_goal_reward(compute_reward, self.layout, goals)
-
-    def _env_attr(self, name: str) -> Any:
-        """An attribute of the (first) training env, e.g. its batched ``compute_reward``; ``None`` if absent."""
-        try:
-            if isinstance(self.env, VecEnv):
-                return self.env.get_attr(name, indices=[0])[0]
-            return self.env.get_wrapper_attr(name) if self.env is not None else None
-        except AttributeError:
-            return None
 
     @torch.no_grad()
     def plan(self, obs: Any) -> tuple[np.ndarray, np.ndarray]:
