@@ -134,6 +134,15 @@ class Planner:
             return
         self._plan[mask] = self._middle()
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Random stream and warm-start plan, as tensors: restoring both continues planning exactly."""
+        plan = self._plan if self._plan is not None else torch.empty(0)
+        return {"generator": self.generator.get_state(), "plan": plan.cpu()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["generator"])
+        self._plan = state["plan"].to(self.device) if state["plan"].numel() else None
+
     def _middle(self) -> torch.Tensor:
         return (self.low + self.high) / 2
 

@@ -45,7 +45,7 @@ from perception.augment import RandomShift
 from perception.devices import resolve_device
 from world_models.data import read_episodes, read_metadata
 from world_models.latent_scoring import latent_value_score_fn, prior_proposals
-from world_models.latent_value import LatentValueModel
+from world_models.latent_value import LatentValueModel, PriorPolicy
 from world_models.observation_coding import ObservationCoding
 from world_models.planners import make_planner
 from world_models.spaces import space_from_json, space_to_json
@@ -120,14 +120,14 @@ class LatentPlanningAgent(OnlineAgent):
         return (2 * (actions - self._low) / (self._high - self._low) - 1).clip(-1, 1).astype(np.float32)
 
     @torch.no_grad()
-    def act(self, obs: Any, explore: bool = False) -> np.ndarray:
-        """Normalised actions ``[E, A]``: MPPI over the latent (or the prior alone, ``act="prior"``)."""
+    def act(self, obs: Any, explore: bool = False, mode: str | None = None) -> np.ndarray:
+        """Normalised actions ``[E, A]``: MPPI over the latent, or the prior alone (``mode`` or ``act="prior"``)."""
         c = self.config
         self.model.eval()
         tensors = self.coding.tensors(obs, self.device)
         z = self.model.encode(tensors)
         goal = tensors.get("goal", torch.zeros(z.shape[0], 0, device=self.device))
-        if c.act == "prior" and not explore:
+        if (mode or c.act) == "prior" and not explore:
             actions = self.model.pi(z, goal, deterministic=True)[0]
         else:
             proposals = (prior_proposals(self.model, z, goal, c.num_prior, c.horizon, self.generator)
@@ -153,6 +153,16 @@ class LatentPlanningAgent(OnlineAgent):
         actions = self.to_env_action(self.act(observation)).reshape(-1, *self.action_space.shape)
         actions = actions.astype(self.action_space.dtype)
         return (actions[0] if single else actions), None
+
+    def predict_prior(self, observation: Any) -> np.ndarray:
+        """The deterministic policy prior's actions in env units (``[A]`` or ``[E, A]``), no planning."""
+        single = self.coding.batch_shape(observation) == ()
+        actions = self.to_env_action(self.act(observation, mode="prior")).reshape(-1, *self.action_space.shape)
+        return actions[0] if single else actions
+
+    def prior_policy(self) -> PriorPolicy:
+        """The policy prior as a CPU module, observation tensors -> env actions: what ONNX export ships."""
+        return PriorPolicy(self.coding, self.model, torch.as_tensor(self._low), torch.as_tensor(self._high)).cpu().eval()
 
     def reseed(self, seed: int) -> None:
         """Restart planning's random streams from ``seed`` (evaluation: an episode's outcome depends on its seed)."""
@@ -229,7 +239,7 @@ class LatentPlanningAgent(OnlineAgent):
     def learner_state(self, with_buffer: bool) -> dict[str, Any]:
         state = {"model": self.model.state_dict(), "learner": self.learner.state_dict(),
                  "generator": self.generator.get_state(), "augment_generator": self.augment_generator.get_state(),
-                 "planner_generator": self.planner.generator.get_state(), "rng": json.dumps(self.rng.bit_generator.state),
+                 "planner": self.planner.state_dict(), "rng": json.dumps(self.rng.bit_generator.state),
                  "owed_updates": self.owed_updates, "demo_episodes_done": self.demo_episodes_done,
                  "demo_steps": self.demo_steps}
         if with_buffer and self.replay is not None:
@@ -241,7 +251,7 @@ class LatentPlanningAgent(OnlineAgent):
         self.learner.load_state_dict(state["learner"])
         self.generator.set_state(state["generator"])
         self.augment_generator.set_state(state["augment_generator"])
-        self.planner.generator.set_state(state["planner_generator"])
+        self.planner.load_state_dict(state["planner"])
         self.rng.bit_generator.state = json.loads(state["rng"])
         self.owed_updates = float(state["owed_updates"])
         self.demo_episodes_done, self.demo_steps = int(state["demo_episodes_done"]), int(state["demo_steps"])

@@ -188,7 +188,7 @@ class PlanningAgent(OnlineAgent):
         """Model, optimiser, fit counters, random streams and (``with_buffer``) the replay."""
         state = {"model": self.model.state_dict(), "optimiser": self.optimiser.state_dict(), "fits": self.fits,
                  "steps_since_fit": self._steps_since_fit, "generator": self.generator.get_state(),
-                 "planner_generator": self.planner.generator.get_state()}
+                 "planner": self.planner.state_dict()}
         if with_buffer:
             state["replay"] = self.replay.state_dict()
         return state
@@ -198,7 +198,7 @@ class PlanningAgent(OnlineAgent):
         self.optimiser.load_state_dict(state["optimiser"])
         self.fits, self._steps_since_fit = int(state["fits"]), int(state["steps_since_fit"])
         self.generator.set_state(state["generator"])
-        self.planner.generator.set_state(state["planner_generator"])
+        self.planner.load_state_dict(state["planner"])
         if "replay" in state:
             self.replay = ReplayBuffer.from_state_dict(state["replay"])
 

@@ -178,7 +178,7 @@ class SequenceReplay:
         """Inverse of :meth:`state_dict` into a buffer of the same capacity and columns."""
         saved = to_numpy(state["data"])
         if saved:
-            self._allocate({k: v[:1] for k, v in saved.items() if k not in ("episode", "step")})
+            self._allocate({k: v[0] for k, v in saved.items() if k not in ("episode", "step")})
             for key, value in saved.items():
                 self.data[key][:len(value)] = value
         self.pos, self.size, self.next_episode = int(state["pos"]), int(state["size"]), int(state["next_episode"])
