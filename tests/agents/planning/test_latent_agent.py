@@ -197,3 +197,13 @@ def test_scripted_expert_episodes_come_first_and_count_as_env_steps():
     rewards = agent.replay.data["reward"][:100, 0]
     assert agent.demo_episodes_done == 2 and agent.num_timesteps == 100
     assert (rewards == 0).mean() > 0.5  # the expert reaches the goal and stays: sparse reward 0
+
+
+def test_a_checkpoint_of_another_algorithm_is_refused_before_loading():
+    from agents.planning.mpc import PlanningAgent
+    from agents.training import state as train_state
+    env = gym.make(point_goal_env.ENV_ID)
+    mpc_state = train_state.gather(PlanningAgent(env, seed=0, hidden_size=8, learning_starts=10_000))
+    agent = LatentPlanningAgent(env, seed=0, **TINY)
+    with pytest.raises(ValueError, match="checkpoint of a PlanningAgent cannot resume a LatentPlanningAgent"):
+        train_state.restore(agent, mpc_state)
