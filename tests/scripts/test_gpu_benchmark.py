@@ -135,3 +135,20 @@ def test_latent_hook_reports_not_available_while_the_agent_does_not_exist():
     assert find_latent_agent() is None
     (row,) = latent_rows(None, LatentSizes(envs=4, learn_steps=16, updates=2, repeats=1), torch.device("cpu"))
     assert row.status == "not available" and LATENT_MODULE in row.note
+
+
+def test_the_carried_wheels_and_the_device_call_are_written_down_in_the_docs():
+    pins = [line.split("==") for line in (ROOT / "scripts/gpu/wheels.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    docs = (ROOT / "docs/benchmarks.md").read_text()
+    assert {name for name, _ in pins} >= {"gymnasium", "stable-baselines3", "pybullet"}
+    for name, version in pins:
+        assert f"{name.replace('-', '_')}-{version}-" in docs, f"{name}=={version} missing from docs/benchmarks.md"
+    for text in ("command: `bash scripts/gpu/run.sh`", 'carry: `[".gpu"]`', "timeout_s: `480`"):
+        assert text in docs
+    assert gpu.parse_args(["--dry-run"])[0].budget_s < 480  # the benchmark ends inside the call's timeout
+
+
+@pytest.mark.parametrize("script", ["scripts/gpu/fetch_wheels.sh", "scripts/gpu/run.sh"])
+def test_the_device_shell_scripts_parse(script):
+    subprocess.run(["bash", "-n", str(ROOT / script)], check=True, timeout=10)
