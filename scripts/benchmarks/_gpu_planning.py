@@ -6,7 +6,6 @@ measured GEMM rate on the model's own layer shape.
 from __future__ import annotations
 
 import contextlib
-import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -121,30 +120,8 @@ def _planner_rows(name: str, planner_type: type[Planner], config: Any, sizes: Pl
 
 
 # ------------------------------------------------------------------------------------------ latent agent
-# HOOK for the latent planning agent (TD-MPC2 class), being written as agents/planning/latent*.py.
-# What this expects of it (the agent's author adjusts these three names or the calls in latent_rows):
-#   agent = LatentPlanningAgent(env, seed=0, device=device)  # env: an SB3 VecEnv of E Pendulum worlds
-#   agent.learn(total_timesteps)     # collects real steps into its replay (seed steps first)
-#   agent.update(gradient_steps)     # that many gradient updates from the replay, no env steps
-#   agent.predict(obs[E, 3], deterministic=True) -> (actions[E, 1], None)  # plans E actions at once
-LATENT_MODULE = "agents.planning.latent"
-LATENT_CLASS = "LatentPlanningAgent"
-
-
-def find_latent_agent() -> type | None:
-    """The latent planning agent's class, or ``None`` while its module does not exist yet.
-
-    Only the module's own absence counts as "not there": an import error inside it is a bug, and raises.
-    """
-    try:
-        module = importlib.import_module(LATENT_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name == LATENT_MODULE:
-            return None
-        raise
-    if not hasattr(module, LATENT_CLASS):
-        raise AttributeError(f"{LATENT_MODULE} has no {LATENT_CLASS}; update the hook in {__name__}")
-    return getattr(module, LATENT_CLASS)
+LATENT_ENV_ID = "Foresight/BatchedPendulum-v0"
+"""Whose ``lmpc`` preset sizes the agent: N batched Pendulums planned for at once."""
 
 
 @dataclass(frozen=True)
@@ -152,35 +129,45 @@ class LatentSizes:
     envs: int
     """Envs the agent plans for at once."""
     learn_steps: int
-    """Env steps collected before the updates are timed."""
+    """Env steps collected (random seed steps) before the updates are timed."""
     updates: int
     """Gradient updates per timing."""
     repeats: int
 
 
-def latent_rows(agent_type: type | None, sizes: LatentSizes, device: torch.device) -> Iterator[Row]:
-    """Updates/s and ms per planned action of the latent agent on ``device`` vs the CPU."""
-    if agent_type is None:
-        yield Row("latent", "latent planning agent", status="not available",
-                  note=f"{LATENT_MODULE}.{LATENT_CLASS} does not exist yet")
-        return
+def latent_agent(sizes: LatentSizes, device: torch.device) -> tuple[Any, Any]:
+    """A ``LatentPlanningAgent`` at its batched-Pendulum preset with a filled replay, and observations ``[E, 3]``."""
+    from agents.planning.latent_agent import LatentPlanningAgent
     from agents.sb3.vec_env import VectorEnvToSB3
+    from agents.training.hyperparams import SPECIAL_KEYS, load_hyperparams
     from envs.batched import make_batched
 
+    hyperparams = {k: v for k, v in load_hyperparams("lmpc", LATENT_ENV_ID).items() if k not in SPECIAL_KEYS}
+    hyperparams.update(learning_starts=sizes.learn_steps, pretrain_updates=1)  # seed steps only, then time
+    env = VectorEnvToSB3(make_batched("pendulum", sizes.envs, device=str(device)))
+    agent = LatentPlanningAgent(env, seed=0, device=device, **hyperparams).learn(sizes.learn_steps)
+    return agent, env.reset()
+
+
+def latent_rows(sizes: LatentSizes, device: torch.device) -> Iterator[Row]:
+    """Updates/s (one replay batch each) and ms per planned action for E envs at once, on ``device`` vs the CPU."""
     updates, plans = {}, {}
     for on in dict.fromkeys([device, torch.device("cpu")]):
-        label = f"{sizes.envs} envs, {device_label(on)}" if on.type != "cpu" else f"{sizes.envs} envs, CPU"
-        env = VectorEnvToSB3(make_batched("pendulum", sizes.envs, device=str(on)))
-        agent = agent_type(env, seed=0, device=on)
-        agent.learn(sizes.learn_steps)
-        obs = env.reset()
-        timings = interleaved({"update": lambda agent=agent: agent.update(sizes.updates),
-                               "plan": lambda agent=agent, obs=obs: agent.predict(obs, deterministic=True)},
+        label = f"{sizes.envs} envs, {device_label(on) if on.type != 'cpu' else 'CPU'}"
+        agent, obs = latent_agent(sizes, on)
+
+        def update(agent: Any = agent) -> None:
+            for _ in range(sizes.updates):
+                agent.learner.update(agent.replay.sample(agent.config.batch_size, agent.device))
+
+        timings = interleaved({"update": update, "plan": lambda agent=agent, obs=obs: agent.predict(obs)},
                               sizes.repeats, on)
         updates[label], plans[label] = sizes.updates / timings["update"] * 1e3, timings["plan"]
+        config = agent.config
     labels = list(updates)
     peer = labels[-1] if len(labels) > 1 else None
-    yield Row("latent", "latent agent updates/s (Pendulum)",
-              [Figure(k, v, "updates/s") for k, v in updates.items()], peer)
-    yield Row("latent", f"latent agent ms per planned action, {sizes.envs} envs at once",
-              [Figure(k, v, "ms") for k, v in plans.items()], peer)
+    search = f"{config.num_candidates}+{config.num_prior} x H{config.horizon} x {config.iterations} it"
+    yield Row("latent", f"lmpc updates/s, batch {config.batch_size} ({LATENT_ENV_ID} preset)",
+              [Figure(k, v, "updates/s") for k, v in updates.items()], peer, target=">= 50", met=updates[labels[0]] >= 50)
+    yield Row("latent", f"lmpc ms per planned action ({search}), {sizes.envs} envs at once",
+              [Figure(k, v, "ms") for k, v in plans.items()], peer, target="<= 20 ms", met=plans[labels[0]] <= 20)

@@ -12,7 +12,7 @@ Groups (``--only``; they run in this order, riskiest last):
   worlds    batched CartPole and Pendulum steps/s at N = 2^16, 2^20, 2^22 vs gymnasium's vector envs on the CPU
   render    the batched 64x64 rasterizer's frames/s vs PyBullet TinyRenderer
   ppo       SB3 PPO whole learn() frames/s on 4,096 batched worlds vs make_vec_env with 16 CPU envs
-  latent    the latent planning agent's updates/s and ms per planned action (once it exists), device vs CPU
+  latent    the latent planning agent (lmpc): updates/s and ms per planned action for 256 envs, device vs CPU
   egl       84x84 Panda frames, PyBullet's EGL renderer vs TinyRenderer
 
 Writes ``gpu.json`` and ``gpu.md`` (the Markdown table for docs/benchmarks.md) to ``--out`` after
@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from scripts.benchmarks._gpu_planning import LatentSizes, PlanSizes, find_latent_agent, latent_rows, planning_rows
+from scripts.benchmarks._gpu_planning import LatentSizes, PlanSizes, latent_rows, planning_rows
 from scripts.benchmarks._gpu_report import Report, Row, command_line, machine_info
 from scripts.benchmarks._gpu_sims import Timing, panda_renderer_rows, ppo_rows, render_rows, world_rows
 from world_models.devices import resolve_device
@@ -95,7 +95,7 @@ def measurements(sizes: RunSizes, device: torch.device) -> dict[str, Callable[[]
         "render": lambda: render_rows(sizes.render_batches, sizes.timing, device),
         "ppo": lambda: ppo_rows(sizes.ppo_worlds, sizes.ppo_peer_envs, sizes.ppo_n_steps, sizes.ppo_rollouts,
                                 sizes.ppo_peer_rollouts, device),
-        "latent": lambda: latent_rows(find_latent_agent(), sizes.latent, device),
+        "latent": lambda: latent_rows(sizes.latent, device),
         "egl": lambda: panda_renderer_rows(sizes.panda_image, sizes.timing),
     }
 

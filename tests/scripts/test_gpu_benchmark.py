@@ -1,22 +1,18 @@
-"""scripts/benchmark.py gpu: the dry run end to end (so the GPU call cannot rot), flags, budget, failures and
-the latent agent's hook."""
-import importlib.util
+"""scripts/benchmark.py gpu: the dry run end to end (so the GPU call cannot rot), flags, the budget, failures,
+and the docs that hold the device call."""
 import json
 import math
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from scripts.benchmarks import gpu
-from scripts.benchmarks._gpu_planning import LATENT_MODULE, LatentSizes, find_latent_agent, latent_rows
 from scripts.benchmarks._gpu_report import Figure, Report, Row
 from tests.helpers import ROOT, subprocess_env
 
-MAY_BE_MISSING = {"latent", "egl"}  # the agent may not exist yet; a CI box may have no EGL library
+MAY_BE_MISSING = {"egl"}  # a CI box may have no EGL library
 
 
 def test_dry_run_measures_every_group_and_writes_json_and_markdown(tmp_path):
@@ -37,6 +33,8 @@ def test_dry_run_measures_every_group_and_writes_json_and_markdown(tmp_path):
                       "pendulum steps/s, N = 2^6", "pendulum steps/s, N = 2^8"]
     planning = " ".join(row["name"] for row in rows if row["group"] == "planning")
     assert "CEM" in planning and "MPPI" in planning and "GEMM" in planning
+    assert [row["name"].split(" (")[0].split(",")[0] for row in rows if row["group"] == "latent"] == [
+        "lmpc updates/s", "lmpc ms per planned action"]
     markdown = (tmp_path / "gpu.md").read_text()
     assert "| group | measurement | figures | speed-up | target | status |" in markdown
     assert markdown.count("\n| ") == len(rows) + 2  # header and separator, then one line per row
@@ -56,9 +54,10 @@ def test_bad_flags_fail_before_any_work_naming_what_is_valid(argv, message, caps
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
-def test_asking_for_cuda_without_one_says_so():
+def test_asking_for_cuda_without_one_says_so(capsys):
     with pytest.raises(SystemExit):
         gpu.parse_args([])
+    assert "--device cuda but torch sees no CUDA device" in capsys.readouterr().err
 
 
 def test_groups_that_no_longer_fit_the_budget_are_skipped_not_started(tmp_path):
@@ -89,52 +88,6 @@ def test_speedup_is_higher_is_better_for_rates_and_inverted_for_times():
     assert rate.speedup == pytest.approx(3.0) and time_.speedup == pytest.approx(4.0)
     with pytest.raises(ValueError, match="unknown status 'done'; valid: ok, failed"):
         Row("worlds", "x", status="done")
-
-
-class TinyLatentAgent:
-    """The interface the hook expects of the latent agent, on a real torch network (the agent is not written yet)."""
-
-    def __init__(self, env, seed: int, device: torch.device) -> None:
-        self.env, self.device, self.replay = env, device, []
-        torch.manual_seed(seed)
-        obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-        self.net = nn.Sequential(nn.Linear(obs_dim, 32), nn.ELU(), nn.Linear(32, act_dim)).to(device)
-        self.optimizer = torch.optim.Adam(self.net.parameters())
-
-    def learn(self, total_timesteps: int) -> "TinyLatentAgent":
-        obs = self.env.reset()
-        for _ in range(max(total_timesteps // self.env.num_envs, 1)):
-            actions = np.stack([self.env.action_space.sample() for _ in range(self.env.num_envs)])
-            self.replay.append(obs)
-            obs, *_ = self.env.step(actions)
-        return self
-
-    def update(self, gradient_steps: int) -> None:
-        batch = torch.as_tensor(np.concatenate(self.replay), device=self.device)
-        for _ in range(gradient_steps):
-            loss = self.net(batch).pow(2).mean()
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-
-    def predict(self, obs, deterministic: bool = True):
-        with torch.no_grad():
-            return self.net(torch.as_tensor(obs, device=self.device)).cpu().numpy(), None
-
-
-def test_latent_hook_measures_an_agent_with_the_expected_interface():
-    sizes = LatentSizes(envs=4, learn_steps=16, updates=2, repeats=1)
-    rows = list(latent_rows(TinyLatentAgent, sizes, torch.device("cpu")))
-    assert [row.name for row in rows] == ["latent agent updates/s (Pendulum)",
-                                          "latent agent ms per planned action, 4 envs at once"]
-    assert all(row.status == "ok" and row.figures[0].value > 0 for row in rows)
-
-
-@pytest.mark.skipif(importlib.util.find_spec(LATENT_MODULE) is not None, reason="the latent agent exists now")
-def test_latent_hook_reports_not_available_while_the_agent_does_not_exist():
-    assert find_latent_agent() is None
-    (row,) = latent_rows(None, LatentSizes(envs=4, learn_steps=16, updates=2, repeats=1), torch.device("cpu"))
-    assert row.status == "not available" and LATENT_MODULE in row.note
 
 
 def test_the_carried_wheels_and_the_device_call_are_written_down_in_the_docs():
