@@ -7,15 +7,11 @@ from envs.observations import ObsLayout
 from envs.randomization import Randomization, make_randomizer
 from envs.robots.panda import Panda
 from envs.sim.bullet import PhysicsConfig, Simulator
-from envs.sim.camera import CameraSpec
 from envs.tasks.base import GoalTask
 from envs.tasks.pick_and_place import PickAndPlace
 from envs.tasks.push import Push
 from envs.tasks.reach import Reach
-from envs.tasks.scene import build_table_scene
-
-# Third-person view from the front right of the table, looking at the workspace.
-ARM_CAMERA = CameraSpec(eye=(0.4, 0.65, 0.6), target=(-0.15, 0.0, 0.12), fov_deg=50.0, near=0.05, far=3.0)
+from envs.tasks.scene import ARM_CAMERA, build_table_scene
 
 
 class PandaEnv(RobotTaskEnv):

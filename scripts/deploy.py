@@ -32,8 +32,8 @@ from envs.adapters.errors import RobotError, RobotStopped
 from envs.adapters.faults import FaultConfig
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import (CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate,
-                               sim_robot_for_commands)
+from envs.adapters.sim import CONTROLS, ROBOTS, make_sim_robot, physics_for_rate, sim_robot_for_commands
+from envs.adapters.sim_panda import panda_reach_goal
 from envs.adapters.watchdog import Watchdog
 
 REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}

@@ -4,8 +4,9 @@
   context manager that safe-stops on any exception or SIGINT/SIGTERM.
 - :class:`SafetySupervisor` (``safety``) and :class:`Watchdog` (``watchdog``): the one safety layer
   shared by simulated evaluation and real deployment.
-- ``sim.SimPandaAdapter``, ``sim_mobile.SimMobileBaseAdapter``: the PyBullet robots behind the same
-  interface (``sim.make_sim_robot``), with injected faults (``faults``).
+- ``sim_panda.SimPandaAdapter``, ``sim_mobile.SimMobileBaseAdapter`` (on ``sim_base.SimRobotAdapter``):
+  the PyBullet robots behind the same interface, by name with ``sim.make_sim_robot``, with injected
+  faults (``faults``).
 - ``network.NetworkRobotAdapter`` / ``server.RobotServer``: a robot in another process over ZeroMQ
   (``protocol`` documents the wire format).
 - ``gym_env.AdapterEnv``: a gymnasium env over any adapter; ``gym_env.SupervisedEnv`` puts the

@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 
 from envs.adapters.limits import CommandField, CommandLimits
-from envs.adapters.sim import SimRobotAdapter
+from envs.adapters.sim_base import SimRobotAdapter
 from envs.tasks.scene import build_floor_scene
 from envs.robots.mobile_base import MobileBase
 from envs.sim.bullet import PhysicsConfig, Simulator
