@@ -24,7 +24,7 @@ import sys
 import torch
 
 from world_models.data import read_episodes, read_metadata
-from world_models.devices import resolve_device
+from foresight_base.devices import resolve_device
 from world_models.latent import LATENT_FORMAT
 from world_models.models import ModelConfig, save_model
 from world_models.pixel_report import episode_sequences, fit_pixel_model, has_image, image_key, make_pixel_model

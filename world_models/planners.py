@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import torch
+from foresight_base.checks import check_choice, check_keys
+from foresight_base.devices import resolve_device
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 """Maps candidate action sequences ``[E, N, H, A]`` to their returns ``[E, N]`` (higher is better)."""
@@ -114,7 +116,7 @@ class Planner:
 
     def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor,
                  device: str | torch.device = "cpu", seed: int = 0) -> None:
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.low = torch.as_tensor(action_low, dtype=torch.float32, device=self.device).reshape(-1)
         self.high = torch.as_tensor(action_high, dtype=torch.float32, device=self.device).reshape(-1)
         if self.low.shape != self.high.shape or not bool((self.high > self.low).all()):
@@ -373,11 +375,7 @@ def make_planner(name: str, action_low: torch.Tensor, action_high: torch.Tensor,
     """Build a continuous-action planner by name (``cem``, ``mppi``, ``gradient``) with config fields as keywords.
 
     For ``Discrete`` actions use :class:`DiscreteCEMPlanner`."""
-    if name not in PLANNERS:
-        raise ValueError(f"unknown planner {name!r}; valid: {sorted(PLANNERS)}")
+    check_choice("planner", name, sorted(PLANNERS))
     planner_cls, config_cls = PLANNERS[name]
-    valid = set(config_cls.__dataclass_fields__)
-    unknown = sorted(set(config) - valid)
-    if unknown:
-        raise ValueError(f"unknown {name} planner option(s) {unknown}; valid: {sorted(valid)}")
+    check_keys(f"{name} planner option", config, config_cls.__dataclass_fields__)
     return planner_cls(action_low, action_high, config_cls(**config), device=device, seed=seed)

@@ -33,7 +33,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from agents.checkpoints import atomic_save
 from agents.planning.config import PlanningAgentConfig
 from agents.planning.loop import OnlineAgent
-from world_models.devices import resolve_device
+from foresight_base.devices import resolve_device
 from world_models.models import EnsembleDynamics, ModelConfig, load_model
 from world_models.planners import make_planner
 from world_models.replay import ReplayBuffer

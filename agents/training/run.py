@@ -27,6 +27,8 @@ from agents.training.hyperparams import load_hyperparams
 from agents.evaluation.media import plot_curve, write_mp4
 from agents.training.run_folder import RunFolder
 from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize
+from foresight_base.devices import resolve_device
+from foresight_base.checks import check_choice
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never share start states with training envs
 
@@ -83,10 +85,9 @@ class RunConfig:
 
 def validate(config: RunConfig) -> None:
     """Fail before any work, naming the bad value and what would be valid."""
-    if config.algo not in ALGOS:
-        raise ValueError(f"unknown algo {config.algo!r}; valid: {', '.join(ALGOS)}")
-    if config.vec_env is not None and config.vec_env not in VEC_ENVS:
-        raise ValueError(f"unknown vec_env {config.vec_env!r}; valid: {', '.join(VEC_ENVS)}")
+    check_choice("algo", config.algo, ALGOS)
+    if config.vec_env is not None:
+        check_choice("vec_env", config.vec_env, VEC_ENVS)
     for name in ("eval_freq", "save_freq", "video_episodes", "torch_threads"):
         if getattr(config, name) is not None and getattr(config, name) < 0:
             raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
@@ -94,8 +95,7 @@ def validate(config: RunConfig) -> None:
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
-    if config.device != "auto" and not config.device.startswith(("cpu", "cuda", "mps")):
-        raise ValueError(f"unknown device {config.device!r}; valid: auto, cpu, cuda, cuda:N, mps")
+    resolve_device(config.device)  # the name stays as given (SB3 resolves it); refused now if unusable here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,8 +119,7 @@ def resolve_hyperparams(config: RunConfig) -> dict[str, Any]:
     hyperparams["n_timesteps"] = int(float(hyperparams.get("n_timesteps", 100_000)))
     hyperparams["n_envs"] = int(hyperparams.get("n_envs", 1))
     hyperparams["vec_env"] = config.vec_env or hyperparams.get("vec_env", "dummy")
-    if hyperparams["vec_env"] not in VEC_ENVS:
-        raise ValueError(f"vec_env {hyperparams['vec_env']!r} in the hyperparameter file; valid: {', '.join(VEC_ENVS)}")
+    check_choice("vec_env", hyperparams["vec_env"], VEC_ENVS, context=" in the hyperparameter file")
     return hyperparams
 
 

@@ -21,23 +21,12 @@ from gymnasium.vector.utils import batch_space
 from envs.batched.ops import Array, NumpyOps, TorchOps
 from envs.batched.raster import Canvas
 from envs.batched.world import BatchedWorld
+from foresight_base.devices import resolve_device
+from foresight_base.checks import check_choice
 
 OBS_MODES = ("state", "rgb", "rgb+state")
 ARRAY_TYPES = ("torch", "numpy")
 BACKENDS = ("auto", "torch", "numpy")
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when present else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:1"``... as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"unknown device {device!r}; valid: 'auto', 'cpu', 'cuda', 'cuda:<index>'") from error
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for but CUDA is not available; use 'auto' or 'cpu'")
-    return resolved
 
 
 def observation_space(world: BatchedWorld, obs_mode: str, image_size: tuple[int, int]) -> gym.spaces.Space:
@@ -48,12 +37,6 @@ def observation_space(world: BatchedWorld, obs_mode: str, image_size: tuple[int,
     if obs_mode == "rgb+state":
         return gym.spaces.Dict({"image": image, "state": world.single_observation_space})
     return world.single_observation_space
-
-
-def _choose(name: str, value: str, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
-    return value
 
 
 class BatchedVectorEnv(gym.vector.VectorEnv):
@@ -91,17 +74,15 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
     ):
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
+        check_choice("render_mode", render_mode, (None, "rgb_array"))
         self.world, self.num_envs, self.render_mode = world, int(num_envs), render_mode
         self.device = resolve_device(device)
-        self.obs_mode = _choose("obs_mode", obs_mode, OBS_MODES)
-        self.array_type = _choose("array_type", array_type, ARRAY_TYPES)
-        self.backend = self._pick_backend(_choose("backend", backend, BACKENDS))
+        self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
+        self.array_type = check_choice("array_type", array_type, ARRAY_TYPES)
+        self.backend = self._pick_backend(check_choice("backend", backend, BACKENDS))
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.max_episode_steps = max_episode_steps or world.default_max_episode_steps
-        if dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"unknown dtype {dtype}; valid: torch.float32, torch.float64")
+        check_choice("dtype", dtype, (torch.float32, torch.float64))
         numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
         self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps(numpy_dtype)
         #: Fixed-shape autoreset (see ``_autoreset``); on for accelerators, where shapes must not depend on data.

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from perception.augment import RandomShift
 from perception.encoders import NatureCNN
-from perception.devices import resolve_device
+from foresight_base.devices import resolve_device
 
 
 def interleaved(candidates: dict[str, Callable[[], object]], repeats: int, sync: Callable[[], None]) -> dict:

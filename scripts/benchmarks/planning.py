@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from world_models.devices import resolve_device
+from foresight_base.devices import resolve_device
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.planners import CEMConfig, CEMPlanner
 from world_models.scoring import model_score_fn
