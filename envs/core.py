@@ -15,6 +15,7 @@ import numpy as np
 from envs.observations import ObsLayout, assemble, observation_space
 from envs.sim.bullet import Frames, Simulator, SimState
 from envs.sim.camera import CameraSpec, intrinsics, look_at_pose
+from foresight_base.checks import check_choice
 
 RENDER_MODES = ("rgb_array", "human")
 
@@ -67,8 +68,7 @@ class RobotTaskEnv(gym.Env):
         randomizer: Callable[["RobotTaskEnv", np.random.Generator], bool] | None = None,
         scene_ids: dict[str, int] | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, {', '.join(RENDER_MODES)}")
+        check_choice("render_mode", render_mode, (None, *RENDER_MODES))
         self.layout = ObsLayout.parse(obs_mode)
         self.image_size = validate_image_size(image_size)
         self.render_size = validate_image_size(render_size)

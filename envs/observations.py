@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from gymnasium import spaces
+from foresight_base.checks import check_choice
 
 OBS_MODES = ("state", "goal", "rgb", "depth", "segmentation", "rgbd", "rgb+state", "depth+state", "rgbd+state")
 _IMAGE_PARTS = {"rgb": ("rgb",), "depth": ("depth",), "segmentation": ("segmentation",), "rgbd": ("rgb", "depth")}
@@ -46,8 +47,7 @@ class ObsLayout:
 
     @classmethod
     def parse(cls, mode: str) -> "ObsLayout":
-        if mode not in OBS_MODES:
-            raise ValueError(f"unknown obs_mode {mode!r}; valid: {', '.join(OBS_MODES)}")
+        check_choice("obs_mode", mode, OBS_MODES)
         base, _, extra = mode.partition("+")
         return cls(mode=mode, images=_IMAGE_PARTS.get(base, ()), with_state=extra == "state")
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from perception.augment import to_float
 from perception.checks import check_images
+from foresight_base.checks import check_choice
 
 
 class ImageEncoder(nn.Module):
@@ -196,8 +197,7 @@ def make_encoder(
         features_dim: output width D; ``None`` keeps the encoder's default.
         image_size: input (H, W) in pixels (the keypoint encoder works at any size).
     """
-    if name not in ENCODERS:
-        raise ValueError(f"unknown encoder {name!r}; valid: {sorted(ENCODERS)}")
+    check_choice("encoder", name, sorted(ENCODERS))
     kwargs = {} if features_dim is None else {"features_dim": features_dim}
     if name == "keypoints":
         encoder = SpatialSoftmaxEncoder(in_channels, **kwargs)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from perception.augment import RandomShift, to_float
+from foresight_base.checks import check_choice
 
 
 class FrameBatch(NamedTuple):
@@ -141,10 +142,9 @@ OBJECTIVES = ("autoencoder", "contrastive", "inverse")
 
 def make_objective(name: str, encoder: nn.Module, image_size: tuple[int, int], action_dim: int = 0) -> nn.Module:
     """Wrap ``encoder`` in the objective ``name`` (one of ``OBJECTIVES``)."""
+    check_choice("SSL objective", name, OBJECTIVES)
     if name == "autoencoder":
         return AutoencoderObjective(encoder, image_size)
     if name == "contrastive":
         return ContrastiveObjective(encoder)
-    if name == "inverse":
-        return InverseDynamicsObjective(encoder, action_dim)
-    raise ValueError(f"unknown SSL objective {name!r}; valid: {list(OBJECTIVES)}")
+    return InverseDynamicsObjective(encoder, action_dim)

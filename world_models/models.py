@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from world_models.state_coding import StateCoding
+from foresight_base.checks import check_choice
 
 PROPAGATIONS = ("fixed", "mean")
 
@@ -179,8 +180,7 @@ class EnsembleDynamics(nn.Module):
         multiple of M); ``mean`` runs every member on every row and averages (M times the cost).
         ``sample`` draws from the Gaussian heads instead of taking their means.
         """
-        if propagation not in PROPAGATIONS:
-            raise ValueError(f"unknown propagation {propagation!r}; valid: {PROPAGATIONS}")
+        check_choice("propagation", propagation, PROPAGATIONS)
         if propagation == "fixed" and states.shape[0] % self.members:
             raise ValueError(f"propagation='fixed' needs a batch that is a multiple of the ensemble size "
                              f"{self.members}, got {states.shape[0]}")

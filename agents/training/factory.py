@@ -27,6 +27,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.training.hyperparams import SPECIAL_KEYS, parse_value
 from agents.training.names import ALGOS
+from foresight_base.checks import check_choice
 
 SB3_ALGOS = {"a2c": A2C, "ddpg": DDPG, "dqn": DQN, "ppo": PPO, "sac": SAC, "td3": TD3}
 CONTRIB_ALGOS = {"tqc": "TQC"}
@@ -156,15 +157,14 @@ def action_noise(hyperparams: dict[str, Any], action_space: spaces.Space):
     kind = hyperparams.get("noise_type")
     if kind is None:
         return None
+    check_choice("noise_type", kind, ("normal", "ornstein-uhlenbeck"))
     import numpy as np
 
     dim = action_space.shape[-1]
     mean, sigma = np.zeros(dim), float(hyperparams.get("noise_std", 0.1)) * np.ones(dim)
     if kind == "normal":
         return NormalActionNoise(mean, sigma)
-    if kind == "ornstein-uhlenbeck":
-        return OrnsteinUhlenbeckActionNoise(mean, sigma)
-    raise ValueError(f"noise_type {kind!r} unknown; valid: normal, ornstein-uhlenbeck")
+    return OrnsteinUhlenbeckActionNoise(mean, sigma)
 
 
 def make_agent(

@@ -16,6 +16,7 @@ import yaml
 
 from agents.evaluation.episodes import EvalSummary
 from agents.training.run import RunConfig, execute, prepare_run
+from foresight_base.checks import check_choice
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "none")
@@ -81,10 +82,8 @@ class TuneConfig:
     """Evaluations per trial (each reported to the pruner)."""
 
     def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {self.sampler!r}; valid: {', '.join(SAMPLERS)}")
-        if self.pruner not in PRUNERS:
-            raise ValueError(f"unknown pruner {self.pruner!r}; valid: {', '.join(PRUNERS)}")
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("pruner", self.pruner, PRUNERS)
         if self.n_trials < 1 or self.n_evaluations < 1:
             raise ValueError(f"n_trials and n_evaluations must be >= 1, got {self.n_trials}, {self.n_evaluations}")
 

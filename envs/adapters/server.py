@@ -21,6 +21,7 @@ import zmq
 from envs.adapters.base import RobotAdapter
 from envs.adapters.errors import ProtocolError, RobotRestarted
 from envs.adapters.protocol import OPS, decode, encode, reply_header
+from foresight_base.checks import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,7 @@ class RobotServer:
 
     def _dispatch(self, request: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[dict, dict]:
         op = request.get("op")
-        if op not in OPS:
-            raise ProtocolError(f"unknown op {op!r}; valid: {OPS}")
+        check_choice("op", op, OPS, error=ProtocolError)
         if op == "act" and request.get("session") != self.session:
             # Sent to an earlier robot process (or before hello): executing it would move the robot
             # without the operator's explicit resume after the restart.

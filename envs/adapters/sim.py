@@ -20,6 +20,7 @@ from envs.adapters.sim_base import SimRobotAdapter
 from envs.adapters.sim_mobile import SimMobileBaseAdapter
 from envs.adapters.sim_panda import CONTROLS, SimPandaAdapter
 from envs.sim.bullet import PhysicsConfig
+from foresight_base.checks import check_choice
 
 ROBOTS = ("panda", "mobile")
 __all__ = ["CONTROLS", "ROBOTS", "make_sim_robot", "physics_for_rate", "sim_robot_for_commands"]
@@ -30,8 +31,7 @@ def make_sim_robot(robot: str = "panda", control: str = "ee", block_gripper: boo
                    max_delta: float = 0.5, image_size: int | None = None) -> RobotAdapter:
     """A simulated robot by name (``control``/``block_gripper``/``image_size`` apply to the
     Panda), behind a faulty link when ``faults`` is given."""
-    if robot not in ROBOTS:
-        raise ValueError(f"unknown robot {robot!r}; valid: {ROBOTS}")
+    check_choice("robot", robot, ROBOTS)
     if robot == "panda":
         adapter: SimRobotAdapter = SimPandaAdapter(control, block_gripper, physics, max_delta, image_size)
     else:

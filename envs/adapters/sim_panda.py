@@ -21,6 +21,7 @@ from envs.sim.camera import look_at_pose
 from envs.tasks import reach
 from envs.tasks.base import check_reward_type, goal_reward, goal_success
 from envs.tasks.scene import ARM_CAMERA, build_table_scene
+from foresight_base.checks import check_choice
 
 CONTROLS = panda_robot.CONTROLS
 PANDA_JOINTS = list(panda_robot.JOINTS)
@@ -35,8 +36,7 @@ def panda_limits(control: str = "ee", block_gripper: bool = False, max_delta: fl
         block_gripper: drop the ``gripper`` [1] command (reaching tasks).
         max_delta: largest change of any entry between consecutive commands (action units).
     """
-    if control not in CONTROLS:
-        raise ValueError(f"unknown control {control!r}; valid: {CONTROLS}")
+    check_choice("control", control, CONTROLS)
     arm = ("ee_delta", 3) if control == "ee" else ("joint_delta", len(panda_robot.ARM_JOINTS))
     fields = {arm[0]: CommandField.box(-1.0, 1.0, max_delta, arm[1])}
     if not block_gripper:

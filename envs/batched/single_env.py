@@ -15,6 +15,7 @@ from envs.batched.ops import NumpyOps
 from envs.batched.raster import Canvas
 from envs.batched.vector_env import OBS_MODES, observation_space
 from envs.batched.world import BatchedWorld
+from foresight_base.checks import check_choice
 
 
 class BatchedWorldEnv(gym.Env):
@@ -37,10 +38,8 @@ class BatchedWorldEnv(gym.Env):
         image_size: int | tuple[int, int] = 64,
         render_mode: str | None = None,
     ):
-        if obs_mode not in OBS_MODES:
-            raise ValueError(f"unknown obs_mode {obs_mode!r}; valid: {', '.join(OBS_MODES)}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
+        check_choice("obs_mode", obs_mode, OBS_MODES)
+        check_choice("render_mode", render_mode, (None, "rgb_array"))
         self.world, self.obs_mode, self.render_mode = world, obs_mode, render_mode
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.action_space = world.single_action_space

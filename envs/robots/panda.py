@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.sim.bullet import Simulator
+from foresight_base.checks import check_choice
 
 CONTROLS = ("ee", "joints")
 VISUALS = ("low_poly", "full")
@@ -51,10 +52,8 @@ class Panda:
 
     def __init__(self, sim: Simulator, control: str = "ee", block_gripper: bool = False,
                  base_position=(-0.6, 0.0, 0.0), visuals: str = "low_poly") -> None:
-        if control not in CONTROLS:
-            raise ValueError(f"unknown control {control!r}; valid: {', '.join(CONTROLS)}")
-        if visuals not in VISUALS:
-            raise ValueError(f"unknown visuals {visuals!r}; valid: {', '.join(VISUALS)}")
+        check_choice("control", control, CONTROLS)
+        check_choice("visuals", visuals, VISUALS)
         self.sim = sim
         self.control = control
         self.block_gripper = block_gripper

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from foresight_base.checks import check_choice
 
 
 @contextlib.contextmanager
@@ -137,8 +138,7 @@ class Simulator:
     """
 
     def __init__(self, physics: PhysicsConfig = PhysicsConfig(), gui: bool = False, renderer: str = "tiny") -> None:
-        if renderer not in RENDERERS:
-            raise ValueError(f"unknown renderer {renderer!r}; valid: {', '.join(RENDERERS)}")
+        check_choice("renderer", renderer, RENDERERS)
         if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             raise RuntimeError("render_mode='human' opens a window but DISPLAY is unset; use 'rgb_array' or None")
         self.physics = physics

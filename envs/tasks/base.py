@@ -9,6 +9,7 @@ import math
 from abc import ABC, abstractmethod
 
 import numpy as np
+from foresight_base.checks import check_choice
 
 REWARD_TYPES = ("sparse", "dense")
 GOAL_RGBA = (0.1, 0.9, 0.1, 0.4)  # every goal marker is translucent green; randomized colours avoid it
@@ -20,9 +21,7 @@ def goal_distance(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
 
 
 def check_reward_type(reward_type: str) -> str:
-    if reward_type not in REWARD_TYPES:
-        raise ValueError(f"unknown reward_type {reward_type!r}; valid: {', '.join(REWARD_TYPES)}")
-    return reward_type
+    return check_choice("reward_type", reward_type, REWARD_TYPES)
 
 
 def goal_reward(achieved: np.ndarray, desired: np.ndarray, reward_type: str, distance_threshold: float) -> np.ndarray:

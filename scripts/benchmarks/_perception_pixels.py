@@ -19,6 +19,7 @@ from agents.evaluation.episodes import evaluate, model_policy, summarize
 from agents.sb3.features import policy_kwargs_for
 from perception.checkpoint import load_encoder
 from perception.wrappers import EncodedObservationWrapper, ObjectLocalizationWrapper, ObjectSpec
+from foresight_base.checks import check_choice
 
 EVAL_SEED = 10_000
 """Evaluation episodes use seeds EVAL_SEED, EVAL_SEED + 1, ...: the same episodes for every variant and seed."""
@@ -51,6 +52,7 @@ class HideGoal(gym.ObservationWrapper):
 
 def make_env(variant: str, encoder_path: str | None, image_size: int = 84) -> gym.Env:
     """The PandaReach env as seen by ``variant``."""
+    check_choice("variant", variant, VARIANTS)
     if variant == "state":
         return gym.make("Foresight/PandaReach-v0", obs_mode="state", reward_type="dense")
     env = HideGoal(gym.make("Foresight/PandaReach-v0", obs_mode="rgb+state", image_size=image_size,
@@ -61,9 +63,7 @@ def make_env(variant: str, encoder_path: str | None, image_size: int = 84) -> gy
         return ObjectLocalizationWrapper(env, {"target": TARGET}, frames_from="render_frames",
                                          keep_keys=["proprio"],
                                          hold_last_seen=True)  # the hand hides the target when on it  # fmt: skip
-    if variant not in ("scratch", "ssl-finetune"):
-        raise ValueError(f"unknown variant {variant!r}; valid: {list(VARIANTS)}")
-    return env
+    return env  # "scratch" and "ssl-finetune" learn from the pixels themselves
 
 
 def success_rate(model, env: gym.Env, episodes: int, seed: int) -> float:
