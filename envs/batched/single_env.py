@@ -23,7 +23,7 @@ class BatchedWorldEnv(gym.Env):
 
     Args:
         world: The world's parameters and pure functions.
-        obs_mode: ``"state"``, ``"rgb"`` (uint8 ``[3, H, W]`` from the batched rasterizer) or
+        obs_mode: ``"state"``, ``"rgb"`` (uint8 ``[H, W, 3]`` from the batched rasterizer) or
             ``"rgb+state"`` (a dict of both under ``"image"`` and ``"state"``).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
         render_mode: ``None`` or ``"rgb_array"``.
@@ -62,12 +62,13 @@ class BatchedWorldEnv(gym.Env):
         """The current frame, ``uint8 [H, W, 3]`` (``render_mode="rgb_array"``)."""
         if self.render_mode is None or self.state is None:
             return None
-        return self._image().transpose(1, 2, 0)
+        return self._image()
 
     def _image(self) -> np.ndarray:
+        """The current frame, ``uint8 [H, W, 3]`` (observation and ``render()`` alike)."""
         canvas = Canvas(1, self.world.view, self.image_size)
         self.world.draw(canvas, torch.as_tensor(self.state)[None])
-        return canvas.image[0].numpy()
+        return np.ascontiguousarray(canvas.image[0].permute(1, 2, 0).numpy())
 
     def _observe(self) -> np.ndarray | dict[str, np.ndarray]:
         if self.obs_mode == "rgb":

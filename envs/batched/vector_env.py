@@ -30,8 +30,8 @@ BACKENDS = ("auto", "torch", "numpy")
 
 
 def observation_space(world: BatchedWorld, obs_mode: str, image_size: tuple[int, int]) -> gym.spaces.Space:
-    """One world's observation space in ``obs_mode`` (images are uint8 ``[3, H, W]``)."""
-    image = gym.spaces.Box(0, 255, (3, *image_size), np.uint8)
+    """One world's observation space in ``obs_mode`` (images are uint8 ``[H, W, 3]``, as every Foresight env's)."""
+    image = gym.spaces.Box(0, 255, (*image_size, 3), np.uint8)
     if obs_mode == "rgb":
         return image
     if obs_mode == "rgb+state":
@@ -47,7 +47,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         num_envs: N, the number of worlds.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or a ``torch.device``.
         max_episode_steps: Truncation length; ``None`` takes the world's default (as gymnasium).
-        obs_mode: ``"state"`` (float32 ``[N, O]``), ``"rgb"`` (uint8 ``[N, 3, H, W]``, top-down
+        obs_mode: ``"state"`` (float32 ``[N, O]``), ``"rgb"`` (uint8 ``[N, H, W, 3]``, top-down
             or side view drawn by the batched rasterizer) or ``"rgb+state"`` (a dict of both under
             ``"image"`` and ``"state"``, the PyBullet envs' keys).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
@@ -160,15 +160,19 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         """The N current frames as ``uint8 [H, W, 3]`` numpy arrays (``render_mode="rgb_array"``)."""
         if self.render_mode is None or self.state is None:
             return None
-        frames = self.images(self.state).permute(0, 2, 3, 1).cpu().numpy()
+        frames = self.images(self.state).cpu().numpy()
         return tuple(frames)
 
     def images(self, state: Array) -> torch.Tensor:
-        """Draw each world of ``state [N, S]`` as ``uint8 [N, 3, H, W]`` on the env's device."""
+        """Draw each world of ``state [N, S]`` as ``uint8 [N, H, W, 3]`` on the env's device.
+
+        The rasterizer paints channel planes; the channel-last result is a view of them (no copy),
+        and a network that wants ``[N, 3, H, W]`` gets it back as a view with ``permute(0, 3, 1, 2)``.
+        """
         state = torch.as_tensor(state, device=self.device)
         canvas = Canvas(state.shape[0], self.world.view, self.image_size, self.device)
         self.world.draw(canvas, state)
-        return canvas.image
+        return canvas.image.permute(0, 2, 3, 1)
 
     # -- conversions -------------------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ def test_cnn_policy_trains_on_pixel_observations():
 
     venv = gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=2, device="cpu", obs_mode="rgb", image_size=40)
     env = VectorEnvToSB3(venv)
-    assert env.observation_space.shape == (3, 40, 40) and env.observation_space.dtype == np.uint8
+    assert env.observation_space.shape == (40, 40, 3) and env.observation_space.dtype == np.uint8
     model = A2C("CnnPolicy", env, n_steps=4, seed=0, device="cpu", policy_kwargs={"features_extractor_kwargs": {"features_dim": 16}})
     model.learn(16)
     assert model.num_timesteps == 16
