@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Callable, NamedTuple
 
 import gymnasium as gym
 
 from world_models.rollouts import run_episodes
+from agents.agent import Agent
 
 
 class CurvePoint(NamedTuple):
@@ -19,7 +20,7 @@ class CurvePoint(NamedTuple):
     """Wall time since the curve started (training and evaluation)."""
 
 
-def learning_curve(agent: Any, make_eval_env: Callable[[], gym.Env], total_steps: int, eval_every: int,
+def learning_curve(agent: Agent, make_eval_env: Callable[[], gym.Env], total_steps: int, eval_every: int,
                    eval_episodes: int, seed: int = 10_000, log: Callable[[str], None] | None = None) -> list[CurvePoint]:
     """Alternate ``agent.learn(eval_every)`` and deterministic evaluation until ``total_steps``.
 

@@ -18,6 +18,7 @@ from agents.training.factory import make_agent
 from agents.training.run_folder import RunFolder
 from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize
 from foresight_base.checks import check_choice
+from agents.agent import Agent
 
 WHICH = ("best", "latest")
 
@@ -27,7 +28,7 @@ class LoadedRun:
     """A run's policy ready to act: ``model.predict`` on ``obs_transform(obs)``."""
 
     run: RunFolder
-    model: Any
+    model: Agent
     config: dict[str, Any]
     hyperparams: dict[str, Any]
     obs_transform: Callable | None

@@ -29,6 +29,7 @@ from agents.training.run_folder import RunFolder
 from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize
 from foresight_base.devices import resolve_device
 from foresight_base.checks import check_choice
+from agents.agent import Agent, Predictor
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never share start states with training envs
 
@@ -151,7 +152,7 @@ class Evaluator:
         self.transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
         self.episodes, self.seed = config.eval_episodes, config.seed + EVAL_SEED_OFFSET
 
-    def __call__(self, model) -> EvalSummary:
+    def __call__(self, model: Predictor) -> EvalSummary:
         policy = model_policy(model, deterministic=True, obs_transform=self.transform)
         episodes, _ = evaluate(self.env, policy, self.episodes, seed=self.seed)
         return summarize(episodes)
@@ -251,7 +252,8 @@ def _learn(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, state
         evaluate_model.close()
 
 
-def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: RunCallback) -> TrainResult:
+def _finish(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, model: Agent, venv: VecEnv,
+            callback: RunCallback) -> TrainResult:
     """Final evaluation, ``eval.json``, ``episodes.csv``, ``curve.png`` and ``video.mp4``."""
     summary = callback.evaluate() if not callback.history or callback.history[-1]["step"] != model.num_timesteps else None
     summary = summary or EvalSummary(**{k: v for k, v in callback.history[-1].items() if k != "step"})
@@ -263,7 +265,8 @@ def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: 
     return TrainResult(run, summary, model.num_timesteps)
 
 
-def record_video(config: RunConfig, hyperparams: dict[str, Any], model, venv: VecEnv, path: pathlib.Path) -> None:
+def record_video(config: RunConfig, hyperparams: dict[str, Any], model: Predictor, venv: VecEnv,
+                 path: pathlib.Path) -> None:
     """MP4 of the final policy's first evaluation episodes."""
     env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"), render_mode="rgb_array")()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None

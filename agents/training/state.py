@@ -23,6 +23,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.agent import Agent
 from agents.checkpoints import to_numpy, to_tensors
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 FORMAT = "foresight-train-state-1"
 COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining", "_total_timesteps")
@@ -30,7 +31,7 @@ LAST = ("_last_obs", "_last_original_obs", "_last_episode_starts")
 BUFFER_SKIP = {"observation_space", "action_space", "device", "env", "obs_shape", "action_dim", "n_envs"}
 
 
-def rng_state(model) -> dict[str, Any]:
+def rng_state(model: Agent) -> dict[str, Any]:
     """Every RNG a run draws from, as tensors and JSON strings."""
     np_state = np.random.get_state()
     state = {
@@ -44,7 +45,7 @@ def rng_state(model) -> dict[str, Any]:
     return state
 
 
-def set_rng_state(model, state: dict[str, Any]) -> None:
+def set_rng_state(model: Agent, state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     pos, has_gauss, gauss = json.loads(state["numpy"]["rest"])
     np.random.set_state(("MT19937", state["numpy"]["keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
@@ -125,7 +126,7 @@ def set_normalize_state(env: VecEnv, state: dict[str, Any] | None) -> None:
     env.returns = state["returns"]
 
 
-def noise_state(model) -> list[dict[str, Any]] | None:
+def noise_state(model: BaseAlgorithm) -> list[dict[str, Any]] | None:
     """Arrays inside the action noise (Ornstein-Uhlenbeck's last value), one dict per env's noise."""
     noise = getattr(model, "action_noise", None)
     if noise is None:
@@ -134,7 +135,7 @@ def noise_state(model) -> list[dict[str, Any]] | None:
     return [to_tensors({k: v for k, v in vars(m).items() if isinstance(v, np.ndarray)}) for m in members]
 
 
-def set_noise_state(model, state: list[dict[str, Any]] | None) -> None:
+def set_noise_state(model: BaseAlgorithm, state: list[dict[str, Any]] | None) -> None:
     noise = getattr(model, "action_noise", None)
     if noise is None or state is None:
         return
@@ -145,7 +146,7 @@ def set_noise_state(model, state: list[dict[str, Any]] | None) -> None:
             setattr(member, key, value)
 
 
-def weights_state(model) -> dict[str, Any]:
+def weights_state(model: BaseAlgorithm) -> dict[str, Any]:
     """Network weights, optimizer states and extra tensors (SB3's own list of what to save)."""
     modules, tensors = model._get_torch_save_params()
     out = {"modules": {}, "tensors": {}}
@@ -156,7 +157,7 @@ def weights_state(model) -> dict[str, Any]:
     return out
 
 
-def set_weights_state(model, state: dict[str, Any]) -> None:
+def set_weights_state(model: BaseAlgorithm, state: dict[str, Any]) -> None:
     for name, value in state["modules"].items():
         _getattr_path(model, name).load_state_dict(value)
     for name, value in state["tensors"].items():
@@ -223,7 +224,7 @@ def _episode_snapshots(env: VecEnv) -> list[dict[str, Any]] | None:
     return [to_tensors(s) for s in snaps]
 
 
-def restore(model, state: dict[str, Any]) -> bool:
+def restore(model: Agent, state: dict[str, Any]) -> bool:
     """Load ``state`` into a freshly built ``model`` and its env; True if the envs replayed exactly."""
     if "agent" in state:
         return _restore_own_agent(model, state)
@@ -247,7 +248,7 @@ def restore(model, state: dict[str, Any]) -> bool:
     return exact
 
 
-def _restore_own_agent(model: Any, state: dict[str, Any]) -> bool:
+def _restore_own_agent(model: Agent, state: dict[str, Any]) -> bool:
     model.load_training_state(state["agent"])
     exact = _replay_episodes(model.get_env(), state["episodes"])
     if state["episodes"] is None:
@@ -256,7 +257,7 @@ def _restore_own_agent(model: Any, state: dict[str, Any]) -> bool:
     return exact
 
 
-def _start_fresh_episodes(model) -> None:
+def _start_fresh_episodes(model: BaseAlgorithm) -> None:
     """Envs that cannot replay their episodes (batched worlds) start new ones, as SB3 does at step 0."""
     env = model.get_env()
     model._last_obs = env.reset()
