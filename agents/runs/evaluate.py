@@ -112,9 +112,9 @@ def aggregate_line(agg: dict[str, Any]) -> str:
 
 def plot_comparison(reports: list[RunReport], labels: list[str], path: pathlib.Path) -> pathlib.Path:
     """Per-run success rate and return with 95% intervals, side by side."""
-    from agents.evaluation.media import _pyplot
+    from agents.evaluation.media import headless_pyplot
 
-    plt = _pyplot()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * len(reports) + 2.5))
     y = np.arange(len(reports))
     means = [r.summary.return_mean for r in reports]
