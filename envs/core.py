@@ -186,4 +186,5 @@ class RobotTaskEnv(gym.Env):
     def _observe(self, achieved: np.ndarray | None = None):
         achieved = self.task.achieved_goal() if achieved is None else achieved
         frames = self.render_frames() if self.layout.images else None
-        return assemble(self.layout, self.robot.observation(), self.task.observation(), achieved, self.task.goal, frames)
+        return assemble(self.layout, self.robot.observation(), self.task.observation(), achieved, self.task.goal,
+                        frames)

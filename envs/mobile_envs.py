@@ -23,12 +23,14 @@ class MobilePointNavEnv(RobotTaskEnv):
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "velocity",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
+                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240,
+                 randomize: bool | Randomization = False,
                  visuals: str = "low_poly") -> None:
         randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)
         check_choice("control", control, ("velocity",), context=" for the mobile base")
-        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations), gui=render_mode == "human", renderer=renderer)
+        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations),
+                        gui=render_mode == "human", renderer=renderer)
         try:
             scene = build_floor_scene(sim)
             robot = MobileBase(sim, visuals=visuals)

@@ -80,8 +80,10 @@ def observation_space(layout: ObsLayout, sizes: dict[str, int], image_size: int,
         return _vector(sizes["robot"] + sizes["task"] + sizes["goal"])
     if layout.mode == "goal":
         goal = _vector(sizes["goal"])
-        return spaces.Dict({"observation": _vector(sizes["robot"] + sizes["task"]), "achieved_goal": goal, "desired_goal": goal})
-    parts = {key: image_space(part, image_size, far) for key, part in zip(layout.image_keys(), layout.images)}
+        return spaces.Dict({"observation": _vector(sizes["robot"] + sizes["task"]), "achieved_goal": goal,
+                            "desired_goal": goal})
+    parts = {key: image_space(part, image_size, far) for key, part in zip(layout.image_keys(), layout.images,
+                                                                          strict=True)}
     if layout.with_state:
         parts["state"] = _vector(sizes["robot"] + sizes["goal"])
     if len(parts) == 1:
@@ -89,7 +91,8 @@ def observation_space(layout: ObsLayout, sizes: dict[str, int], image_size: int,
     return spaces.Dict(parts)
 
 
-def assemble(layout: ObsLayout, robot: np.ndarray, task: np.ndarray, achieved: np.ndarray, desired: np.ndarray, frames=None):
+def assemble(layout: ObsLayout, robot: np.ndarray, task: np.ndarray, achieved: np.ndarray, desired: np.ndarray,
+             frames=None):
     """One observation of ``layout`` from vectors and rendered ``frames`` (``Frames`` or None)."""
     if layout.mode == "state":
         return np.concatenate((robot, task, desired)).astype(np.float32)
@@ -99,7 +102,7 @@ def assemble(layout: ObsLayout, robot: np.ndarray, task: np.ndarray, achieved: n
             "achieved_goal": achieved.astype(np.float32),
             "desired_goal": desired.astype(np.float32),
         }
-    parts = {key: getattr(frames, part) for key, part in zip(layout.image_keys(), layout.images)}
+    parts = {key: getattr(frames, part) for key, part in zip(layout.image_keys(), layout.images, strict=True)}
     if layout.with_state:
         parts["state"] = np.concatenate((robot, desired)).astype(np.float32)
     if len(parts) == 1:

@@ -35,11 +35,13 @@ class PandaEnv(RobotTaskEnv):
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "ee",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
+                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240,
+                 randomize: bool | Randomization = False,
                  visuals: str = "low_poly") -> None:
         randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)  # fail before opening a simulator
-        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations), gui=render_mode == "human", renderer=renderer)
+        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations),
+                        gui=render_mode == "human", renderer=renderer)
         try:
             scene = build_table_scene(sim)
             robot = Panda(sim, control=control, block_gripper=self.block_gripper, visuals=visuals)

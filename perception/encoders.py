@@ -12,6 +12,7 @@ from torch import nn
 from perception.augment import to_float
 from perception.checks import check_images
 from foresight_base.checks import check_choice
+from itertools import pairwise
 
 
 class ImageEncoder(nn.Module):
@@ -110,7 +111,7 @@ class ImpalaCNN(ImageEncoder):
     ) -> None:
         super().__init__(in_channels, features_dim)
         widths = (in_channels, *channels)
-        stacks = [_impala_stack(a, b) for a, b in zip(widths[:-1], widths[1:])]
+        stacks = [_impala_stack(a, b) for a, b in pairwise(widths)]
         self.trunk = nn.Sequential(*stacks, nn.ReLU(), nn.Flatten())
         self.head = nn.Sequential(nn.Linear(_flat_size(self.trunk, in_channels, image_size), features_dim), nn.ReLU())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from itertools import pairwise
 
 
 @torch.no_grad()
@@ -44,7 +45,7 @@ def _choose_ridge(x: np.ndarray, y: np.ndarray, folds: int = 5) -> float:
 
     def score(ridge: float) -> float:
         scores = []
-        for lo, hi in zip(edges[:-1], edges[1:]):
+        for lo, hi in pairwise(edges):
             keep = np.r_[0:lo, hi : len(x)]
             weights = _fit_ridge(x[keep], y[keep], ridge)
             scores.append(r2_scores(x[lo:hi] @ weights, y[lo:hi]).mean())

@@ -110,7 +110,7 @@ class ContrastiveObjective(nn.Module):
 
     @torch.no_grad()
     def after_step(self) -> None:
-        for key, query in zip(self.key_encoder.parameters(), self.encoder.parameters()):
+        for key, query in zip(self.key_encoder.parameters(), self.encoder.parameters(), strict=True):
             key.lerp_(query, 1.0 - self.momentum)
 
 

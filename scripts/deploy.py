@@ -12,7 +12,7 @@
 Every command goes through the safety supervisor (bounds, max change per step, watchdog). After a
 safe stop (lost robot, watchdog, error) the robot stays stopped until you type 'resume' (exit
 status 3 when it is not resumed). Ctrl-C stops the robot first, then writes the log (status 130).
-"""
+"""  # noqa: E501 - this text is the --help page, kept as it was
 from __future__ import annotations
 
 import argparse
@@ -164,7 +164,8 @@ def run(args: argparse.Namespace) -> dict:
         recorder = None
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
-                                 {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
+                                 {k: f.size for k,
+                                  f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
                                  extra={"robot": args.robot})
             recorder.open(robot.observe().data)
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),

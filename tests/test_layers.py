@@ -96,7 +96,8 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
             source_top, target_top = module.split(".")[0], target.split(".")[0]
             if source_top != target_top:
                 if target_top not in MAY_IMPORT[source_top]:
-                    problems.append(f"{module} -> {target}: {source_top} may import only {sorted(MAY_IMPORT[source_top])}")
+                    allowed = sorted(MAY_IMPORT[source_top])
+                    problems.append(f"{module} -> {target}: {source_top} may import only {allowed}")
                 continue
             a, b = group(module), group(target)
             if a != b and a in rank and b in rank and rank[b][1] >= rank[a][1]:

@@ -188,7 +188,8 @@ class CEMPlanner(Planner):
             raise ValueError(f"num_elites must be in [1, num_candidates={config.num_candidates}], "
                              f"got {config.num_elites}")
         if config.population_decay < 1.0:
-            raise ValueError(f"population_decay must be >= 1 (1: no decay; iCEM uses 1.25), got {config.population_decay}")
+            raise ValueError(f"population_decay must be >= 1 (1: no decay; iCEM uses 1.25), "
+                             f"got {config.population_decay}")
         self.config = config
         self.horizon = config.horizon
 

@@ -52,7 +52,8 @@ def fit_and_report(episodes: list[Episode], layout: StateLayout, model_config: M
     }
     if layout.is_goal:  # the part the planner's reward reads: the achieved goal (e.g. the object position)
         goal_dims = slice(layout.state_dim - layout.goal_dim, layout.state_dim)
-        report["k_step_rmse_achieved_goal"] = compare_to_baselines(model, train, windows, ks, goal_dims, normalise=False)
+        report["k_step_rmse_achieved_goal"] = compare_to_baselines(model, train, windows, ks, goal_dims,
+                                                                   normalise=False)
         report["verdict_achieved_goal"] = verdict(report["k_step_rmse_achieved_goal"])
     if groups:
         predictions = predict_windows(model, train, windows)

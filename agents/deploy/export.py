@@ -99,7 +99,7 @@ class PolicyModule(nn.Module):
         self.clip_obs = 0.0 if normalizer is None else normalizer.clip_obs
 
     def forward(self, *obs: torch.Tensor) -> torch.Tensor:
-        observation: Any = dict(zip(self.obs_keys, obs)) if self.obs_keys else obs[0]
+        observation: Any = dict(zip(self.obs_keys, obs, strict=True)) if self.obs_keys else obs[0]
         observation = self._channels_first(self._normalize(observation))
         if not self.is_sb3:
             return self.policy(observation)

@@ -21,7 +21,8 @@ class CurvePoint(NamedTuple):
 
 
 def learning_curve(agent: Agent, make_eval_env: Callable[[], gym.Env], total_steps: int, eval_every: int,
-                   eval_episodes: int, seed: int = 10_000, log: Callable[[str], None] | None = None) -> list[CurvePoint]:
+                   eval_episodes: int, seed: int = 10_000, log: Callable[[str],
+                                                                         None] | None = None) -> list[CurvePoint]:
     """Alternate ``agent.learn(eval_every)`` and deterministic evaluation until ``total_steps``.
 
     Args:

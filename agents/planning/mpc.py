@@ -58,7 +58,8 @@ class PlanningAgent(OnlineAgent):
         **hyperparams: Fields of :class:`agents.planning.config.PlanningAgentConfig`.
     """
 
-    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto", verbose: int = 0,
+    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto",
+                 verbose: int = 0,
                  tensorboard_log: str | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, **hyperparams: Any) -> None:
         policy_kwargs = hyperparams.pop("policy_kwargs", None)

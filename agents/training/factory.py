@@ -40,7 +40,8 @@ TORCH_NAMES = {
     for prefix in ("nn.", "th.nn.", "torch.nn.")
     for name in ("ReLU", "Tanh", "ELU", "LeakyReLU", "GELU", "SiLU", "Mish")
 }
-TORCH_NAMES |= {f"{p}optim.{n}": getattr(torch.optim, n) for p in ("th.", "torch.") for n in ("Adam", "AdamW", "RMSprop", "SGD")}
+TORCH_NAMES |= {f"{p}optim.{n}": getattr(torch.optim, n) for p in ("th.", "torch.") for n in ("Adam", "AdamW",
+                                                                                              "RMSprop", "SGD")}
 # Keys handled here, not passed to the algorithm's constructor.
 NOISE_KEYS = ("noise_type", "noise_std")
 

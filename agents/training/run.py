@@ -217,7 +217,8 @@ def execute(prepared: PreparedRun, on_evaluation: Callable[[int, EvalSummary], N
     """
     run = prepared.run
     if run is None:
-        run = RunFolder.create(prepared.config.log_folder, prepared.config.env_id, prepared.config.algo, prepared.config.seed)
+        run = RunFolder.create(prepared.config.log_folder, prepared.config.env_id, prepared.config.algo,
+                               prepared.config.seed)
         run.write_yaml(config_record(prepared.config, prepared.hyperparams))
     return _learn(prepared.config, prepared.hyperparams, run, prepared.state, on_evaluation)
 
@@ -255,7 +256,8 @@ def _learn(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, state
 def _finish(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, model: Agent, venv: VecEnv,
             callback: RunCallback) -> TrainResult:
     """Final evaluation, ``eval.json``, ``episodes.csv``, ``curve.png`` and ``video.mp4``."""
-    summary = callback.evaluate() if not callback.history or callback.history[-1]["step"] != model.num_timesteps else None
+    evaluated_now = callback.history and callback.history[-1]["step"] == model.num_timesteps
+    summary = None if evaluated_now else callback.evaluate()
     summary = summary or EvalSummary(**{k: v for k, v in callback.history[-1].items() if k != "step"})
     run.write_json(run.eval_json, {"step": model.num_timesteps, "deterministic": True, **summary.as_dict()})
     plot_curve(callback.history, run.curve, title=f"{config.algo} on {config.env_id} (seed {config.seed})")
@@ -268,10 +270,12 @@ def _finish(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, mode
 def record_video(config: RunConfig, hyperparams: dict[str, Any], model: Predictor, venv: VecEnv,
                  path: pathlib.Path) -> None:
     """MP4 of the final policy's first evaluation episodes."""
-    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"), render_mode="rgb_array")()
+    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"),
+                    render_mode="rgb_array")()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
     _, frames = evaluate(
-        env, model_policy(model, True, transform), config.video_episodes, config.seed + EVAL_SEED_OFFSET, config.video_episodes
+        env, model_policy(model, True,
+                          transform), config.video_episodes, config.seed + EVAL_SEED_OFFSET, config.video_episodes
     )
     env.close()
     fps = env.metadata.get("render_fps") or 25

@@ -36,7 +36,8 @@ def rng_state(model: Agent) -> dict[str, Any]:
     np_state = np.random.get_state()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "rest": json.dumps([np_state[2], np_state[3], np_state[4]])},
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "rest": json.dumps([np_state[2], np_state[3],
+                                                                                              np_state[4]])},
         "python": json.dumps(random.getstate()),
         "action_space": json.dumps(model.action_space.np_random.bit_generator.state),
     }
@@ -122,7 +123,8 @@ def set_normalize_state(env: VecEnv, state: dict[str, Any] | None) -> None:
     rms = env.obs_rms if isinstance(env.obs_rms, dict) else {"": env.obs_rms}
     for key, saved in state["obs"].items():
         rms[key].mean, rms[key].var, rms[key].count = saved["mean"], saved["var"], saved["count"]
-    env.ret_rms.mean, env.ret_rms.var, env.ret_rms.count = state["ret"]["mean"], state["ret"]["var"], state["ret"]["count"]
+    ret = state["ret"]
+    env.ret_rms.mean, env.ret_rms.var, env.ret_rms.count = ret["mean"], ret["var"], ret["count"]
     env.returns = state["returns"]
 
 
@@ -141,7 +143,7 @@ def set_noise_state(model: BaseAlgorithm, state: list[dict[str, Any]] | None) ->
         return
     if len(state) > 1 and not isinstance(noise, VectorizedActionNoise):
         noise = model.action_noise = VectorizedActionNoise(noise, len(state))  # as SB3's learn() would
-    for member, saved in zip(getattr(noise, "noises", [noise]), state):
+    for member, saved in zip(getattr(noise, "noises", [noise]), state, strict=True):
         for key, value in to_numpy(saved).items():
             setattr(member, key, value)
 

@@ -92,7 +92,8 @@ def make_study(config: TuneConfig):
     """Create the study, or join the existing one of that name in ``storage``."""
     optuna = _optuna()
     seed = config.base.seed
-    sampler = optuna.samplers.TPESampler(seed=seed) if config.sampler == "tpe" else optuna.samplers.RandomSampler(seed=seed)
+    samplers = optuna.samplers
+    sampler = samplers.TPESampler(seed=seed) if config.sampler == "tpe" else samplers.RandomSampler(seed=seed)
     pruner = optuna.pruners.MedianPruner(n_warmup_steps=1) if config.pruner == "median" else optuna.pruners.NopPruner()
     return optuna.create_study(study_name=config.study_name, storage=config.storage, sampler=sampler, pruner=pruner,
                                direction="maximize", load_if_exists=True)

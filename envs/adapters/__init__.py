@@ -28,7 +28,8 @@ from envs.adapters.watchdog import Watchdog
 
 __all__ = [
     "CommandField", "CommandKeyError", "CommandLimits", "CommandShapeError", "CommandTypeError", "Decision",
-    "NonFiniteCommand", "Observation", "PointRobotAdapter", "ProtocolError", "RobotAdapter", "RobotError", "RobotRestarted",
+    "NonFiniteCommand", "Observation", "PointRobotAdapter", "ProtocolError", "RobotAdapter", "RobotError",
+    "RobotRestarted",
     "RobotStopped", "RobotTimeout", "SafetyConfig", "SafetyError", "SafetySupervisor", "SignalStop",
     "Watchdog", "stop_on_signals",
 ]

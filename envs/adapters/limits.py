@@ -103,7 +103,7 @@ class CommandLimits:
             parts = [np.asarray(command[k], dtype=np.float64) for k in self.fields]
         except (KeyError, TypeError, ValueError):
             return False
-        if any(p.shape != (f.size,) for p, f in zip(parts, self.fields.values())):
+        if any(p.shape != (f.size,) for p, f in zip(parts, self.fields.values(), strict=True)):
             return False
         return self.in_bounds(parts, atol)
 

@@ -66,7 +66,7 @@ def decode(frames: list[bytes]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise ProtocolError(f"header lists {len(specs) if isinstance(specs, list) else specs!r} arrays "
                             f"but {len(frames) - 1} array frames follow")
     arrays = {}
-    for spec, frame in zip(specs, frames[1:]):
+    for spec, frame in zip(specs, frames[1:], strict=True):
         name, array = _array(spec, frame)
         arrays[name] = array
     return header, arrays

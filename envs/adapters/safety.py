@@ -210,7 +210,7 @@ class SafetySupervisor:
             if last_command is not None:
                 clean = validate_command(last_command, self.limits)
                 self._last = {k: np.clip(v, f.low, f.high) for (k, v), f in
-                              zip(clean.items(), self.limits.fields.values())}
+                              zip(clean.items(), self.limits.fields.values(), strict=True)}
             else:
                 self._last = self._hold_command()
             if self._stopped_reason is not None:

@@ -112,7 +112,8 @@ class Panda:
         if self.control == "ee":
             arm = self._arm_targets_for_ee(action[0] * MAX_EE_STEP, action[1] * MAX_EE_STEP, action[2] * MAX_EE_STEP)
         else:
-            arm = [q + a * MAX_JOINT_STEP for q, a in zip(self._joint_positions, action[: len(ARM_JOINTS)])]
+            arm = [q + a * MAX_JOINT_STEP for q, a in zip(self._joint_positions[: len(ARM_JOINTS)],
+                                                          action[: len(ARM_JOINTS)], strict=True)]
         width = 0.0 if self.block_gripper else self.gripper_width() + action[-1] * MAX_FINGER_STEP
         width = min(max(width, 0.0), MAX_WIDTH)
         self.sim.set_joint_targets(self.body, self._joints, [*arm, width / 2, width / 2], self._forces)

@@ -25,7 +25,8 @@ def check_reward_type(reward_type: str) -> str:
 
 
 def goal_reward(achieved: np.ndarray, desired: np.ndarray, reward_type: str, distance_threshold: float) -> np.ndarray:
-    """``[..., G], [..., G] -> [...]`` float32: sparse -1 until within the threshold, else 0; dense minus the distance."""
+    """``[..., G], [..., G] -> [...]`` float32: sparse -1 until within the threshold, else 0; dense minus the
+    distance."""
     distance = goal_distance(achieved, desired)
     if reward_type == "sparse":
         return -(distance >= distance_threshold).astype(np.float32)
@@ -82,7 +83,7 @@ class GoalTask(ABC):
     def restore(self, snapshot: dict[str, np.ndarray]) -> None:
         self.goal = snapshot["goal"].copy()
 
-    def update(self) -> None:
+    def update(self) -> None:  # noqa: B027 - an optional hook, not abstract: most tasks have nothing to read
         """Read task state from the simulator once per step (objects); default: nothing."""
 
     def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:

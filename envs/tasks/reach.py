@@ -28,7 +28,8 @@ class Reach(GoalTask):
         distance_threshold: Success radius, metres.
     """
 
-    def __init__(self, sim: Simulator, ee_position: Callable[[], np.ndarray], reward_type: str = "sparse", distance_threshold: float = 0.05) -> None:
+    def __init__(self, sim: Simulator, ee_position: Callable[[], np.ndarray], reward_type: str = "sparse",
+                 distance_threshold: float = 0.05) -> None:
         super().__init__(reward_type, distance_threshold)
         self.sim = sim
         self.ee_position = ee_position

@@ -147,9 +147,9 @@ def plot(out: pathlib.Path) -> pathlib.Path:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (variant, seeds), colour in zip(sorted(load_curves(out).items()), colours):
+    for (variant, seeds), colour in zip(sorted(load_curves(out).items()), colours, strict=False):
         for result in seeds.values():
-            ax.plot(*zip(*result["curve"]), color=colour, alpha=0.3, linewidth=0.8)
+            ax.plot(*zip(*result["curve"], strict=True), color=colour, alpha=0.3, linewidth=0.8)
         length = min(len(r["curve"]) for r in seeds.values())
         steps = [step for step, _ in next(iter(seeds.values()))["curve"][:length]]
         median = np.median([[success for _, success in r["curve"][:length]] for r in seeds.values()], axis=0)
@@ -177,5 +177,6 @@ def verdict(table: dict[str, dict], baseline: str = "scratch") -> str:
             continue
         met = not row["median_is_lower_bound"] and 2 * row["median"] <= base["median"]
         steps = "never" if row["median_is_lower_bound"] else row["median"]
-        lines.append(f"{variant}: median steps to 90 %: {steps}; at most half of {baseline}'s: {'yes' if met else 'no'}")
+        lines.append(f"{variant}: median steps to 90 %: {steps}; "
+                     f"at most half of {baseline}'s: {'yes' if met else 'no'}")
     return "\n".join(lines)

@@ -158,7 +158,7 @@ def bench_ppo(args: argparse.Namespace) -> None:
     for _ in range(args.ppo_repeats):
         peer = make_vec_env("CartPole-v1", n_envs=8, seed=0)
         ours = VectorEnvToSB3(gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=256, device="cpu"))
-        for name, venv in zip(learn, (peer, ours)):
+        for name, venv in zip(learn, (peer, ours), strict=True):
             whole, rollouts = ppo_frames_per_second(venv, args.ppo_steps)
             learn[name].append(whole), collect[name].append(rollouts)
     median = lambda d: {k: statistics.median(v) for k, v in d.items()}  # noqa: E731

@@ -85,7 +85,8 @@ def report(rows: dict, target: float) -> None:
         medians[name] = statistics.median(times) if len(times) == len(results) else None
         med_steps = statistics.median(steps) if steps else float("nan")
         shown = "n/a (some seeds missed the target)" if medians[name] is None else f"{medians[name]:.1f} s"
-        print(f"{name}: median time to {target:.0%} success {shown}, median steps {med_steps:.0f}, reached {len(times)}/{len(results)}")
+        print(f"{name}: median time to {target:.0%} success {shown}, median steps {med_steps:.0f}, "
+              f"reached {len(times)}/{len(results)}")
     if medians["ours"] and medians["zoo"]:
         print(f"ratio zoo/ours (speed-up): {medians['zoo'] / medians['ours']:.2f}x")
 

@@ -14,7 +14,8 @@ from tests.helpers import ROOT, subprocess_env
 
 
 def _deploy(*args: str, timeout: float = 120.0) -> dict:
-    out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=subprocess_env(), capture_output=True,
+    out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=subprocess_env(),
+                         capture_output=True,
                          text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout[out.stdout.index("{"):out.stdout.rindex("}") + 1])  # PyBullet prints banners
@@ -24,7 +25,8 @@ def test_run_stops_on_sigint_writes_log_and_replays(exported):
     log = exported / "log"
     proc = subprocess.Popen([sys.executable, "scripts/deploy.py", "run", "--policy", str(exported / "policy.onnx"),
                              "--robot", "panda", "--block-gripper", "--rate", "25", "--duration", "60",
-                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE,
+                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=subprocess_env(),
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
