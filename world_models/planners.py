@@ -136,6 +136,15 @@ class Planner:
             return
         self._plan[mask] = self._middle()
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Random stream and warm-start plan, as tensors: restoring both continues planning exactly."""
+        plan = self._plan if self._plan is not None else torch.empty(0)
+        return {"generator": self.generator.get_state(), "plan": plan.cpu()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["generator"])
+        self._plan = state["plan"].to(self.device) if state["plan"].numel() else None
+
     def _middle(self) -> torch.Tensor:
         return (self.low + self.high) / 2
 
@@ -154,15 +163,28 @@ class Planner:
     def clip(self, actions: torch.Tensor) -> torch.Tensor:
         return torch.maximum(torch.minimum(actions, self.high), self.low)
 
-    def plan(self, score_fn: ScoreFn, num_envs: int = 1) -> PlanResult:
-        """Optimise ``[E, H, A]`` action sequences for ``num_envs`` environments and remember them."""
+    def plan(self, score_fn: ScoreFn, num_envs: int = 1, proposals: torch.Tensor | None = None) -> PlanResult:
+        """Optimise ``[E, H, A]`` action sequences for ``num_envs`` environments and remember them.
+
+        ``proposals`` ``[E, P, H, A]`` are sequences from elsewhere (a policy prior, a demonstration)
+        that compete with the planner's own samples in every iteration; sampling planners only.
+        """
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        result = self._optimise(score_fn, num_envs)
+        if proposals is not None:
+            proposals = self._check_proposals(proposals, num_envs)
+        result = self._optimise(score_fn, num_envs, proposals)
         self._plan = result.actions.detach()
         return result
 
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    def _check_proposals(self, proposals: torch.Tensor, num_envs: int) -> torch.Tensor:
+        expected = (num_envs, self.horizon, self.action_dim)
+        shape = tuple(proposals.shape)
+        if len(shape) != 4 or (shape[0], shape[2], shape[3]) != expected:
+            raise ValueError(f"proposals must be [E, P, H, A] with (E, H, A) = {expected}, got {shape}")
+        return self.clip(proposals.to(self.device))
+
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
         raise NotImplementedError
 
 
@@ -170,6 +192,16 @@ def _best(candidates: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor,
     """Best sequence ``[E, H, A]`` and its score ``[E]`` from ``[E, N, H, A]`` and ``[E, N]``."""
     score, index = scores.max(dim=1)
     return candidates[torch.arange(candidates.shape[0], device=candidates.device), index], score
+
+
+def _refuse_proposals(planner: Planner, proposals: torch.Tensor | None) -> None:
+    if proposals is not None:
+        raise ValueError(f"{type(planner).__name__} takes no proposals; valid: CEMPlanner or MPPIPlanner")
+
+
+def _with_proposals(candidates: torch.Tensor, proposals: torch.Tensor | None) -> torch.Tensor:
+    """``[E, N, H, A]`` samples followed by the ``[E, P, H, A]`` proposals (if any)."""
+    return candidates if proposals is None else torch.cat([candidates, proposals], dim=1)
 
 
 def _check_scores(scores: torch.Tensor, num_envs: int, count: int) -> torch.Tensor:
@@ -194,7 +226,7 @@ class CEMPlanner(Planner):
         self.horizon = config.horizon
 
     @torch.no_grad()  # sampling search: nothing to differentiate, no autograd graph to build
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
         cfg, span = self.config, self.high - self.low
         mean = self.initial_mean(num_envs)
         std = torch.full_like(mean, cfg.init_std) * span
@@ -203,9 +235,10 @@ class CEMPlanner(Planner):
         for iteration in range(cfg.iterations):
             # 1. sample around the current distribution, clipped to the bounds
             count = cfg.population(iteration)
-            candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, count))
-            scores = _check_scores(score_fn(candidates), num_envs, count)
-            evaluations += count
+            candidates = _with_proposals(self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, count)),
+                                         proposals)
+            scores = _check_scores(score_fn(candidates), num_envs, candidates.shape[1])
+            evaluations += candidates.shape[1]
             if elites is not None and cfg.keep_elites:  # 2. iCEM: old elites compete again
                 candidates = torch.cat([candidates, elites], dim=1)
                 scores = torch.cat([scores, elite_scores], dim=1)
@@ -230,16 +263,20 @@ class MPPIPlanner(Planner):
         self.config = config
         self.horizon = config.horizon
 
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    @torch.no_grad()  # sampling search: nothing to differentiate, no autograd graph to build
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
         cfg, span = self.config, self.high - self.low
         mean = self.initial_mean(num_envs)
         std = torch.full_like(mean, cfg.init_std) * span
         num_elites = min(cfg.num_elites, cfg.num_candidates)
+        evaluations = 0
         best_actions, best_score = mean, torch.full((num_envs,), -torch.inf, device=self.device)
         for _ in range(cfg.iterations):
             candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, cfg.num_candidates))
             candidates[:, 0] = mean  # the current mean is always a candidate
-            scores = _check_scores(score_fn(candidates), num_envs, cfg.num_candidates)
+            candidates = _with_proposals(candidates, proposals)
+            scores = _check_scores(score_fn(candidates), num_envs, candidates.shape[1])
+            evaluations += candidates.shape[1]
             top, index = scores.topk(num_elites, dim=1)
             elites = torch.gather(candidates, 1, index[..., None, None].expand(-1, -1, *candidates.shape[2:]))
             # weights from returns rescaled to [0, 1] per env, so temperature is scale-free
@@ -251,7 +288,7 @@ class MPPIPlanner(Planner):
             improved = top[:, 0] > best_score
             best_actions = torch.where(improved[:, None, None], elites[:, 0], best_actions)
             best_score = torch.maximum(best_score, top[:, 0])
-        return PlanResult(best_actions, best_score, cfg.iterations * cfg.num_candidates)
+        return PlanResult(best_actions, best_score, evaluations)
 
 
 class GradientPlanner(Planner):
@@ -275,7 +312,8 @@ class GradientPlanner(Planner):
         unit = ((actions - self.low) / (self.high - self.low)).clamp(1e-3, 1 - 1e-3)
         return torch.logit(unit)
 
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
+        _refuse_proposals(self, proposals)
         cfg = self.config
         start = self._to_raw(self.initial_mean(num_envs)).unsqueeze(1)
         raw = start + cfg.init_std * 4 * self.noise(num_envs, cfg.num_candidates)  # sigmoid slope 1/4 at 0
@@ -347,7 +385,8 @@ class DiscreteCEMPlanner(Planner):
         weight = self.config.warm_start_weight
         return weight * shifted + (1 - weight) * uniform
 
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
+        _refuse_proposals(self, proposals)
         cfg = self.config
         probabilities = self._initial_probabilities(num_envs)
         best_actions = best_score = None
