@@ -40,13 +40,14 @@ def check_choice(name: str, value: T, valid: Collection[T], context: str = "",
 
 
 def check_keys(name: str, given: Iterable[str], valid: Collection[str]) -> None:
-    """Raise ``ValueError`` when ``given`` holds keys outside ``valid`` (both listed, sorted).
+    """Raise ``ValueError`` when ``given`` holds keys outside ``valid`` (both listed, sorted, as Python lists:
+    keys are names a caller types, so they are shown quoted).
 
     Example:
         >>> check_keys("cem planner option", ["horizon", "horizn"], ("horizon", "iterations"))
         Traceback (most recent call last):
-        ValueError: unknown cem planner option(s) ['horizn']; valid: horizon, iterations
+        ValueError: unknown cem planner option(s) ['horizn']; valid: ['horizon', 'iterations']
     """
     unknown = sorted(set(given) - set(valid))
     if unknown:
-        raise ValueError(f"unknown {name}(s) {unknown}; valid: {_listing(sorted(valid))}")
+        raise ValueError(f"unknown {name}(s) {unknown}; valid: {sorted(valid)}")

@@ -27,5 +27,5 @@ def test_a_caller_may_raise_its_own_error_class():
 def test_unknown_keys_are_listed_with_the_valid_ones_sorted():
     check_keys("planner option", {"horizon": 5}, ("iterations", "horizon"))
     with pytest.raises(ValueError,
-                       match=r"^unknown planner option\(s\) \['horizn', 'z'\]; valid: horizon, iterations$"):
+                       match=r"^unknown planner option\(s\) \['horizn', 'z'\]; valid: \['horizon', 'iterations'\]$"):
         check_keys("planner option", ["z", "horizon", "horizn"], ("iterations", "horizon"))
