@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-VALID_DEVICES = "auto, cpu, cuda, cuda:N, mps"  # in check_choice's style: unquoted, comma-separated
+VALID_DEVICES = "'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps'"
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -194,7 +194,7 @@ def _best(candidates: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor,
     return candidates[torch.arange(candidates.shape[0], device=candidates.device), index], score
 
 
-def _refuse_proposals(planner: Planner, proposals: torch.Tensor | None) -> None:
+def refuse_proposals(planner: Planner, proposals: torch.Tensor | None) -> None:
     if proposals is not None:
         raise ValueError(f"{type(planner).__name__} takes no proposals; valid: CEMPlanner or MPPIPlanner")
 
@@ -204,7 +204,7 @@ def _with_proposals(candidates: torch.Tensor, proposals: torch.Tensor | None) ->
     return candidates if proposals is None else torch.cat([candidates, proposals], dim=1)
 
 
-def _check_scores(scores: torch.Tensor, num_envs: int, count: int) -> torch.Tensor:
+def check_scores(scores: torch.Tensor, num_envs: int, count: int) -> torch.Tensor:
     if scores.shape != (num_envs, count):
         raise ValueError(f"score_fn must return [E, N] = {(num_envs, count)}, got {tuple(scores.shape)}")
     return torch.nan_to_num(scores, nan=-torch.inf)
@@ -237,7 +237,7 @@ class CEMPlanner(Planner):
             count = cfg.population(iteration)
             candidates = _with_proposals(self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, count)),
                                          proposals)
-            scores = _check_scores(score_fn(candidates), num_envs, candidates.shape[1])
+            scores = check_scores(score_fn(candidates), num_envs, candidates.shape[1])
             evaluations += candidates.shape[1]
             if elites is not None and cfg.keep_elites:  # 2. iCEM: old elites compete again
                 candidates = torch.cat([candidates, elites], dim=1)
@@ -275,7 +275,7 @@ class MPPIPlanner(Planner):
             candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, cfg.num_candidates))
             candidates[:, 0] = mean  # the current mean is always a candidate
             candidates = _with_proposals(candidates, proposals)
-            scores = _check_scores(score_fn(candidates), num_envs, candidates.shape[1])
+            scores = check_scores(score_fn(candidates), num_envs, candidates.shape[1])
             evaluations += candidates.shape[1]
             top, index = scores.topk(num_elites, dim=1)
             elites = torch.gather(candidates, 1, index[..., None, None].expand(-1, -1, *candidates.shape[2:]))
@@ -313,7 +313,7 @@ class GradientPlanner(Planner):
         return torch.logit(unit)
 
     def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
-        _refuse_proposals(self, proposals)
+        refuse_proposals(self, proposals)
         cfg = self.config
         start = self._to_raw(self.initial_mean(num_envs)).unsqueeze(1)
         raw = start + cfg.init_std * 4 * self.noise(num_envs, cfg.num_candidates)  # sigmoid slope 1/4 at 0
@@ -324,86 +324,25 @@ class GradientPlanner(Planner):
         for _ in range(cfg.iterations):
             with torch.enable_grad():
                 actions = self._to_actions(raw)
-                scores = _check_scores(score_fn(actions), num_envs, cfg.num_candidates)
+                scores = check_scores(score_fn(actions), num_envs, cfg.num_candidates)
                 optimiser.zero_grad(set_to_none=True)
                 (-scores.sum()).backward()
-            best_actions, best_score = _keep_best(best_actions, best_score, *_best(actions.detach(), scores.detach()))
+            best_actions, best_score = keep_best(best_actions, best_score, *_best(actions.detach(), scores.detach()))
             optimiser.step()
         with torch.no_grad():  # the last step's result has not been scored yet
             actions = self._to_actions(raw)
-            scores = _check_scores(score_fn(actions), num_envs, cfg.num_candidates)
-            best_actions, best_score = _keep_best(best_actions, best_score, *_best(actions, scores))
+            scores = check_scores(score_fn(actions), num_envs, cfg.num_candidates)
+            best_actions, best_score = keep_best(best_actions, best_score, *_best(actions, scores))
         return PlanResult(best_actions, best_score, (cfg.iterations + 1) * cfg.num_candidates)
 
 
-def _keep_best(actions: torch.Tensor | None, score: torch.Tensor | None, new_actions: torch.Tensor,
+def keep_best(actions: torch.Tensor | None, score: torch.Tensor | None, new_actions: torch.Tensor,
                new_score: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per env, the better of the best so far and a new best (gradient steps can make things worse)."""
     if actions is None:
         return new_actions, new_score
     better = new_score > score
     return torch.where(better[:, None, None], new_actions, actions), torch.maximum(score, new_score)
-
-
-@dataclass(frozen=True)
-class DiscreteCEMConfig:
-    """CEM over discrete actions: a categorical distribution per time step, refit to the elites."""
-
-    horizon: int = 15
-    num_candidates: int = 300
-    num_elites: int = 30
-    iterations: int = 4
-    momentum: float = 0.1
-    min_probability: float = 0.02
-    """Floor on every action's probability so search never collapses."""
-    warm_start_weight: float = 0.5
-    """Probability mass the shifted previous plan gets at the next call (the rest is uniform)."""
-
-
-class DiscreteCEMPlanner(Planner):
-    """CEM for ``Discrete(K)`` actions; sequences reach ``score_fn`` as float indices ``[E, N, H, 1]``.
-
-    Args:
-        num_actions: K.
-        config: Sizes and smoothing.
-    """
-
-    def __init__(self, num_actions: int, config: DiscreteCEMConfig = DiscreteCEMConfig(),
-                 device: str | torch.device = "cpu", seed: int = 0) -> None:
-        if num_actions < 2:
-            raise ValueError(f"num_actions must be >= 2, got {num_actions}")
-        super().__init__(torch.zeros(1), torch.full((1,), float(num_actions - 1)), device, seed)
-        self.num_actions, self.config, self.horizon = num_actions, config, config.horizon
-
-    def _initial_probabilities(self, num_envs: int) -> torch.Tensor:
-        """``[E, H, K]``: uniform, mixed with the shifted previous plan when there is one."""
-        uniform = torch.full((num_envs, self.horizon, self.num_actions), 1.0 / self.num_actions, device=self.device)
-        if self._plan is None or self._plan.shape[0] != num_envs:
-            return uniform
-        previous = torch.nn.functional.one_hot(self._plan[:, 1:, 0].long(), self.num_actions).float()
-        shifted = torch.cat([previous, uniform[:, :1]], dim=1)
-        weight = self.config.warm_start_weight
-        return weight * shifted + (1 - weight) * uniform
-
-    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
-        _refuse_proposals(self, proposals)
-        cfg = self.config
-        probabilities = self._initial_probabilities(num_envs)
-        best_actions = best_score = None
-        for _ in range(cfg.iterations):
-            flat = probabilities.reshape(-1, self.num_actions)
-            indices = torch.multinomial(flat, cfg.num_candidates, replacement=True, generator=self.generator)
-            candidates = indices.reshape(num_envs, self.horizon, cfg.num_candidates).permute(0, 2, 1)
-            candidates = candidates.unsqueeze(-1).float()  # [E, N, H, 1]
-            scores = _check_scores(score_fn(candidates), num_envs, cfg.num_candidates)
-            top, index = scores.topk(cfg.num_elites, dim=1)
-            elites = torch.gather(candidates, 1, index[..., None, None].expand(-1, -1, self.horizon, 1))
-            counts = torch.nn.functional.one_hot(elites[..., 0].long(), self.num_actions).float().mean(dim=1)
-            probabilities = cfg.momentum * probabilities + (1 - cfg.momentum) * counts
-            probabilities = probabilities.clamp_min(cfg.min_probability)
-            probabilities = probabilities / probabilities.sum(-1, keepdim=True)
-            best_actions, best_score = _keep_best(best_actions, best_score, elites[:, 0], top[:, 0])
-        return PlanResult(best_actions, best_score, cfg.iterations * cfg.num_candidates)
 
 
 PLANNERS = {"cem": (CEMPlanner, CEMConfig), "mppi": (MPPIPlanner, MPPIConfig),
@@ -414,7 +353,7 @@ def make_planner(name: str, action_low: torch.Tensor, action_high: torch.Tensor,
                  device: str | torch.device = "cpu", seed: int = 0, **config) -> Planner:
     """Build a continuous-action planner by name (``cem``, ``mppi``, ``gradient``) with config fields as keywords.
 
-    For ``Discrete`` actions use :class:`DiscreteCEMPlanner`."""
+    For ``Discrete`` actions use :class:`world_models.discrete_planning.DiscreteCEMPlanner`."""
     check_choice("planner", name, sorted(PLANNERS))
     planner_cls, config_cls = PLANNERS[name]
     check_keys(f"{name} planner option", config, config_cls.__dataclass_fields__)

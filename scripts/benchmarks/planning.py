@@ -38,6 +38,9 @@ from itertools import pairwise
 import functools
 
 
+CPU = torch.device("cpu")
+
+
 def timed_ms(fn: Callable[[], object], device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -142,16 +145,12 @@ def model_flops(model: EnsembleDynamics, rows: int) -> float:
     return 2.0 * rows * per_row
 
 
-def gemm_peak(hidden: int, members: int = 5, rows: int = 100, repeats: int = 60) -> float:
+def gemm_peak(hidden: int, members: int = 5, rows: int = 100, repeats: int = 60, device: torch.device = CPU) -> float:
     """Median fp32 GFLOP/s of ``[M, rows, hidden] @ [M, hidden, hidden]``: a hidden layer of the planner's model."""
-    x, w = torch.randn(members, rows, hidden), torch.randn(members, hidden, hidden)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(10):
-            torch.bmm(x, w)
-        times.append((time.perf_counter() - start) / 10)
-    return 2 * members * rows * hidden * hidden / statistics.median(times) / 1e9
+    x = torch.randn(members, rows, hidden, device=device)
+    w = torch.randn(members, hidden, hidden, device=device)
+    times = [timed_ms(lambda: [torch.bmm(x, w) for _ in range(10)], device) / 10 for _ in range(repeats)]
+    return 2 * members * rows * hidden * hidden / statistics.median(times) / 1e6
 
 
 # --------------------------------------------------------------------------- distill

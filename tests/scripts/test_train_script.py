@@ -31,7 +31,7 @@ def test_help_lists_every_flag_users_expect():
         (["--vec-env", "threads"], "'threads' (choose from 'dummy', 'subproc', 'batched')"),
         (["--env", "Foresight/PandaReech-v0"], "unknown env id 'Foresight/PandaReech-v0'"),
         (["--n-envs", "0"], "n_envs must be >= 1, got 0"),
-        (["--device", "tpu"], "valid: auto, cpu, cuda, cuda:N, mps"),
+        (["--device", "tpu"], "valid: 'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps'"),
         (["--params", "gamma"], "expected key=value, got 'gamma'"),
         (["--resume", "/nonexistent/run"], "not a run folder"),
     ],

@@ -158,3 +158,52 @@ def test_bad_hyperparameters_name_the_valid_ones():
         LatentPlanningAgent(gym.make("Pendulum-v1"), horizn=3)
     with pytest.raises(ValueError, match="unknown act 'fast'"):
         LatentPlanningAgent(gym.make("Pendulum-v1"), act="fast")
+
+
+def write_dataset(path, env_id: str, episodes: int):
+    from world_models.data import EpisodeWriter
+    from world_models.rollouts import random_policy, run_episodes
+    env = gym.make(env_id)
+    writer = EpisodeWriter(path, env.observation_space, env.action_space)
+    run_episodes(env, random_policy(env.action_space, seed=0), episodes, seed=0, writer=writer)
+    writer.close()
+    return path
+
+
+def test_a_minari_dataset_seeds_the_replay_and_its_steps_count(tmp_path):
+    from world_models.data import read_episodes
+    data = write_dataset(tmp_path / "demos", point_goal_env.ENV_ID, 5)
+    steps = sum(len(e) for e in read_episodes(data))
+    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **{**TINY, "demos": str(data)})
+    agent.learn(steps + 30)
+    assert agent.demo_steps == steps and agent.num_timesteps == steps + 30  # the budget includes the demos
+    assert len(agent.replay) >= steps + 30
+
+
+def test_a_dataset_of_another_env_is_refused_before_training(tmp_path):
+    data = write_dataset(tmp_path / "pendulum", "Pendulum-v1", 1)
+    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **{**TINY, "demos": str(data)})
+    with pytest.raises(ValueError, match="observation_space .* the env has"):
+        agent.learn(10)
+    assert agent.num_timesteps == 0
+
+
+def test_scripted_expert_episodes_come_first_and_count_as_env_steps():
+    import envs  # noqa: F401
+    env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+    agent = LatentPlanningAgent(env, seed=0, **{**TINY, "demo_episodes": 2, "demo_noise": 0.0,
+                                                "learning_starts": 10_000})
+    agent.learn(100)  # 2 expert episodes of 50 steps
+    rewards = agent.replay.data["reward"][:100, 0]
+    assert agent.demo_episodes_done == 2 and agent.num_timesteps == 100
+    assert (rewards == 0).mean() > 0.5  # the expert reaches the goal and stays: sparse reward 0
+
+
+def test_a_checkpoint_of_another_algorithm_is_refused_before_loading():
+    from agents.planning.mpc import PlanningAgent
+    from agents.training import state as train_state
+    env = gym.make(point_goal_env.ENV_ID)
+    mpc_state = train_state.gather(PlanningAgent(env, seed=0, hidden_size=8, learning_starts=10_000))
+    agent = LatentPlanningAgent(env, seed=0, **TINY)
+    with pytest.raises(ValueError, match="checkpoint of a PlanningAgent cannot resume a LatentPlanningAgent"):
+        train_state.restore(agent, mpc_state)

@@ -63,7 +63,7 @@ def test_zoo_strings_become_values():
 @pytest.mark.parametrize(
     "algo, params, message",
     [
-        ("sacc", {}, "valid: a2c, ddpg, dqn, mpc, ppo, sac, td3, tqc"),
+        ("sacc", {}, "valid: a2c, ddpg, dqn, lmpc, mpc, ppo, sac, td3, tqc"),
         ("sac", {"policy_kwargs": "dict(activation_fn=os.system)"}, "not allowed; valid:"),
         ("td3", {"noise_type": "pink"}, "valid: normal, ornstein-uhlenbeck"),
         ("sac", {"replay_buffer_class": "PrioritizedReplayBuffer"}, "valid: HerReplayBuffer"),
@@ -77,4 +77,4 @@ def test_bad_hyperparameters_name_the_valid_choices(algo, params, message):
 
 
 def test_algos_list_is_complete():
-    assert set(CASES) | {"mpc"} == set(ALGOS)
+    assert set(CASES) | {"mpc", "lmpc"} == set(ALGOS)

@@ -45,5 +45,5 @@ def test_overrides_also_take_one_json_mapping_as_every_script_did():
 
 
 def test_unknown_algo_names_the_valid_ones():
-    with pytest.raises(ValueError, match="valid: a2c, ddpg, dqn, mpc, ppo, sac, td3, tqc"):
+    with pytest.raises(ValueError, match="valid: a2c, ddpg, dqn, lmpc, mpc, ppo, sac, td3, tqc"):
         read_table("sacc")
