@@ -18,9 +18,18 @@
 Only numpy-level modules are imported here; PyBullet and ZeroMQ load with their own modules.
 """
 from envs.adapters.base import Observation, RobotAdapter, SignalStop, stop_on_signals
-from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand,
-                                  ProtocolError, RobotError, RobotRestarted, RobotStopped, RobotTimeout,
-                                  SafetyError)
+from envs.adapters.errors import (
+    CommandKeyError,
+    CommandShapeError,
+    CommandTypeError,
+    NonFiniteCommand,
+    ProtocolError,
+    RobotError,
+    RobotRestarted,
+    RobotStopped,
+    RobotTimeout,
+    SafetyError,
+)
 from envs.adapters.limits import CommandField, CommandLimits
 from envs.adapters.point import PointRobotAdapter
 from envs.adapters.safety import Decision, SafetyConfig, SafetySupervisor
