@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from agents.evaluation.statistics import wilson_interval
 from agents.agent import Predictor
+from agents.evaluation.statistics import wilson_interval
 
 Policy = Callable[[Any], np.ndarray]
 

@@ -8,7 +8,8 @@ resume). ``vec_env`` picks ``dummy`` (one process), ``subproc`` (one process per
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
@@ -18,7 +19,6 @@ from agents.training.episode_replay import EpisodeRecorder
 from agents.training.factory import optional_module
 from agents.training.names import VEC_ENVS
 from foresight_base.checks import check_choice
-
 
 
 def check_env_id(env_id: str) -> None:

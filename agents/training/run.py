@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from stable_baselines3.common.callbacks import CallbackList
@@ -18,18 +19,17 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents import checkpoints
-
+from agents.agent import Agent, Predictor
+from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
+from agents.evaluation.media import plot_curve, write_mp4
 from agents.training import state as train_state
 from agents.training.callbacks import RestoreActionNoise, RunCallback
-from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
+from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize
 from agents.training.factory import ALGOS, algo_class, make_agent
 from agents.training.hyperparams import load_hyperparams
-from agents.evaluation.media import plot_curve, write_mp4
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize
-from foresight_base.devices import resolve_device
 from foresight_base.checks import check_choice
-from agents.agent import Agent, Predictor
+from foresight_base.devices import resolve_device
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never share start states with training envs
 
