@@ -13,7 +13,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import zmq
@@ -21,6 +22,7 @@ import zmq
 from envs.adapters.base import RobotAdapter
 from envs.adapters.errors import ProtocolError, RobotRestarted
 from envs.adapters.protocol import OPS, decode, encode, reply_header
+from foresight_base.checks import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,7 @@ class RobotServer:
 
     def _dispatch(self, request: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[dict, dict]:
         op = request.get("op")
-        if op not in OPS:
-            raise ProtocolError(f"unknown op {op!r}; valid: {OPS}")
+        check_choice("op", op, OPS, error=ProtocolError)
         if op == "act" and request.get("session") != self.session:
             # Sent to an earlier robot process (or before hello): executing it would move the robot
             # without the operator's explicit resume after the restart.

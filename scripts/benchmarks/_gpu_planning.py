@@ -6,8 +6,9 @@ measured GEMM rate on the model's own layer shape.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -75,7 +76,8 @@ def square_gemm_rate(size: int, device: torch.device, tf32: bool) -> float:
 
 
 def planning_rows(sizes: PlanSizes, device: torch.device) -> Iterator[Row]:
-    """GEMM rates, then CEM and MPPI ms per action for ``sizes.envs`` envs on ``device``, beside the floor and the CPU."""
+    """GEMM rates, then CEM and MPPI ms per action for ``sizes.envs`` envs on ``device``, beside the floor and the
+    CPU."""
     rows_per_member = sizes.envs * sizes.cem.num_candidates // 5
     layer_rate = gemm_peak(sizes.hidden, rows=rows_per_member, repeats=sizes.repeats * 3, device=device)
     layer = f"[5, {rows_per_member}, {sizes.hidden}] x [5, {sizes.hidden}, {sizes.hidden}]"
@@ -106,7 +108,8 @@ def _planner_rows(name: str, planner_type: type[Planner], config: Any, sizes: Pl
             ms_tf32 = _planning_ms(model, lambda: planner_type(low, high, config, device=device), (sizes.envs,),
                                    sizes.repeats, device)[sizes.envs]
     gflop = model_flops(model, sizes.envs * evaluations * config.horizon) / 1e9
-    ours, on_cpu, here = f"{sizes.envs} envs, {device_label(device)}", f"{sizes.cpu_envs} envs, CPU", device_label(device)
+    here = device_label(device)
+    ours, on_cpu = f"{sizes.envs} envs, {here}", f"{sizes.cpu_envs} envs, CPU"
     yield Row("planning", f"{search}: ms per action, {sizes.envs} envs at once",
               [Figure(ours, ms[sizes.envs], "ms"),
                Figure("floor: model FLOPs / layer GEMM rate", gflop / layer_rate * 1e3, "ms"),
@@ -168,6 +171,7 @@ def latent_rows(sizes: LatentSizes, device: torch.device) -> Iterator[Row]:
     peer = labels[-1] if len(labels) > 1 else None
     search = f"{config.num_candidates}+{config.num_prior} x H{config.horizon} x {config.iterations} it"
     yield Row("latent", f"lmpc updates/s, batch {config.batch_size} ({LATENT_ENV_ID} preset)",
-              [Figure(k, v, "updates/s") for k, v in updates.items()], peer, target=">= 50", met=updates[labels[0]] >= 50)
+              [Figure(k, v, "updates/s") for k, v in updates.items()], peer, target=">= 50",
+              met=updates[labels[0]] >= 50)
     yield Row("latent", f"lmpc ms per planned action ({search}), {sizes.envs} envs at once",
               [Figure(k, v, "ms") for k, v in plans.items()], peer, target="<= 20 ms", met=plans[labels[0]] <= 20)

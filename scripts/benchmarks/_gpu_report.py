@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from foresight_base.checks import check_choice
+
 STATUSES = ("ok", "failed", "not available", "skipped")
 TIME_UNITS = ("ms", "s", "us")
 PACKAGES = ("torch", "numpy", "gymnasium", "stable_baselines3", "pybullet")
@@ -53,8 +55,7 @@ class Row:
     """Wall time the measurement took."""
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"unknown status {self.status!r}; valid: {', '.join(STATUSES)}")
+        check_choice("status", self.status, STATUSES)
 
     @property
     def speedup(self) -> float | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -133,7 +133,8 @@ ZOO_PPO = dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=
                learning_rate=1e-3, clip_range=0.2)
 
 
-def ppo_frames_per_second(venv, timesteps: int, device: str = "cpu", hyperparams: dict | None = None) -> tuple[float, float]:
+def ppo_frames_per_second(venv, timesteps: int, device: str = "cpu",
+                          hyperparams: dict | None = None) -> tuple[float, float]:
     """(whole ``learn()`` frames/s, rollout-collection frames/s) of SB3 PPO on ``venv``.
 
     ``device`` holds the policy and its updates; ``hyperparams`` default to rl-zoo's CartPole ones."""
@@ -170,7 +171,7 @@ def bench_ppo(args: argparse.Namespace) -> None:
     for _ in range(args.ppo_repeats):
         peer = make_vec_env("CartPole-v1", n_envs=8, seed=0)
         ours = VectorEnvToSB3(gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=256, device="cpu"))
-        for name, venv in zip(learn, (peer, ours)):
+        for name, venv in zip(learn, (peer, ours), strict=True):
             whole, rollouts = ppo_frames_per_second(venv, args.ppo_steps)
             learn[name].append(whole), collect[name].append(rollouts)
     median = lambda d: {k: statistics.median(v) for k, v in d.items()}  # noqa: E731

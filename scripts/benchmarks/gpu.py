@@ -27,15 +27,15 @@ import pathlib
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 
+from foresight_base.devices import resolve_device
 from scripts.benchmarks._gpu_planning import LatentSizes, PlanSizes, latent_rows, planning_rows
 from scripts.benchmarks._gpu_report import Report, Row, command_line, machine_info
 from scripts.benchmarks._gpu_sims import Timing, panda_renderer_rows, ppo_rows, render_rows, world_rows
-from world_models.devices import resolve_device
 from world_models.planners import CEMConfig, MPPIConfig
 
 GROUPS = ("planning", "worlds", "render", "ppo", "latent", "egl")
@@ -137,7 +137,8 @@ def run(args: argparse.Namespace, device: torch.device) -> Report:
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, torch.device]:
     parser = argparse.ArgumentParser(prog="benchmark.py gpu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dry-run", action="store_true", help="tiny sizes (default device: cpu); proves the script runs")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="tiny sizes (default device: cpu); proves the script runs")
     parser.add_argument("--device", default=None, help="cuda | cuda:N | cpu | auto (default: cuda; cpu for --dry-run)")
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma list of groups, from {', '.join(GROUPS)}")
     parser.add_argument("--out", default="runs/benchmarks/gpu", help="folder for gpu.json and gpu.md")
@@ -156,13 +157,14 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, torch.device]:
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     args.threads = args.threads or (1 if args.dry_run else os.cpu_count() or 1)
+    name = args.device or ("cpu" if args.dry_run else "cuda")
+    if name.startswith("cuda") and not torch.cuda.is_available():  # before resolve_device: this says what to do
+        parser.error(f"--device {name} but torch sees no CUDA device (torch {torch.__version__}); "
+                     "use --dry-run for the CPU run")
     try:
-        device = resolve_device(args.device or ("cpu" if args.dry_run else "cuda"))
+        device = resolve_device(name)
     except ValueError as error:
         parser.error(str(error))
-    if device.type == "cuda" and not torch.cuda.is_available():
-        parser.error(f"--device {device} but torch sees no CUDA device (torch {torch.__version__}); "
-                     "use --dry-run for the CPU run")
     if device.type != "cuda" and not args.dry_run:
         parser.error(f"the full-size run needs a CUDA device, got {device}; use --dry-run for tiny sizes on the CPU")
     return args, device
