@@ -20,7 +20,8 @@ class PointImageEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, render_mode: str | None = None, channels_first: bool = False, fixed_target: bool = False) -> None:
+    def __init__(self, render_mode: str | None = None, channels_first: bool = False,
+                 fixed_target: bool = False) -> None:
         shape = (3, SIZE, SIZE) if channels_first else (SIZE, SIZE, 3)
         self.observation_space = spaces.Box(0, 255, shape, np.uint8)
         self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
