@@ -6,15 +6,14 @@ simulate, read state once, observe.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
 
 from envs.observations import ObsLayout, assemble, observation_space
-from envs.sim.bullet import Frames, SimState, Simulator
+from envs.sim.bullet import Frames, Simulator, SimState
 from envs.sim.camera import CameraSpec, intrinsics, look_at_pose
 from foresight_base.checks import check_choice
 
@@ -66,7 +65,7 @@ class RobotTaskEnv(gym.Env):
         image_size: int = 84,
         render_mode: str | None = None,
         render_size: int = 240,
-        randomizer: Callable[[RobotTaskEnv, np.random.Generator], bool] | None = None,
+        randomizer: Callable[["RobotTaskEnv", np.random.Generator], bool] | None = None,
         scene_ids: dict[str, int] | None = None,
     ) -> None:
         check_choice("render_mode", render_mode, (None, *RENDER_MODES))

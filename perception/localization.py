@@ -22,7 +22,6 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-
 from foresight_base.checks import check_choice
 
 CONVENTIONS = ("opencv", "opengl")

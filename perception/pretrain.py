@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from foresight_base.checks import check_choice
-from foresight_base.devices import resolve_device
 from perception.encoders import ImageEncoder, make_encoder
+from foresight_base.devices import resolve_device
 from perception.frames import FrameDataset
 from perception.ssl import OBJECTIVES, make_objective
+from foresight_base.checks import check_choice
 
 
 def pretrain(

@@ -24,10 +24,10 @@ import numpy as np
 
 from agents.deploy.control_loop import ControlLoop, LoopConfig
 from agents.deploy.log import DeployLog, read_deploy_log
-from agents.deploy.runtime import load_policy
 from agents.deploy.session import run_session
 from agents.deploy.uncertainty import RecordedScore, load_gate
 from agents.training.hyperparams import parse_overrides
+from agents.deploy.runtime import load_policy
 from envs.adapters.base import RobotAdapter, SignalStop
 from envs.adapters.errors import RobotError, RobotStopped
 from envs.adapters.faults import FaultConfig

@@ -8,8 +8,7 @@ geodesic angle.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import NamedTuple
 
 import torch
@@ -22,6 +21,8 @@ from torch.nn import functional as F
 
 from perception.augment import to_float
 from world_models.models import Rollout
+from itertools import pairwise
+
 
 LATENT_FORMAT = "foresight.latent_dynamics/1"
 

@@ -5,26 +5,18 @@ errors measure generalisation along real trajectories.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from world_models.data import Episode
-from world_models.evaluation import (
-    ErrorFn,
-    calibration,
-    compare_to_baselines,
-    episode_windows,
-    k_step_errors,
-    predict_windows,
-    verdict,
-)
-from world_models.fitting import FitConfig, fit
+from world_models.evaluation import (ErrorFn, calibration, compare_to_baselines, episode_windows, k_step_errors,
+                                     predict_windows, verdict)
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.replay import Transitions, transitions_from_episodes
 from world_models.spaces import StateLayout
+from world_models.fitting import FitConfig, fit
 
 
 def split_episodes(episodes: list[Episode], test_fraction: float, seed: int) -> tuple[list[Episode], list[Episode]]:

@@ -5,8 +5,7 @@ benchmarks. A policy is any ``obs -> action`` callable: random, scripted, an age
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import gymnasium as gym
 import numpy as np

@@ -12,8 +12,7 @@ from the model's reward head.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch

@@ -17,9 +17,8 @@ import contextlib
 import json
 import pathlib
 import warnings
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch

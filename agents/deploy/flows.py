@@ -6,8 +6,7 @@ the original policy on ``check`` observations sampled from the observation space
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from gymnasium import spaces

@@ -12,8 +12,7 @@ import json
 import pathlib
 import re
 import zipfile
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 

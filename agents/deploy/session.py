@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 from agents.deploy.control_loop import ControlLoop, LoopStats
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import gymnasium as gym
 
-from agents.agent import Agent
 from world_models.rollouts import run_episodes
+from agents.agent import Agent
 
 
 class CurvePoint(NamedTuple):

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
 
-from agents.agent import Predictor
 from agents.evaluation.statistics import wilson_interval
+from agents.agent import Predictor
 
 Policy = Callable[[Any], np.ndarray]
 

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -30,6 +28,7 @@ from torch import nn
 from agents.checkpoints import atomic_save
 from world_models.rollouts import EpisodeStats, run_episodes
 from world_models.spaces import space_from_json, space_to_json
+from itertools import pairwise
 
 Teacher = Callable[[Any], np.ndarray]
 """``observation -> action`` of the expert (e.g. ``lambda o: planning_agent.predict(o)[0]``)."""

@@ -15,8 +15,7 @@ rewards equal what the env would have paid. Arrays are the dicts of
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch

@@ -116,8 +116,8 @@ def train_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # before torch and SB3 load: --help and bad flags answer at once
     console_logging()
 
-    from agents.checkpoints import CheckpointError
     from agents.training import run as training
+    from agents.checkpoints import CheckpointError
 
     import_gym_packages(args.gym_packages)
     try:

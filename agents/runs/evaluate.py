@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from agents.evaluation.episodes import Episode, EvalSummary, evaluate, model_policy, summarize
+from agents.runs.loading import LoadedRun, load_run
 from agents.evaluation.media import write_mp4
 from agents.evaluation.statistics import bootstrap_ci, iqm
-from agents.runs.loading import LoadedRun, load_run
 
 EVAL_SEED = 1_000_000  # default start seeds, away from training (seed..) and in-training eval seeds
 

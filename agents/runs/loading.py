@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents import checkpoints
-from agents.agent import Agent
+
 from agents.training import state as train_state
-from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize
 from agents.training.factory import make_agent
 from agents.training.run_folder import RunFolder
+from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize
 from foresight_base.checks import check_choice
+from agents.agent import Agent
 
 WHICH = ("best", "latest")
 

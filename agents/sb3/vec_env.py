@@ -18,8 +18,7 @@ Example:
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium as gym
 import numpy as np

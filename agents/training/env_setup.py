@@ -8,8 +8,7 @@ resume). ``vec_env`` picks ``dummy`` (one process), ``subproc`` (one process per
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
@@ -19,6 +18,7 @@ from agents.training.episode_replay import EpisodeRecorder
 from agents.training.factory import optional_module
 from agents.training.names import VEC_ENVS
 from foresight_base.checks import check_choice
+
 
 
 def check_env_id(env_id: str) -> None:

@@ -16,8 +16,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from gymnasium import spaces

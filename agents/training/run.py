@@ -10,8 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from stable_baselines3.common.callbacks import CallbackList
@@ -19,17 +18,18 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents import checkpoints
-from agents.agent import Agent, Predictor
-from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
-from agents.evaluation.media import plot_curve, write_mp4
+
 from agents.training import state as train_state
 from agents.training.callbacks import RestoreActionNoise, RunCallback
-from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize
+from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
 from agents.training.factory import ALGOS, algo_class, make_agent
 from agents.training.hyperparams import load_hyperparams
+from agents.evaluation.media import plot_curve, write_mp4
 from agents.training.run_folder import RunFolder
-from foresight_base.checks import check_choice
+from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize
 from foresight_base.devices import resolve_device
+from foresight_base.checks import check_choice
+from agents.agent import Agent, Predictor
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never share start states with training envs
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 

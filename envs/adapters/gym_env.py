@@ -9,9 +9,8 @@
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import gymnasium as gym
 import numpy as np

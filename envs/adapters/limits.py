@@ -7,10 +7,9 @@ how the robot holds still: ``"zero"`` (velocity-like keys: holding means sending
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Literal, Mapping
 
 import numpy as np
 

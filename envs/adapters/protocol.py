@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 

@@ -7,9 +7,8 @@ latency does not explain (friction, calibration, contacts: the sim-to-real gap).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Mapping, Protocol
 
 import numpy as np
 

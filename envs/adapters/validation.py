@@ -5,8 +5,7 @@ would be valid; nothing here clamps or guesses (that is the supervisor's job, af
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 

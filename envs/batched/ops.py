@@ -7,8 +7,7 @@ Every operation works along the last axis, so a state may be batched ``[..., S]`
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch

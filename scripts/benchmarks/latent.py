@@ -25,8 +25,7 @@ import pathlib
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import pathlib
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from itertools import pairwise
+from typing import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -36,6 +34,9 @@ from foresight_base.devices import resolve_device
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.planners import CEMConfig, CEMPlanner
 from world_models.scoring import model_score_fn
+from itertools import pairwise
+import functools
+
 
 CPU = torch.device("cpu")
 
@@ -234,7 +235,7 @@ def make_env(env_id: str) -> gym.Env:
 
 
 def make_sac(env: gym.Env, seed: int):
-    from stable_baselines3 import SAC, HerReplayBuffer
+    from stable_baselines3 import HerReplayBuffer, SAC
     if isinstance(env.observation_space, gym.spaces.Dict):
         return SAC("MultiInputPolicy", env, seed=seed, learning_rate=1e-3, batch_size=256, gamma=0.95,
                    replay_buffer_class=HerReplayBuffer,
@@ -245,8 +246,8 @@ def make_sac(env: gym.Env, seed: int):
 
 def sample_efficiency(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
-    from agents.evaluation.curves import learning_curve, steps_to_reach
     from agents.planning.mpc import PlanningAgent
+    from agents.evaluation.curves import learning_curve, steps_to_reach
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for env_id in args.envs:

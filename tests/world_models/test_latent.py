@@ -69,7 +69,6 @@ def test_fit_world_model_script_on_an_image_dataset(tmp_path, capsys):
     """Plumbing of the pixel path: dataset of images -> perception encoder -> report + PNG strip."""
     import gymnasium as gym
     import numpy as np
-
     from tests.world_models.test_wm_scripts import script
     from world_models.data import EpisodeWriter
     frames, actions, rewards = dot_episodes(6, 12, seed=2, size=36)  # the Nature CNN needs >= 36 x 36

@@ -12,6 +12,7 @@ from agents.deploy.log import read_deploy_log
 from tests.helpers import ROOT, subprocess_env
 
 
+
 def _deploy(*args: str, timeout: float = 120.0) -> dict:
     out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=subprocess_env(),
                          capture_output=True,

@@ -1,11 +1,11 @@
 """Evaluation statistics: known success rates, Wilson intervals, IQM and bootstrap CIs."""
 import gymnasium as gym
 import numpy as np
+from tests.agents import point_goal_env
 import pytest
 
 from agents.evaluation.episodes import evaluate, summarize
 from agents.evaluation.statistics import bootstrap_ci, iqm, wilson_interval
-from tests.agents import point_goal_env
 
 
 def straight_to_goal(obs):

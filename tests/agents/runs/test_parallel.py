@@ -4,14 +4,14 @@ import pathlib
 import shutil
 import tempfile
 
+from tests.agents import point_goal_env
+from tests.helpers import pythonpath_with_root
 import pytest
 import torch
 
-from agents.runs.evaluate import EvalRequest, evaluate_run
 from agents.runs.parallel import episode_slices, evaluate_run_ray, init_ray
+from agents.runs.evaluate import EvalRequest, evaluate_run
 from agents.training.run import RunConfig, train
-from tests.agents import point_goal_env
-from tests.helpers import pythonpath_with_root
 
 ray = pytest.importorskip("ray")
 
