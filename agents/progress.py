@@ -16,12 +16,13 @@ Example:
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import IO, Any
 
-EVERY_S = 30.0
-"""Seconds between progress lines when the output is not a terminal."""
+EVERY_S = float(os.environ.get("FORESIGHT_PROGRESS_EVERY_S", 30.0))
+"""Seconds between progress lines when the output is not a terminal (``FORESIGHT_PROGRESS_EVERY_S``)."""
 
 
 def is_terminal(stream: IO[str]) -> bool:
@@ -46,16 +47,18 @@ class Progress:
         desc: What is being done, e.g. ``"train sac"``.
         unit: Name of one unit (``"step"``, ``"episode"``); pluralised with an ``s``.
         stream: Where to write (default ``sys.stderr``, so stdout stays the script's result).
-        every_s: Seconds between lines when ``stream`` is not a terminal (0: a line per update).
+        every_s: Seconds between lines when ``stream`` is not a terminal (0: a line per update;
+            ``None``: :data:`EVERY_S`, read from the environment when this is made).
         enabled: False shows nothing (``--no-progress``).
         initial: Units already done before this start (a resumed run); the rate counts only new ones.
     """
 
     def __init__(self, total: int, desc: str, unit: str = "step", stream: IO[str] | None = None,
-                 every_s: float = EVERY_S, enabled: bool = True, initial: int = 0) -> None:
+                 every_s: float | None = None, enabled: bool = True, initial: int = 0) -> None:
         self.total, self.desc, self.unit = int(total), desc, unit
         self.stream = stream if stream is not None else sys.stderr
-        self.every_s, self.enabled = every_s, enabled
+        self.every_s = every_s if every_s is not None else float(os.environ.get("FORESIGHT_PROGRESS_EVERY_S", EVERY_S))
+        self.enabled = enabled
         self.done = self.initial = int(initial)
         self.start = time.monotonic()
         self._last_line = -float("inf")

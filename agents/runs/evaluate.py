@@ -162,6 +162,16 @@ def comparison_table(reports: list[RunReport], infos: list[RunInfo], labels: lis
 
 
 def plot_comparison(reports: list[RunReport], labels: list[str], path: pathlib.Path) -> pathlib.Path:
+    """Write :func:`comparison_figure` to ``path`` (PNG)."""
+    from agents.evaluation.media import _pyplot
+
+    fig = comparison_figure(reports, labels)
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+    return path
+
+
+def comparison_figure(reports: list[RunReport], labels: list[str]):
     """Per-run return (and success rate, for runs whose env reports one) with 95% intervals."""
     from agents.evaluation.media import _pyplot
 
@@ -185,6 +195,4 @@ def plot_comparison(reports: list[RunReport], labels: list[str], path: pathlib.P
         ax.set(yticks=y, yticklabels=[], ylim=axes[0, 0].get_ylim(), xlabel="success rate (95% Wilson CI)",
                xlim=(-0.02, 1.02))
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig

@@ -154,8 +154,7 @@ class ProgressCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         total = planned_steps(self.model, self.target)
-        options = {} if self.every_s is None else {"every_s": self.every_s}
-        self.bar = Progress(total, self.desc, initial=self.model.num_timesteps, **options)
+        self.bar = Progress(total, self.desc, initial=self.model.num_timesteps, every_s=self.every_s)
 
     def _on_step(self) -> bool:
         if self.bar is not None:
