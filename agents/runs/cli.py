@@ -26,7 +26,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         text = action.help or ""
         if "default" in text or not action.option_strings:
             return text
-        if action.default in (None, False, [], argparse.SUPPRESS):
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS or default == []:
             return text
         return f"{text} (default: %(default)s)"
 

@@ -59,6 +59,11 @@ class SignalStop(BaseException):
 class RobotAdapter(ABC):
     """Abstract robot: connect, observe, act, stop (safe stop), close, declared limits."""
 
+    period_s: float | None = None
+    """Robot time one ``act`` advances (seconds) for a robot that steps instead of running in real
+    time (a simulator, the robot server's stand-in): its own control rate, which the control loop
+    and a log's replay must match. None: a real-time robot that follows the caller's clock."""
+
     def __init__(self, limits: CommandLimits) -> None:
         self.limits = limits
         self.stop_count = 0
