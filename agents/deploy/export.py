@@ -147,6 +147,7 @@ def as_policy_module(policy: BaseAlgorithm | nn.Module, observation_space: space
         observation_space = observation_space or policy.observation_space
         action_space = action_space or policy.action_space
         channel_last = _channel_last_keys(observation_space, policy.observation_space)
+    action_space = action_space or getattr(policy, "action_space", None)  # e.g. a DistilledPolicy's
     if observation_space is None:
         raise ValueError("observation_space is required for a policy that is not an SB3 policy")
     module = PolicyModule(policy.to("cpu"), observation_space, action_space, normalizer, channel_last).eval()
