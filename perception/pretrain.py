@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
@@ -20,6 +21,7 @@ def pretrain(
     lr: float = 1e-3,
     seed: int = 0,
     device: str | torch.device = "auto",
+    on_step: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Train ``objective`` (from ``perception.ssl.make_objective``) on ``dataset``.
 
@@ -31,6 +33,7 @@ def pretrain(
         lr: Adam learning rate.
         seed: seeds batch sampling and augmentation.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        on_step: called with the steps done after each (a progress bar).
 
     Returns:
         The loss at every step.
@@ -41,13 +44,15 @@ def pretrain(
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam([p for p in objective.parameters() if p.requires_grad], lr=lr)
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
         loss = objective.loss(dataset.sample(batch_size, generator, device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         objective.after_step()
         losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1)
     return losses
 
 
@@ -70,7 +75,8 @@ class PretrainConfig:
     device: str = _option("auto", "auto (CUDA when present), cpu or cuda")
 
 
-def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig) -> tuple[ImageEncoder, nn.Module, list[float]]:
+def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig,
+                     on_step: Callable[[int], None] | None = None) -> tuple[ImageEncoder, nn.Module, list[float]]:
     """Build an encoder for ``dataset``'s frames and train it with ``config.objective``.
 
     Returns:
@@ -82,5 +88,5 @@ def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig) -> tuple[Ima
     channels, height, width = dataset.frames.shape[1:]
     encoder = make_encoder(config.encoder, channels, config.features_dim, (height, width))
     objective = make_objective(config.objective, encoder, (height, width), action_dim=dataset.actions.shape[1])
-    losses = pretrain(objective, dataset, config.steps, config.batch_size, config.lr, config.seed, config.device)
+    losses = pretrain(objective, dataset, config.steps, config.batch_size, config.lr, config.seed, config.device, on_step)
     return encoder, objective, losses

@@ -175,6 +175,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", action="store_true", help="write comparison.png (per-run success/return with CIs)")
     p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
     p.add_argument("--ray", type=int, default=0, metavar="WORKERS", help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
+    p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     return p
 
 
@@ -187,8 +188,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # before torch and SB3 load
     console_logging()
 
+    import torch
+
     from agents.evaluation.media import optional_output
     from agents.runs import evaluate as rev
+
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)  # one: a planning run's CEM spin-waits on a shared CPU with two
 
     import_gym_packages(args.gym_packages)
     try:
@@ -226,6 +232,7 @@ def _evaluate_all(infos, labels: list[str], request, args) -> list:
     """Each run, locally or on Ray actors (then only the CSV is written); one line per run."""
     import pathlib
 
+    from agents.progress import Progress
     from agents.runs import evaluate as rev
 
     if args.ray:
@@ -241,7 +248,8 @@ def _evaluate_all(infos, labels: list[str], request, args) -> list:
                 out.mkdir(parents=True, exist_ok=True)
                 rev.write_episodes_csv(report.episodes, out / "episodes.csv")
             else:
-                report = rev.evaluate_run(info.path, request, out)
+                with Progress(request.n_episodes, f"evaluate {label}", unit="episode") as bar:
+                    report = rev.evaluate_run(info.path, request, out, bar.set)
             print(f"{label}: {report.summary.line()}  (episodes in {out / 'episodes.csv'})")
             reports.append(report)
     finally:

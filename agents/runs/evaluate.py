@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import pathlib
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -42,7 +42,8 @@ class RunReport:
     summary: EvalSummary
 
 
-def evaluate_loaded(loaded: LoadedRun, request: EvalRequest, out: pathlib.Path | None = None) -> RunReport:
+def evaluate_loaded(loaded: LoadedRun, request: EvalRequest, out: pathlib.Path | None = None,
+                    on_episode: Callable[[int], None] | None = None) -> RunReport:
     """Evaluate a loaded run; write ``episodes.csv`` (and ``eval_video.mp4``) into ``out`` if given.
 
     The video replays the first seeded episodes with rendering after the numbers are written, so a
@@ -51,7 +52,7 @@ def evaluate_loaded(loaded: LoadedRun, request: EvalRequest, out: pathlib.Path |
     env = loaded.make_env(env_kwargs=request.env_kwargs)
     policy = model_policy(loaded.model, request.deterministic, loaded.obs_transform)
     try:
-        episodes, _ = evaluate(env, policy, request.n_episodes, request.seed)
+        episodes, _ = evaluate(env, policy, request.n_episodes, request.seed, on_episode=on_episode)
     finally:
         env.close()
     if out is not None:
@@ -64,9 +65,10 @@ def evaluate_loaded(loaded: LoadedRun, request: EvalRequest, out: pathlib.Path |
     return RunReport(loaded.run.path, episodes, summarize(episodes))
 
 
-def evaluate_run(path: str | pathlib.Path, request: EvalRequest, out: pathlib.Path | None = None) -> RunReport:
-    """Load the run at ``path`` and evaluate it."""
-    return evaluate_loaded(load_run(path, request.which), request, out)
+def evaluate_run(path: str | pathlib.Path, request: EvalRequest, out: pathlib.Path | None = None,
+                 on_episode: Callable[[int], None] | None = None) -> RunReport:
+    """Load the run at ``path`` and evaluate it (``on_episode(n)`` after each episode: progress)."""
+    return evaluate_loaded(load_run(path, request.which), request, out, on_episode)
 
 
 def write_episodes_csv(episodes: list[Episode], path: pathlib.Path) -> None:

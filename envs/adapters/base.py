@@ -6,11 +6,13 @@ control loop may both call in), a last-line check that no non-finite or out-of-l
 ever sent, ``close()`` that is safe to call twice, and a context manager that issues the safe stop
 first on any exception or SIGINT/SIGTERM, before any slow cleanup.
 
-Example:
-    >>> with SomeAdapter(...) as robot:          # connect(); signals now safe-stop the robot
+Example (``PointRobotAdapter`` stands in for any robot):
+    >>> from envs.adapters.point import PointRobotAdapter
+    >>> with PointRobotAdapter() as robot:       # connect(); signals now safe-stop the robot
     ...     obs = robot.observe()                # Observation(time_s, data={key: array})
-    ...     sent = robot.act({"ee_delta": [0.01, 0, 0], "gripper": [0.0]})
-    ... # stop() then close(), also when the block raised
+    ...     sent = robot.act({"velocity": [0.1, 0.0], "gripper": [0.0]})
+    >>> sorted(obs.data), robot.stop_count       # stop() then close(), also when the block raised
+    (['position', 'velocity'], 1)
 """
 from __future__ import annotations
 
