@@ -10,7 +10,7 @@ Image datasets (a uint8 image observation, or a dict holding one) train the late
 instead (encoder from ``perception``, frames drawn over the last real one, early stopping on
 held-out episodes) and report open-loop frame error against copying the last frame, with
 ``strip.png``: real frames on top, predicted ones below. Each model has its own defaults (the
-pixel model's take about 3 minutes on a 2-core CPU for 10 episodes of 64x64 frames).
+pixel model's take about a minute of CPU for 10 episodes of 64x64 frames).
 
 Example:
     python scripts/collect.py --env Pendulum-v1 --episodes 20 --out data/pendulum-random-v0
@@ -69,7 +69,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                             "(1e-3: 1 mm / 1 mrad, keeps micrometre-jitter dims from dominating)")
     state.add_argument("--max-epochs", type=int, default=FitConfig().max_epochs, help="epochs at most (early stopping)")
     state.add_argument("--ks", type=int, nargs="+", default=[1, 5, 10, 20], help="open-loop horizons")
-    pixels = parser.add_argument_group("image datasets (latent pixel model; defaults: about 3 minutes on 2 CPU cores)")
+    pixels = parser.add_argument_group("image datasets (latent pixel model; defaults: about a minute of CPU)")
     pixels.add_argument("--encoder", default=PIXELS.encoder, choices=("nature", "impala", "keypoints"),
                         help="perception encoder")
     pixels.add_argument("--seq-len", type=int, default=PIXELS.seq_len, help="frames per training sequence")

@@ -266,16 +266,19 @@ def sequences_from_episodes(frames: list[torch.Tensor], actions: list[torch.Tens
 def train_latent(model: LatentDynamics, data: Sequences, steps: int, batch_size: int = 16,
                  learning_rate: float = 1e-3, seed: int = 0) -> list[float]:
     """Adam on random minibatches of sequences for ``steps`` updates; returns the loss per update."""
-    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    losses = []
-    for _ in range(steps):
-        rows = torch.randint(data.frames.shape[0], (batch_size,), generator=generator)
-        loss = model.loss(*(x[rows].to(device) for x in data)).total
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 100.0)
-        optimiser.step()
-        losses.append(float(loss.detach()))
-    return losses
+    return [latent_update(model, optimiser, data, batch_size, generator) for _ in range(steps)]
+
+
+def latent_update(model: LatentDynamics, optimiser: torch.optim.Optimizer, data: Sequences, batch_size: int,
+                  generator: torch.Generator) -> float:
+    """One Adam step on ``batch_size`` random sequences of ``data`` (gradients clipped at norm 100); the loss."""
+    rows = torch.randint(data.frames.shape[0], (batch_size,), generator=generator)
+    device = next(model.parameters()).device
+    loss = model.loss(*(x[rows].to(device) for x in data)).total
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 100.0)
+    optimiser.step()
+    return float(loss.detach())

@@ -15,12 +15,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from gymnasium import spaces
-from torch import nn
 
 from perception.augment import to_float
 from perception.encoders import make_encoder
 from world_models.data import Episode
-from world_models.latent import LATENT_FORMAT, LatentConfig, LatentDynamics, Sequences, frame_strip, sequences_from_episodes
+from world_models.latent import (LATENT_FORMAT, LatentConfig, LatentDynamics, Sequences, frame_strip, latent_update,
+                                 sequences_from_episodes)
 
 
 def image_key(space: spaces.Space) -> str | None:
@@ -62,8 +62,8 @@ def episode_sequences(episodes: list[Episode], key: str | None, length: int, str
 class PixelFitConfig:
     """How ``scripts/fit_world_model.py`` fits the latent pixel model.
 
-    The defaults finish in about 3 minutes on a 2-core CPU for 10 episodes of 64x64 PandaReach
-    frames, and there beat copying the last frame at every k (``docs/world_models.md``): a small
+    The defaults take about a minute of CPU (one thread) for 10 episodes of 64x64 PandaReach
+    frames, and there beat copying the last frame at every k (``docs/benchmarks.md``): a small
     RSSM drawing over the last real frame, trained open loop, kept at its best held-out error.
     """
 
@@ -124,20 +124,13 @@ def fit_latent(model: LatentDynamics, train: Sequences, holdout: Sequences, conf
     Returns ``steps`` (updates run), ``best_step``, ``holdout_mse`` (mean over k, best) and
     ``final_loss`` (the last updates' mean training loss). ``on_step(n)`` follows each update.
     """
-    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     best, best_step, best_state = _mean_error(model, holdout, config.context), 0, copy.deepcopy(model.state_dict())
     losses: list[float] = []
     stale = step = 0
     for step in range(1, config.steps + 1):
-        rows = torch.randint(train.frames.shape[0], (config.batch_size,), generator=generator)
-        loss = model.loss(*(x[rows].to(device) for x in train)).total
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 100.0)
-        optimiser.step()
-        losses.append(float(loss.detach()))
+        losses.append(latent_update(model, optimiser, train, config.batch_size, generator))
         if on_step is not None:
             on_step(step)
         if step % config.eval_every == 0 or step == config.steps:
