@@ -6,14 +6,15 @@ simulate, read state once, observe.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from envs.observations import ObsLayout, assemble, observation_space
-from envs.sim.bullet import Frames, Simulator, SimState
+from envs.sim.bullet import Frames, SimState, Simulator, display_available
 from envs.sim.camera import CameraSpec, intrinsics, look_at_pose
 from foresight_base.checks import check_choice
 
@@ -65,7 +66,7 @@ class RobotTaskEnv(gym.Env):
         image_size: int = 84,
         render_mode: str | None = None,
         render_size: int = 240,
-        randomizer: Callable[["RobotTaskEnv", np.random.Generator], bool] | None = None,
+        randomizer: Callable[[RobotTaskEnv, np.random.Generator], bool] | None = None,
         scene_ids: dict[str, int] | None = None,
     ) -> None:
         check_choice("render_mode", render_mode, (None, *RENDER_MODES))
@@ -80,7 +81,10 @@ class RobotTaskEnv(gym.Env):
         self.scene_ids = dict(scene_ids or {})
         self.light_direction: np.ndarray | None = None
         self.camera_offset = np.eye(4)  # camera pose jitter, applied in the mount's frame
-        self.metadata = {**type(self).metadata, "render_fps": int(round(1.0 / sim.dt))}
+        # Advertise only what renders here: gymnasium's check_env builds every advertised mode, and
+        # "human" needs a display (asking for it without one fails at make, saying what to use).
+        modes = [m for m in RENDER_MODES if m != "human" or display_available()]
+        self.metadata = {**type(self).metadata, "render_fps": int(round(1.0 / sim.dt)), "render_modes": modes}
         sizes = {"robot": robot.observation_size, "task": task.observation_size, "goal": task.goal_size}
         self.observation_space = observation_space(self.layout, sizes, self.image_size, camera.far)
         self.action_space = robot.action_space

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from gymnasium import spaces
+
 from foresight_base.checks import check_choice
 
 OBS_MODES = ("state", "goal", "rgb", "depth", "segmentation", "rgbd", "rgb+state", "depth+state", "rgbd+state")
@@ -46,7 +47,7 @@ class ObsLayout:
     with_state: bool
 
     @classmethod
-    def parse(cls, mode: str) -> "ObsLayout":
+    def parse(cls, mode: str) -> ObsLayout:
         check_choice("obs_mode", mode, OBS_MODES)
         base, _, extra = mode.partition("+")
         return cls(mode=mode, images=_IMAGE_PARTS.get(base, ()), with_state=extra == "state")

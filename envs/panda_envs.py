@@ -1,7 +1,6 @@
 """The Panda tabletop environments registered as ``Foresight/Panda*-v0``."""
 from __future__ import annotations
 
-
 from envs.core import RobotTaskEnv
 from envs.observations import ObsLayout
 from envs.randomization import Randomization, make_randomizer

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from perception.checks import check_images
 from foresight_base.checks import check_choice
+from perception.checks import check_images
 
 # RGB -> YIQ, the colour space where hue is a rotation of the (I, Q) plane.
 _RGB_TO_YIQ = torch.tensor(

@@ -6,13 +6,14 @@ frames uint8 until here. Every encoder exposes ``features_dim`` and ``in_channel
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
+from foresight_base.checks import check_choice
 from perception.augment import to_float
 from perception.checks import check_images
-from foresight_base.checks import check_choice
-from itertools import pairwise
 
 
 class ImageEncoder(nn.Module):

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+
 from foresight_base.checks import check_choice
 
 CONVENTIONS = ("opencv", "opengl")

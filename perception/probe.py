@@ -5,10 +5,11 @@ R^2 on another: 1 is perfect, 0 is no better than predicting the mean.
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import torch
 from torch import nn
-from itertools import pairwise
 
 
 @torch.no_grad()

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception.augment import RandomShift, to_float
 from foresight_base.checks import check_choice
+from perception.augment import RandomShift, to_float
 
 
 class FrameBatch(NamedTuple):

@@ -20,8 +20,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from perception.localization import CORNER_PIXEL_CENTRE, colour_mask, localize, segmentation_mask
 from foresight_base.checks import check_choice, check_keys
+from perception.localization import CORNER_PIXEL_CENTRE, colour_mask, localize, segmentation_mask
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,15 @@ disagreement[B, H])``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from world_models.state_coding import StateCoding
 from foresight_base.checks import check_choice
-from itertools import pairwise
+from world_models.state_coding import StateCoding
 
 PROPAGATIONS = ("fixed", "mean")
 

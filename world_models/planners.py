@@ -19,10 +19,12 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
+
 from foresight_base.checks import check_choice, check_keys
 from foresight_base.devices import resolve_device
 

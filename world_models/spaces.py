@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+
 from foresight_base.checks import check_choice
 
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")

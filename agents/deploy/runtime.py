@@ -12,7 +12,8 @@ import json
 import pathlib
 import re
 import zipfile
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import gymnasium as gym
 
-from world_models.rollouts import run_episodes
 from agents.agent import Agent
+from world_models.rollouts import run_episodes
 
 
 class CurvePoint(NamedTuple):

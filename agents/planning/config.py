@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import Any
+
 from foresight_base.checks import check_choice, check_keys
 
 OBJECTIVES = ("auto", "goal_distance", "env_reward", "learned_reward")

@@ -41,8 +41,8 @@ from agents.planning.latent_config import LatentAgentConfig, auto_discount
 from agents.planning.latent_update import LatentValueLearner
 from agents.planning.loop import OnlineAgent
 from agents.planning.sequence_replay import SequenceReplay
-from perception.augment import RandomShift
 from foresight_base.devices import resolve_device
+from perception.augment import RandomShift
 from world_models.data import read_episodes, read_metadata
 from world_models.latent_scoring import latent_value_score_fn, prior_proposals
 from world_models.latent_value import LatentValueModel, PriorPolicy

@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from agents.planning.latent_update import UpdateConfig
-from world_models.latent_value import LatentValueConfig
 from foresight_base.checks import check_choice, check_keys
+from world_models.latent_value import LatentValueConfig
 
 ACTING = ("plan", "prior")
 

@@ -34,12 +34,12 @@ from agents.checkpoints import atomic_save
 from agents.planning.config import PlanningAgentConfig
 from agents.planning.loop import OnlineAgent
 from foresight_base.devices import resolve_device
+from world_models.fitting import FitConfig, fit
 from world_models.models import EnsembleDynamics, ModelConfig, load_model
 from world_models.planners import make_planner
 from world_models.replay import ReplayBuffer
 from world_models.scoring import RewardFn, env_goal_reward, goal_distance_reward, model_score_fn
 from world_models.spaces import StateLayout, space_from_json, space_to_json
-from world_models.fitting import FitConfig, fit
 
 CHECKPOINT_FORMAT = "foresight.planning_agent/1"
 

@@ -21,11 +21,11 @@ from stable_baselines3.common.preprocessing import is_image_space_channels_first
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from foresight_base.checks import check_choice
 from perception.augment import make_augmentation
 from perception.checkpoint import load_encoder
 from perception.encoders import ENCODERS, ImageEncoder, make_encoder
 from perception.fusion import DictEncoder
-from foresight_base.checks import check_choice
 
 
 def _is_image(space: gym.Space) -> bool:

@@ -8,7 +8,8 @@ resume). ``vec_env`` picks ``dummy`` (one process), ``subproc`` (one process per
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
@@ -20,14 +21,29 @@ from agents.training.names import VEC_ENVS
 from foresight_base.checks import check_choice
 
 
+def registered_id(env_id: str) -> str:
+    """The registry id of ``env_id``: gymnasium's ``module:Id`` form imports ``module`` first (it
+    registers ``Id``), as ``gymnasium.make`` does; a plain id passes through."""
+    module, sep, name = env_id.rpartition(":")
+    if not sep:
+        return env_id
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ValueError(f"env id {env_id!r}: cannot import {module!r} ({err}); install the package that "
+                         f"registers {name!r}") from None
+    return name
+
 
 def check_env_id(env_id: str) -> None:
-    """Fail fast, naming close ids, when ``env_id`` is not registered."""
-    if env_id in gym.registry:
+    """Fail fast, naming close ids, when ``env_id`` (or ``module:Id``) is not registered."""
+    name = registered_id(env_id)
+    if name in gym.registry:
         return
-    close = [i for i in gym.registry if env_id.split("/")[-1].split("-")[0].lower() in i.lower()]
+    close = [i for i in gym.registry if name.split("/")[-1].split("-")[0].lower() in i.lower()]
     hint = f"; did you mean: {', '.join(sorted(close)[:8])}" if close else ""
-    raise ValueError(f"unknown env id {env_id!r} (is its package imported? see --gym-packages){hint}")
+    raise ValueError(f"unknown env id {env_id!r} (is its package imported? see --gym-packages, or write "
+                     f"module:{name}){hint}")
 
 
 def import_object(path: str) -> Any:
@@ -59,7 +75,7 @@ def env_maker(
     It carries the id's ``EnvSpec``, so a spawned worker process builds the env without having
     imported the package that registered the id.
     """
-    spec = gym.spec(env_id)
+    spec = gym.spec(registered_id(env_id))
 
     def make() -> gym.Env:
         kwargs = dict(env_kwargs or {})
@@ -100,7 +116,7 @@ def _batched(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None, device
     adapter = optional_module("agents.sb3.vec_env")
     if adapter is None:
         raise ImportError("--vec-env batched needs agents.sb3.vec_env (the batched-world adapter), not installed")
-    vector_env = gym.make_vec(env_id, num_envs=n_envs, device=device, **(env_kwargs or {}))
+    vector_env = gym.make_vec(registered_id(env_id), num_envs=n_envs, device=device, **(env_kwargs or {}))
     return VecMonitor(adapter.VectorEnvToSB3(vector_env))  # episode returns for SB3's logs
 
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import VectorizedActionNoise
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.agent import Agent
 from agents.checkpoints import to_numpy, to_tensors
-from stable_baselines3.common.base_class import BaseAlgorithm
 
 FORMAT = "foresight-train-state-1"
 COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining", "_total_timesteps")

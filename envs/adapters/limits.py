@@ -7,9 +7,10 @@ how the robot holds still: ``"zero"`` (velocity-like keys: holding means sending
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 

@@ -17,8 +17,17 @@ import numpy as np
 import zmq
 
 from envs.adapters.base import Command, Observation, RobotAdapter
-from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand,
-                                  ProtocolError, RobotError, RobotRestarted, RobotTimeout, SafetyError)
+from envs.adapters.errors import (
+    CommandKeyError,
+    CommandShapeError,
+    CommandTypeError,
+    NonFiniteCommand,
+    ProtocolError,
+    RobotError,
+    RobotRestarted,
+    RobotTimeout,
+    SafetyError,
+)
 from envs.adapters.limits import CommandLimits
 from envs.adapters.protocol import decode, encode
 from envs.adapters.server import DEFAULT_ENDPOINT, check_endpoint
@@ -104,6 +113,7 @@ class NetworkRobotAdapter(RobotAdapter):
         if not isinstance(body.get("limits"), dict):
             raise ProtocolError(f"hello reply carries no limits: {str(body)[:200]}")
         self.limits = CommandLimits.from_dict(body["limits"])
+        self.period_s = _period(body.get("period_s"))
         self.session, self._restarted = header["session"], False
 
     def reconnect(self) -> None:
@@ -132,3 +142,12 @@ class NetworkRobotAdapter(RobotAdapter):
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
+
+
+def _period(value: Any) -> float | None:
+    """The robot's declared seconds per command from ``hello`` (None: it runs in real time)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10:
+        raise ProtocolError(f"hello reply declares period_s {value!r}; expected seconds in (0, 10) or null")
+    return float(value)

@@ -10,7 +10,7 @@ Commands: ``velocity`` [2] (m/s, within +-1, change <= 0.5 per step, holds at ze
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class PointRobotAdapter(RobotAdapter):
                                         "gripper": CommandField.box(-1.0, 1.0, 2.0, 1, hold="last")}))
         if not dt > 0:
             raise ValueError(f"dt must be > 0 seconds, got {dt}")
-        self.dt = dt
+        self.dt = self.period_s = dt
         self.position = np.zeros(2)
         self.velocity = np.zeros(2)
         self.time_s = 0.0

@@ -13,7 +13,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import zmq
@@ -135,7 +136,8 @@ class RobotServer:
                                  f"{self.session[:8]}: say hello, then resume explicitly")
         self.counts[op] += 1
         if op == "hello":
-            return {"limits": self.adapter.limits.to_dict(), "session": self.session}, {}
+            return {"limits": self.adapter.limits.to_dict(), "session": self.session,
+                    "period_s": self.adapter.period_s}, {}
         if op == "observe":
             obs = self.adapter.observe()
             return {"time_s": obs.time_s}, dict(obs.data)

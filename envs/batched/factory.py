@@ -7,8 +7,8 @@ from typing import Any
 from envs.batched.arm import ArmReach
 from envs.batched.cartpole import CartPole
 from envs.batched.pendulum import Pendulum
-from envs.batched.single_env import BatchedWorldEnv
 from envs.batched.point_mass import PointMassReach
+from envs.batched.single_env import BatchedWorldEnv
 from envs.batched.spaceship import Spaceship
 from envs.batched.vector_env import BatchedVectorEnv
 from envs.batched.world import BatchedWorld

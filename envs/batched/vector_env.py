@@ -21,8 +21,8 @@ from gymnasium.vector.utils import batch_space
 from envs.batched.ops import Array, NumpyOps, TorchOps
 from envs.batched.raster import Canvas
 from envs.batched.world import BatchedWorld
-from foresight_base.devices import resolve_device
 from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 
 OBS_MODES = ("state", "rgb", "rgb+state")
 ARRAY_TYPES = ("torch", "numpy")

@@ -9,6 +9,7 @@ import math
 from abc import ABC, abstractmethod
 
 import numpy as np
+
 from foresight_base.checks import check_choice
 
 REWARD_TYPES = ("sparse", "dense")

@@ -1,7 +1,7 @@
 """Reach: move the end effector to a target point above the table."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

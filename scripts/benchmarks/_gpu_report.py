@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass, field
 
 import torch
+
 from foresight_base.checks import check_choice
 
 STATUSES = ("ok", "failed", "not available", "skipped")

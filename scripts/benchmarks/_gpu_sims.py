@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import gymnasium as gym
 import torch
@@ -17,8 +17,14 @@ import envs  # noqa: F401  (registers the Foresight ids)
 from agents.sb3.vec_env import VectorEnvToSB3
 from envs.batched import make_batched
 from scripts.benchmarks._gpu_report import Figure, Row, device_label
-from scripts.benchmarks.batched import (ZOO_PPO, batched_renderer, interleaved, ppo_frames_per_second,
-                                        pybullet_renderer, vector_stepper)
+from scripts.benchmarks.batched import (
+    ZOO_PPO,
+    batched_renderer,
+    interleaved,
+    ppo_frames_per_second,
+    pybullet_renderer,
+    vector_stepper,
+)
 
 GYMNASIUM_IDS = {"cartpole": "CartPole-v1", "pendulum": "Pendulum-v1"}
 MEMORY_HEADROOM = 0.5

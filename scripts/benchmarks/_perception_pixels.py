@@ -17,9 +17,9 @@ import numpy as np
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.evaluation.episodes import evaluate, model_policy, summarize
 from agents.sb3.features import policy_kwargs_for
+from foresight_base.checks import check_choice
 from perception.checkpoint import load_encoder
 from perception.wrappers import EncodedObservationWrapper, ObjectLocalizationWrapper, ObjectSpec
-from foresight_base.checks import check_choice
 
 EVAL_SEED = 10_000
 """Evaluation episodes use seeds EVAL_SEED, EVAL_SEED + 1, ...: the same episodes for every variant and seed."""

@@ -27,15 +27,15 @@ import pathlib
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 
+from foresight_base.devices import resolve_device
 from scripts.benchmarks._gpu_planning import LatentSizes, PlanSizes, latent_rows, planning_rows
 from scripts.benchmarks._gpu_report import Report, Row, command_line, machine_info
 from scripts.benchmarks._gpu_sims import Timing, panda_renderer_rows, ppo_rows, render_rows, world_rows
-from foresight_base.devices import resolve_device
 from world_models.planners import CEMConfig, MPPIConfig
 
 GROUPS = ("planning", "worlds", "render", "ppo", "latent", "egl")

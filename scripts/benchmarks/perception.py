@@ -19,9 +19,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from foresight_base.devices import resolve_device
 from perception.augment import RandomShift
 from perception.encoders import NatureCNN
-from foresight_base.devices import resolve_device
 
 
 def interleaved(candidates: dict[str, Callable[[], object]], repeats: int, sync: Callable[[], None]) -> dict:

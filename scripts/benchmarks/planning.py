@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import pathlib
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
+from itertools import pairwise
 
 import gymnasium as gym
 import numpy as np
@@ -34,9 +36,6 @@ from foresight_base.devices import resolve_device
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.planners import CEMConfig, CEMPlanner
 from world_models.scoring import model_score_fn
-from itertools import pairwise
-import functools
-
 
 CPU = torch.device("cpu")
 
@@ -235,7 +234,7 @@ def make_env(env_id: str) -> gym.Env:
 
 
 def make_sac(env: gym.Env, seed: int):
-    from stable_baselines3 import HerReplayBuffer, SAC
+    from stable_baselines3 import SAC, HerReplayBuffer
     if isinstance(env.observation_space, gym.spaces.Dict):
         return SAC("MultiInputPolicy", env, seed=seed, learning_rate=1e-3, batch_size=256, gamma=0.95,
                    replay_buffer_class=HerReplayBuffer,
@@ -246,8 +245,8 @@ def make_sac(env: gym.Env, seed: int):
 
 def sample_efficiency(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
-    from agents.planning.mpc import PlanningAgent
     from agents.evaluation.curves import learning_curve, steps_to_reach
+    from agents.planning.mpc import PlanningAgent
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for env_id in args.envs:

@@ -6,8 +6,14 @@ import torch
 
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.planners import make_planner
-from world_models.scoring import (discounted_sum, dynamics_score_fn, env_goal_reward, env_score_fn,
-                                  goal_distance_reward, model_score_fn)
+from world_models.scoring import (
+    discounted_sum,
+    dynamics_score_fn,
+    env_goal_reward,
+    env_score_fn,
+    goal_distance_reward,
+    model_score_fn,
+)
 from world_models.spaces import StateLayout
 
 

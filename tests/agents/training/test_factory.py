@@ -1,17 +1,16 @@
 """The agent factory: every algorithm trains a tiny budget, and saves/loads/predicts identically."""
 import gymnasium as gym
 import numpy as np
-from tests.agents import point_goal_env
 import pytest
 import torch
 from stable_baselines3 import HerReplayBuffer
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents import checkpoints
-
 from agents.training import state as train_state
-from agents.training.factory import ALGOS, LinearSchedule, make_agent
 from agents.training.env_setup import make_vec_env
+from agents.training.factory import ALGOS, LinearSchedule, make_agent
+from tests.agents import point_goal_env
 
 TINY = {"policy_kwargs": "dict(net_arch=[16])"}
 CASES = {

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand,
-                                  RobotStopped)
+from envs.adapters.errors import CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand, RobotStopped
 from envs.adapters.limits import CommandField, CommandLimits
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.validation import validate_command

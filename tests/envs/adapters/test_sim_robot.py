@@ -4,7 +4,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-
 import envs  # noqa: F401  (registers the ids)
 from agents.deploy.control_loop import ControlLoop, LoopConfig
 from envs.adapters.faults import FaultConfig

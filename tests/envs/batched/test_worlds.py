@@ -1,10 +1,11 @@
 """Every batched world: backends agree, gradients reach the actions, physics does what it says."""
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
 
 from envs.batched import WORLDS, ArmReach, PointMassReach, Spaceship, make_batched, rollout
-from itertools import pairwise
 
 NAMES = sorted(WORLDS)
 
