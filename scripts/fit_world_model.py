@@ -23,6 +23,7 @@ import sys
 
 import torch
 
+from perception import tensor_file
 from world_models.data import read_episodes, read_metadata
 from world_models.devices import resolve_device
 from world_models.latent import LATENT_FORMAT
@@ -69,8 +70,8 @@ def fit_pixels(args: argparse.Namespace, metadata: dict, key: str | None, out: p
     model = make_pixel_model(tuple(train.frames.shape[2:]), train.actions.shape[-1], args.encoder)
     report = fit_pixel_model(train, test, model.to(resolve_device(args.device)), args.train_steps, args.context,
                              out / "strip.png", args.batch_size, args.seed)
-    torch.save({"format": LATENT_FORMAT, "model": model.cpu().state_dict(), "encoder": args.encoder,
-                "observation_space": space_to_json(metadata["observation_space"])}, out / "model.pt")
+    tensor_file.save({"format": LATENT_FORMAT, "model": model.cpu().state_dict(), "encoder": args.encoder,
+                      "observation_space": space_to_json(metadata["observation_space"])}, out / "model.pt")
     return report
 
 

@@ -22,6 +22,7 @@ import gymnasium as gym
 import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
+from perception import tensor_file
 from agents.training.hyperparams import parse_overrides
 from agents.planning.mpc import PlanningAgent, from_world_model
 from world_models.models import MODEL_FORMAT
@@ -55,7 +56,7 @@ def make_policy(args: argparse.Namespace, env: gym.Env):
                                seed=args.seed, **options, **({} if args.planner == "gradient" else
                                                              {"num_elites": max(args.candidates // 10, 1)}))
         return env_planning_policy(env, planner), planner.reset
-    checkpoint = torch.load(args.model, map_location="cpu", weights_only=True)
+    checkpoint = tensor_file.load(args.model)  # digest checked, no code run
     if checkpoint.get("format") == MODEL_FORMAT:
         agent = from_world_model(env, args.model, seed=args.seed, device=args.device, planner=args.planner, **options)
     else:

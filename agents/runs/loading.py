@@ -6,6 +6,7 @@ its weights come from a checkpoint read with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import pathlib
 from typing import Any, Callable
 
@@ -19,6 +20,8 @@ from agents.training.run_folder import RunFolder
 from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize
 
 WHICH = ("best", "latest")
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,12 +42,18 @@ class LoadedRun:
 
 
 def checkpoint_path(run: RunFolder, which: str) -> tuple[dict[str, Any], pathlib.Path]:
-    """The ``best`` weights (falling back to latest if there is no best) or the ``latest`` step file."""
+    """The ``best`` weights or the ``latest`` step file; a missing or damaged best falls back to the
+    newest readable step file (with a warning), a damaged step file to the one before it."""
     if which not in WHICH:
         raise ValueError(f"unknown checkpoint {which!r}; valid: {', '.join(WHICH)}")
     if which == "best" and run.best.is_file():
-        return checkpoints.load(run.best), run.best
-    state, path, _ = checkpoints.load_latest(run.checkpoints)
+        try:
+            return checkpoints.load(run.best, train_state.REQUIRED), run.best
+        except checkpoints.CheckpointError as err:
+            log.warning("%s; using the newest readable step checkpoint instead", err)
+    state, path, skipped = checkpoints.load_latest(run.checkpoints, train_state.REQUIRED)
+    for warning in skipped:
+        log.warning(warning)
     return state, path
 
 

@@ -203,7 +203,7 @@ def prepare_resume(run_dir: str | pathlib.Path, **overrides: Any) -> PreparedRun
     if config.n_timesteps is not None:
         hyperparams["n_timesteps"] = config.n_timesteps
     check_env_id(config.env_id)
-    state, path, warnings = checkpoints.load_latest(run.checkpoints)
+    state, path, warnings = checkpoints.load_latest(run.checkpoints, train_state.REQUIRED)
     for warning in warnings:
         log.warning(warning)
     log.info("resuming %s from %s (step %d)", run.path, path.name, train_state.step_of(state))
