@@ -17,7 +17,7 @@ from agents import checkpoints
 from agents.training import state as train_state
 from agents.training.factory import make_agent
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize
+from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
 
 WHICH = ("best", "latest")
 
@@ -60,9 +60,9 @@ def checkpoint_path(run: RunFolder, which: str) -> tuple[dict[str, Any], pathlib
 def load_run(path: str | pathlib.Path, which: str = "best", device: str = "auto") -> LoadedRun:
     """Rebuild the model of the run at ``path`` and load its ``which`` checkpoint's weights."""
     run = RunFolder.open(path)
-    record = run.read_yaml()
-    config, hyperparams = record["config"], record["hyperparams"]
+    config, hyperparams = run.read_record()
     check_env_id(config["env_id"])
+    wrapper_factories(hyperparams.get("env_wrapper"))  # a run folder never chooses the code we import
     state, ckpt = checkpoint_path(run, which)
     venv = make_vec_env(config["env_id"], n_envs=1, seed=config["seed"], env_kwargs=hyperparams.get("env_kwargs"),
                         wrappers=hyperparams.get("env_wrapper"))

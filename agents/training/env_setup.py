@@ -7,7 +7,6 @@ resume). ``vec_env`` picks ``dummy`` (one process), ``subproc`` (one process per
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -17,35 +16,46 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from agents.training.episode_replay import EpisodeRecorder
 from agents.training.factory import optional_module
 from agents.training.names import VEC_ENVS
+from agents.training.wrapper_allowlist import resolve_wrapper
 
 
 
 def check_env_id(env_id: str) -> None:
-    """Fail fast, naming close ids, when ``env_id`` is not registered."""
-    if env_id in gym.registry:
+    """Fail fast, naming close ids, when ``env_id`` is not registered.
+
+    Ids must already be registered (ours, or a package named by ``--gym-packages``): gymnasium would
+    import the module of a ``module:Id`` spelling, and an id read from a run folder must not choose
+    what we import.
+    """
+    if isinstance(env_id, str) and env_id in gym.registry:
         return
-    close = [i for i in gym.registry if env_id.split("/")[-1].split("-")[0].lower() in i.lower()]
+    if not isinstance(env_id, str):
+        raise ValueError(f"env id must be a string such as 'Foresight/PandaReach-v0', got {env_id!r}")
+    close = [i for i in gym.registry if env_id.split(":")[-1].split("/")[-1].split("-")[0].lower() in i.lower()]
     hint = f"; did you mean: {', '.join(sorted(close)[:8])}" if close else ""
     raise ValueError(f"unknown env id {env_id!r} (is its package imported? see --gym-packages){hint}")
 
 
-def import_object(path: str) -> Any:
-    """``"package.module.Name"`` -> the object (for rl-zoo's ``env_wrapper`` entries)."""
-    module_name, _, name = path.rpartition(".")
-    if not module_name:
-        raise ValueError(f"env_wrapper {path!r} must be a dotted path such as 'package.module.Wrapper'")
-    return getattr(importlib.import_module(module_name), name)
-
-
 def wrapper_factories(spec: Any) -> list[Callable[[gym.Env], gym.Env]]:
-    """rl-zoo's ``env_wrapper`` value (a path, a list of paths, or ``{path: kwargs}`` items) as callables."""
+    """rl-zoo's ``env_wrapper`` value (a path, a list of paths, or ``{path: kwargs}`` items) as callables.
+
+    Paths resolve through :mod:`agents.training.wrapper_allowlist` only (known or explicitly
+    trusted wrappers), and every entry is checked here, before any env exists.
+
+    Raises:
+        ValueError: a malformed entry, or a wrapper that is neither known nor trusted.
+    """
     if spec is None:
         return []
     items = spec if isinstance(spec, list) else [spec]
     factories = []
     for item in items:
+        if isinstance(item, dict) and len(item) != 1:
+            raise ValueError(f"env_wrapper entry {item!r} must be a path or a one-item {{path: kwargs}} mapping")
         path, kwargs = next(iter(item.items())) if isinstance(item, dict) else (item, {})
-        cls = import_object(path)
+        if not isinstance(kwargs or {}, dict) or not all(isinstance(k, str) for k in (kwargs or {})):
+            raise ValueError(f"env_wrapper {path!r} kwargs must be a mapping of names to values, got {kwargs!r}")
+        cls = resolve_wrapper(path)
         factories.append(lambda env, cls=cls, kwargs=dict(kwargs or {}): cls(env, **kwargs))
     return factories
 
@@ -56,16 +66,19 @@ def env_maker(
     """A picklable thunk that builds one worker env (for ``DummyVecEnv``/``SubprocVecEnv``).
 
     It carries the id's ``EnvSpec``, so a spawned worker process builds the env without having
-    imported the package that registered the id.
+    imported the package that registered the id, and the wrapper classes, resolved (and refused)
+    here rather than in the worker.
     """
+    check_env_id(env_id)
     spec = gym.spec(env_id)
+    factories = wrapper_factories(wrappers)
 
     def make() -> gym.Env:
         kwargs = dict(env_kwargs or {})
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
         env = gym.make(spec, **kwargs)
-        for wrap in wrapper_factories(wrappers):
+        for wrap in factories:
             env = wrap(env)
         return EpisodeRecorder(Monitor(env))
 

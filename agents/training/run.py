@@ -26,7 +26,7 @@ from agents.training.factory import ALGOS, algo_class, make_agent
 from agents.training.hyperparams import load_hyperparams
 from agents.evaluation.media import plot_curve, write_mp4
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize
+from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never share start states with training envs
 
@@ -181,6 +181,7 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     check_env_id(config.env_id)
     algo_class(config.algo)
     hyperparams = resolve_hyperparams(config)
+    wrapper_factories(hyperparams.get("env_wrapper"))  # refuse unknown, untrusted wrappers before any work
     total = hyperparams["n_timesteps"]
     config = dataclasses.replace(
         config,
@@ -197,12 +198,17 @@ def prepare_resume(run_dir: str | pathlib.Path, **overrides: Any) -> PreparedRun
     longer), never the model.
     """
     run = RunFolder.open(run_dir)
-    record = run.read_yaml()
-    config = RunConfig(**{**record["config"], **overrides})
-    hyperparams = dict(record["hyperparams"])
+    saved, hyperparams = run.read_record()
+    unknown = set(saved) - {f.name for f in dataclasses.fields(RunConfig)}
+    if unknown:
+        raise ValueError(f"{run.config}: unknown config fields {sorted(unknown)}; valid: "
+                         f"{', '.join(f.name for f in dataclasses.fields(RunConfig))}")
+    config = RunConfig(**{**saved, **overrides})
+    hyperparams = dict(hyperparams)
     if config.n_timesteps is not None:
         hyperparams["n_timesteps"] = config.n_timesteps
     check_env_id(config.env_id)
+    wrapper_factories(hyperparams.get("env_wrapper"))  # a run folder never chooses the code we import
     state, path, warnings = checkpoints.load_latest(run.checkpoints, train_state.REQUIRED)
     for warning in warnings:
         log.warning(warning)
