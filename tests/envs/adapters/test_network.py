@@ -103,7 +103,7 @@ def test_decoder_never_raises_anything_but_protocol_error():
 
 def test_retried_act_is_not_executed_twice(served):
     server, robot = served
-    frames = encode({"op": "act", "id": 7, "session": server.session},
+    frames = encode({"op": "act", "id": 7, "session": server.session, "client": "a"},
                     {"velocity": np.array([0.1, 0.1]), "gripper": np.zeros(1)})
     first, again = server.handle(frames), server.handle(frames)
     assert first == again and robot.acts == 1 and server.counts["duplicate_acts"] == 1
