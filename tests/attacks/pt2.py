@@ -31,7 +31,7 @@ def _pickle_weight(root: str, members: dict[str, bytes], marker: pathlib.Path, s
     """Weight ``weight_0`` becomes a pickle, and its config entry asks for unpickling in ``spelling``."""
     config_name = f"{root}/data/weights/model_weights_config.json"
     config = json.loads(members[config_name])
-    fqn, entry = next((k, v) for k, v in config["config"].items() if v["path_name"] == "weight_0")
+    entry = next(v for v in config["config"].values() if v["path_name"] == "weight_0")
     entry.pop("use_pickle")
     body = json.dumps(entry)[1:-1]  # the entry's fields without braces, use_pickle spelled by the attack
     text = json.dumps(config).replace(json.dumps(entry), "{" + spelling + ", " + body + "}", 1)

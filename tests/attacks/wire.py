@@ -34,6 +34,7 @@ def malformed_requests(session: str) -> dict[str, list[bytes]]:
         "empty header": [b""], "truncated JSON": _raw("{"), "invalid UTF-8": [b"\xff\xfe\x00"],
         "JSON null": _raw("null"), "JSON list": _raw("[]"), "JSON number": _raw("1"), "JSON string": _raw('"hi"'),
         "deep nesting": _raw("[" * 60000), "op NaN": _raw('{"v":1,"op":NaN,"id":1}'),
+        "op Infinity": _raw('{"v":1,"op":Infinity,"id":1}'), "op 1e400": _raw('{"v":1,"op":1e400,"id":1}'),
         "id NaN": _raw('{"v":1,"op":"hello","id":NaN}'), "id Infinity": _raw('{"v":1,"op":"hello","id":Infinity}'),
         "id -Infinity": _raw('{"v":1,"op":"hello","id":-Infinity}'), "id 1e400": _raw('{"v":1,"op":"hello","id":1e400}'),
         "body NaN": _raw('{"v":1,"op":"hello","id":1,"body":{"t":NaN}}'), "v NaN": _raw('{"v":NaN,"op":"hello"}'),

@@ -12,6 +12,12 @@ from agents.training import wrapper_allowlist
 from agents.training.run import execute, prepare_resume, train
 from agents.training.wrapper_allowlist import UntrustedWrapperError
 from tests.agents.training.test_resume import config
+from tests.attacks.run_folder import (
+    ATTACKS,
+    EVIL_MODULE,
+    crafted_run,
+    write_evil_module,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,40 +48,20 @@ def loaders(folder, tmp_path):
 @pytest.fixture
 def evil_module(tmp_path, monkeypatch):
     """A module on sys.path that makes a directory when imported (as a shared folder on the path would)."""
-    (tmp_path / "evil_pkg").mkdir()
-    (tmp_path / "evil_pkg" / "__init__.py").write_text(
-        f"import os\nos.mkdir({str(tmp_path / 'imported')!r})\nclass Wrapper:\n    pass\n")
+    write_evil_module(tmp_path, tmp_path / "imported")
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path / "imported"
-    sys.modules.pop("evil_pkg", None)
-
-
-ATTACKS = {
-    # a standard-library callable that runs its ``cmd`` keyword in a shell: cls(env, **kwargs)
-    "pydoc.pipepager": lambda marker: {"env_wrapper": [{"pydoc.pipepager": {"cmd": f"mkdir {marker}"}}]},
-    "pydoc.tempfilepager": lambda marker: {"env_wrapper": [{"pydoc.tempfilepager": {"cmd": f"mkdir {marker}"}}]},
-    "import side effect": lambda marker: {"env_wrapper": "evil_pkg.Wrapper"},
-    "os.system by name": lambda marker: {"env_wrapper": {"os.system": {}}},
-    "policy_kwargs class": lambda marker: {"policy_kwargs": {"features_extractor_class": "pydoc.pipepager"}},
-}
+    sys.modules.pop(EVIL_MODULE, None)
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_crafted_config_runs_nothing_in_any_loader(trained_run, tmp_path, evil_module, attack):
     marker = tmp_path / "pwned"
-    folder = crafted(trained_run, tmp_path, lambda r: r["hyperparams"].update(ATTACKS[attack](marker)))
+    folder = crafted_run(trained_run, tmp_path / "downloaded_run", attack, marker)
     for name, load in loaders(folder, tmp_path).items():
-        with pytest.raises(ValueError, match="not allowed|not a known wrapper"):
+        with pytest.raises(ValueError, match="not allowed|not a known wrapper|unknown env id"):
             load()
         assert not marker.exists() and not evil_module.exists(), f"{attack} ran code in {name}"
-
-
-def test_an_env_id_naming_a_module_is_refused_before_import(trained_run, tmp_path, evil_module):
-    folder = crafted(trained_run, tmp_path, lambda r: r["config"].update(env_id="evil_pkg:Anything-v0"))
-    for name, load in loaders(folder, tmp_path).items():
-        with pytest.raises(ValueError, match="unknown env id 'evil_pkg:Anything-v0'"):
-            load()
-        assert not evil_module.exists(), name
 
 
 def test_known_wrappers_load_and_trust_is_explicit_and_named(trained_run, tmp_path):
