@@ -74,6 +74,9 @@ class OnlineAgent:
         """Extra ``rollout/*`` scalars logged when episodes end."""
         return {}
 
+    def before_learning(self, env: VecEnv) -> None:
+        """Called by :meth:`learn` after the envs (re)start, before the first step (demonstrations load here)."""
+
     def learner_state(self, with_buffer: bool) -> dict[str, Any]:
         """Weights, optimisers, counters and (``with_buffer``) replay, as tensors and plain data."""
         raise NotImplementedError
@@ -101,6 +104,15 @@ class OnlineAgent:
         """Use ``logger`` (SB3's ``configure(...)``) for training records, as SB3 models do."""
         self.logger = logger
 
+    def env_attr(self, name: str) -> Any:
+        """An attribute of the (first) training env, e.g. its batched ``compute_reward``; ``None`` if absent."""
+        try:
+            if isinstance(self.env, VecEnv):
+                return self.env.get_attr(name, indices=[0])[0]
+            return self.env.get_wrapper_attr(name) if self.env is not None else None
+        except AttributeError:
+            return None
+
     def get_vec_normalize_env(self) -> None:
         """SB3 callbacks ask for this; our agents never normalise observations in the env."""
         return None
@@ -117,9 +129,10 @@ class OnlineAgent:
             self.on_episode_start(None)
         if reset_num_timesteps:
             self.num_timesteps = 0
+        target = self.num_timesteps + total_timesteps  # steps a hook adds (demonstrations) count towards it
+        self.before_learning(env)
         callback = self._init_callback(callback, progress_bar)
-        callback.on_training_start(locals(), globals())
-        target = self.num_timesteps + total_timesteps
+        callback.on_training_start({"total_timesteps": target, "self": self}, globals())  # SB3: the absolute target
         while self.num_timesteps < target:
             callback.on_rollout_start()
             keep_going = self._step(env, callback)

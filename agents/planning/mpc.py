@@ -108,19 +108,10 @@ class PlanningAgent(OnlineAgent):
         goals = torch.as_tensor(self.layout.desired_goal(obs).reshape(envs, -1), device=self.device)
         if self.objective == "goal_distance":
             return goal_distance_reward(self.layout, goals)
-        compute_reward = self._env_attr("compute_reward")
+        compute_reward = self.env_attr("compute_reward")
         if compute_reward is None:
             raise RuntimeError("objective 'env_reward' needs an env with compute_reward; pass env= to load()")
         return env_goal_reward(compute_reward, self.layout, goals)
-
-    def _env_attr(self, name: str) -> Any:
-        """An attribute of the (first) training env, e.g. its batched ``compute_reward``; ``None`` if absent."""
-        try:
-            if isinstance(self.env, VecEnv):
-                return self.env.get_attr(name, indices=[0])[0]
-            return self.env.get_wrapper_attr(name) if self.env is not None else None
-        except AttributeError:
-            return None
 
     @torch.no_grad()
     def plan(self, obs: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +188,7 @@ class PlanningAgent(OnlineAgent):
         """Model, optimiser, fit counters, random streams and (``with_buffer``) the replay."""
         state = {"model": self.model.state_dict(), "optimiser": self.optimiser.state_dict(), "fits": self.fits,
                  "steps_since_fit": self._steps_since_fit, "generator": self.generator.get_state(),
-                 "planner_generator": self.planner.generator.get_state()}
+                 "planner": self.planner.state_dict()}
         if with_buffer:
             state["replay"] = self.replay.state_dict()
         return state
@@ -207,7 +198,7 @@ class PlanningAgent(OnlineAgent):
         self.optimiser.load_state_dict(state["optimiser"])
         self.fits, self._steps_since_fit = int(state["fits"]), int(state["steps_since_fit"])
         self.generator.set_state(state["generator"])
-        self.planner.generator.set_state(state["planner_generator"])
+        self.planner.load_state_dict(state["planner"])
         if "replay" in state:
             self.replay = ReplayBuffer.from_state_dict(state["replay"])
 

@@ -240,7 +240,7 @@ def tune_parser() -> argparse.ArgumentParser:
         "entry for --hyperparams-folder.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--algo", default="sac", choices=[a for a in ALGOS if a != "mpc"], help="algorithm")
+    p.add_argument("--algo", default="sac", choices=[a for a in ALGOS if a not in ("mpc", "lmpc")], help="algorithm")
     p.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium env id")
     p.add_argument("-n", "--n-timesteps", type=int, default=None, help="env steps per trial (default: the file's)")
     p.add_argument("--n-trials", type=int, default=10, help="trials this process runs")

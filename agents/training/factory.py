@@ -30,7 +30,8 @@ from agents.training.names import ALGOS
 
 SB3_ALGOS = {"a2c": A2C, "ddpg": DDPG, "dqn": DQN, "ppo": PPO, "sac": SAC, "td3": TD3}
 CONTRIB_ALGOS = {"tqc": "TQC"}
-PLANNING_ALGOS = {"mpc": ("agents.planning.mpc", "PlanningAgent")}
+PLANNING_ALGOS = {"mpc": ("agents.planning.mpc", "PlanningAgent"),
+                  "lmpc": ("agents.planning.latent_agent", "LatentPlanningAgent")}
 OFF_POLICY = {"ddpg", "dqn", "sac", "td3", "tqc"}
 GOAL_KEYS = {"observation", "achieved_goal", "desired_goal"}
 # Names allowed in zoo-style ``policy_kwargs`` strings, e.g. ``activation_fn=nn.ReLU``.

@@ -226,7 +226,14 @@ def _episode_snapshots(env: VecEnv) -> list[dict[str, Any]] | None:
 
 
 def restore(model, state: dict[str, Any]) -> bool:
-    """Load ``state`` into a freshly built ``model`` and its env; True if the envs replayed exactly."""
+    """Load ``state`` into a freshly built ``model`` and its env; True if the envs replayed exactly.
+
+    Raises:
+        ValueError: if the checkpoint was written by another algorithm (before anything is loaded).
+    """
+    if state.get("algo") != type(model).__name__:
+        raise ValueError(f"checkpoint of a {state.get('algo')} cannot resume a {type(model).__name__}; resume it "
+                         f"with the algorithm that wrote it (its run folder's config.yaml names it)")
     if "agent" in state:
         return _restore_own_agent(model, state)
     set_weights_state(model, state["weights"])

@@ -27,7 +27,7 @@ def test_help_lists_every_flag_users_expect():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--algo", "sacc"], "'sacc' (choose from 'a2c', 'ddpg', 'dqn', 'mpc', 'ppo', 'sac', 'td3', 'tqc')"),
+        (["--algo", "sacc"], "'sacc' (choose from 'a2c', 'ddpg', 'dqn', 'lmpc', 'mpc', 'ppo', 'sac', 'td3', 'tqc')"),
         (["--vec-env", "threads"], "'threads' (choose from 'dummy', 'subproc', 'batched')"),
         (["--env", "Foresight/PandaReech-v0"], "unknown env id 'Foresight/PandaReech-v0'"),
         (["--n-envs", "0"], "n_envs must be >= 1, got 0"),

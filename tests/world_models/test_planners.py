@@ -69,7 +69,7 @@ def test_configs_are_frozen_dataclasses():
 
 
 def test_discrete_cem_finds_the_best_index_sequence():
-    from world_models.planners import DiscreteCEMConfig, DiscreteCEMPlanner
+    from world_models.discrete_planning import DiscreteCEMConfig, DiscreteCEMPlanner
     target = torch.tensor([[0.0, 3.0, 1.0, 2.0], [2.0, 2.0, 0.0, 3.0]])  # best action per step, per env
     planner = DiscreteCEMPlanner(4, DiscreteCEMConfig(horizon=4, num_candidates=100, num_elites=10), seed=0)
     result = planner.plan(lambda a: -((a[..., 0] - target[:, None]) ** 2).sum(-1), num_envs=2)

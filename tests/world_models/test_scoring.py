@@ -96,7 +96,7 @@ def test_planners_fly_batched_spaceship_through_its_exact_dynamics(name, options
 def test_discrete_cem_balances_batched_cartpole_through_its_exact_dynamics():
     from envs.batched.cartpole import CartPole
     from envs.batched.ops import TorchOps
-    from world_models.planners import DiscreteCEMConfig, DiscreteCEMPlanner
+    from world_models.discrete_planning import DiscreteCEMConfig, DiscreteCEMPlanner
     world = CartPole()
     state = world.initial_state(TorchOps(torch.device("cpu")), torch.Generator().manual_seed(0), 4)
     planner = DiscreteCEMPlanner(2, DiscreteCEMConfig(horizon=10, num_candidates=32, num_elites=4, iterations=2))
