@@ -29,7 +29,8 @@ import io
 import os
 import pathlib
 import warnings
-from typing import IO, Any, Callable
+from collections.abc import Callable
+from typing import IO, Any
 
 MAGIC = b"FORESIGHT-SHA256"
 DIGEST_BYTES = 32
@@ -154,19 +155,15 @@ def load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
     if not path.is_file():
         raise TensorFileError(f"{path} does not exist")
     try:
-        file = open(path, "rb")
-    except OSError as err:
-        raise TensorFileError(f"cannot open {path}: {err}") from err
-    with file:
-        try:
+        with open(path, "rb") as file:
             offset = _verified_payload_offset(file, path)
-        except OSError as err:  # a read error half-way (EIO): as unreadable as a damaged file
-            raise TensorFileError(f"cannot read {path}: {err}") from err
-        try:
-            return torch.load(_PayloadView(file, offset), map_location=map_location, weights_only=True)
-        except Exception as err:  # noqa: BLE001 - any failure to parse untrusted bytes is one typed error
-            raise TensorFileError(f"{path} does not load as tensors and plain data "
-                                  f"({type(err).__name__}: {str(err)[:300]})") from err
+            try:
+                return torch.load(_PayloadView(file, offset), map_location=map_location, weights_only=True)
+            except Exception as err:  # noqa: BLE001 - any failure to parse untrusted bytes is one typed error
+                raise TensorFileError(f"{path} does not load as tensors and plain data "
+                                      f"({type(err).__name__}: {str(err)[:300]})") from err
+    except OSError as err:  # unreadable (permissions, EIO half-way): as useless as a damaged file
+        raise TensorFileError(f"cannot read {path}: {err}") from err
 
 
 def _verified_payload_offset(file: IO[bytes], path: pathlib.Path) -> int:

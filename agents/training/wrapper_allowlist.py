@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Iterable
+from collections.abc import Iterable
 
 import gymnasium as gym
 

@@ -5,7 +5,6 @@ import logging
 import warnings
 
 import numpy as np
-
 from _attack_common import Tally
 
 PYBULLET_IDS = ("Foresight/PandaReach-v0", "Foresight/PandaPush-v0", "Foresight/PandaPickAndPlace-v0",
@@ -72,8 +71,8 @@ def attack_actions() -> Tally:
         _attack_env(tally, env.unwrapped, env.action_space, env_id)
         env.close()
         if env_id in PYBULLET_IDS:
-            for call, fn in (("step", lambda: env.unwrapped.step(env.action_space.sample())),
-                             ("reset", lambda: env.unwrapped.reset(seed=2))):
+            for call, fn in (("step", lambda e=env: e.unwrapped.step(e.action_space.sample())),
+                             ("reset", lambda e=env: e.unwrapped.reset(seed=2))):
                 try:
                     fn()
                     tally.add("accepted silently", f"{env_id}: {call} after close")

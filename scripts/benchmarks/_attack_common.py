@@ -13,7 +13,8 @@ import pathlib
 import queue
 import time
 import traceback
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 HELD = {"refused", "harmless", "typed error", "accepted", "answered", "within limit", "executed"}
 

@@ -7,12 +7,10 @@ import pathlib
 import socket as pysocket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import zmq
-
 from _attack_common import Tally
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -23,7 +21,7 @@ class _Served:
 
     def __init__(self) -> None:
         from envs.adapters.point import PointRobotAdapter
-        from envs.adapters.server import RobotServer
+        from tests.attacks.serving import serving
 
         class Recording(PointRobotAdapter):
             def _act(self, command):
@@ -32,11 +30,8 @@ class _Served:
 
         self.robot = Recording()
         self.robot.received = []
-        self.server = RobotServer(self.robot, "tcp://127.0.0.1:*", watchdog_s=5.0)
-        ready = threading.Event()
-        self.thread = threading.Thread(target=self.server.serve, kwargs={"ready": ready}, daemon=True)
-        self.thread.start()
-        ready.wait(5.0)
+        self._serving = serving(self.robot)
+        self.server, self.thread = self._serving.__enter__()
         self.socket = self.new_socket()
 
     def new_socket(self):
@@ -56,8 +51,7 @@ class _Served:
         return decode(self.socket.recv_multipart())[0]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.thread.join(5.0)
+        self._serving.__exit__(None, None, None)
         self.socket.close(linger=0)
 
 
@@ -96,9 +90,9 @@ def _count_steps(tally: Tally, commands: list[np.ndarray], max_delta: np.ndarray
 
 def attack_change_limit(n_fuzz: int = 10_000, n_raw: int = 1_000) -> Tally:
     """Class 5: fuzzed commands through the supervisor, and raw reversals straight to the server."""
+    from envs.adapters.protocol import encode
     from envs.adapters.safety import SafetyConfig, SafetySupervisor
     from envs.adapters.sim import panda_limits
-    from envs.adapters.protocol import encode
     from tests.envs.adapters.hostile_commands import hostile_command
 
     logging.disable(logging.CRITICAL)

@@ -1,7 +1,6 @@
 """The robot server against clients it must not trust: malformed messages, oversized frames,
 colliding request ids, and commands that jump; plus the supervisor's own change limit."""
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from envs.adapters.network import NetworkRobotAdapter
 from envs.adapters.point import PointRobotAdapter
 from envs.adapters.protocol import MAX_REQUEST_FRAME_BYTES, decode, encode
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.server import RobotServer
+from tests.attacks.serving import serving
 from tests.attacks.wire import GOOD_ACT, malformed_requests
 from tests.envs.adapters.hostile_commands import hostile_command
 
@@ -33,14 +32,8 @@ class RecordingPoint(PointRobotAdapter):
 @pytest.fixture()
 def served():
     robot = RecordingPoint()
-    server = RobotServer(robot, "tcp://127.0.0.1:*", watchdog_s=5.0)
-    ready = threading.Event()
-    thread = threading.Thread(target=server.serve, kwargs={"ready": ready}, daemon=True)
-    thread.start()
-    assert ready.wait(5.0), "server did not start"
-    yield server, robot, thread
-    server.shutdown()
-    thread.join(5.0)
+    with serving(robot) as (server, thread):
+        yield server, robot, thread
 
 
 def raw_socket(endpoint: str):
