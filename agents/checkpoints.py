@@ -1,6 +1,6 @@
 """Checkpoints that load without running code, written atomically, with a fallback when one is bad.
 
-A checkpoint is one :mod:`perception.tensor_file`: tensors and plain data (no pickled objects)
+A checkpoint is one :mod:`foresight_base.tensor_file`: tensors and plain data (no pickled objects)
 behind a SHA-256 of the bytes, read with ``torch.load(weights_only=True)`` only after the digest
 matched. It is written to a temp file, flushed to disk, then renamed, so a crash (even ``kill -9``
 mid-write) leaves either the old file or the new one, never half of one; a flipped bit, a
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from perception import tensor_file
+from foresight_base import tensor_file
 
 STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
 BEST = "best.pt"

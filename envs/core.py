@@ -6,16 +6,18 @@ simulate, read state once, observe.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from envs.action_check import check_action
 from envs.observations import ObsLayout, assemble, observation_space
-from envs.sim.bullet import Frames, Simulator, SimState
+from envs.sim.bullet import Frames, SimState, Simulator
 from envs.sim.camera import CameraSpec, intrinsics, look_at_pose
+from foresight_base.action_check import check_action
+from foresight_base.checks import check_choice
 
 RENDER_MODES = ("rgb_array", "human")
 
@@ -65,11 +67,10 @@ class RobotTaskEnv(gym.Env):
         image_size: int = 84,
         render_mode: str | None = None,
         render_size: int = 240,
-        randomizer: Callable[["RobotTaskEnv", np.random.Generator], bool] | None = None,
+        randomizer: Callable[[RobotTaskEnv, np.random.Generator], bool] | None = None,
         scene_ids: dict[str, int] | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, {', '.join(RENDER_MODES)}")
+        check_choice("render_mode", render_mode, (None, *RENDER_MODES))
         self.layout = ObsLayout.parse(obs_mode)
         self.image_size = validate_image_size(image_size)
         self.render_size = validate_image_size(render_size)
@@ -198,4 +199,5 @@ class RobotTaskEnv(gym.Env):
     def _observe(self, achieved: np.ndarray | None = None):
         achieved = self.task.achieved_goal() if achieved is None else achieved
         frames = self.render_frames() if self.layout.images else None
-        return assemble(self.layout, self.robot.observation(), self.task.observation(), achieved, self.task.goal, frames)
+        return assemble(self.layout, self.robot.observation(), self.task.observation(), achieved, self.task.goal,
+                        frames)

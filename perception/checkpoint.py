@@ -1,6 +1,6 @@
 """Save and load encoders as plain tensors plus the arguments that rebuild them (no pickle).
 
-A checkpoint is a dict ``{"spec": {...}, "state_dict": {...}}`` in a :mod:`perception.tensor_file`
+A checkpoint is a dict ``{"spec": {...}, "state_dict": {...}}`` in a :mod:`foresight_base.tensor_file`
 (digest-checked, written atomically, read with ``torch.load(..., weights_only=True)``); ``spec``
 holds ``make_encoder``'s arguments.
 """
@@ -11,7 +11,7 @@ import pathlib
 
 import torch
 
-from perception import tensor_file
+from foresight_base import tensor_file
 from perception.encoders import ImageEncoder, make_encoder
 
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 from perception.encoders import ImageEncoder, make_encoder
-from perception.devices import resolve_device
 from perception.frames import FrameDataset
 from perception.ssl import OBJECTIVES, make_objective
 
@@ -76,8 +77,7 @@ def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig) -> tuple[Ima
     Returns:
         The trained encoder, its objective (holding the decoder or heads) and the per-step losses.
     """
-    if config.objective not in OBJECTIVES:
-        raise ValueError(f"unknown SSL objective {config.objective!r}; valid: {list(OBJECTIVES)}")
+    check_choice("SSL objective", config.objective, OBJECTIVES)
     torch.manual_seed(config.seed)
     channels, height, width = dataset.frames.shape[1:]
     encoder = make_encoder(config.encoder, channels, config.features_dim, (height, width))

@@ -22,8 +22,8 @@ import gymnasium as gym
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.evaluation.episodes import model_policy
-from agents.training.hyperparams import parse_overrides
 from agents.planning.mpc import PlanningAgent
+from agents.training.hyperparams import parse_overrides
 from world_models.data import EpisodeWriter
 from world_models.rollouts import Policy, noisy_policy, random_policy, run_episodes
 

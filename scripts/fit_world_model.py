@@ -23,15 +23,15 @@ import sys
 
 import torch
 
-from perception import tensor_file
+from foresight_base import tensor_file
+from foresight_base.devices import resolve_device
 from world_models.data import read_episodes, read_metadata
-from world_models.devices import resolve_device
+from world_models.fitting import FitConfig
 from world_models.latent import LATENT_FORMAT
 from world_models.models import ModelConfig, save_model
 from world_models.pixel_report import episode_sequences, fit_pixel_model, has_image, image_key, make_pixel_model
 from world_models.report import fit_and_report, format_report, split_episodes
 from world_models.spaces import StateLayout, space_to_json
-from world_models.fitting import FitConfig
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

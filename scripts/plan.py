@@ -22,9 +22,9 @@ import gymnasium as gym
 import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from perception import tensor_file
-from agents.training.hyperparams import parse_overrides
 from agents.planning.mpc import PlanningAgent, from_world_model
+from agents.training.hyperparams import parse_overrides
+from foresight_base import tensor_file
 from world_models.models import MODEL_FORMAT
 from world_models.planners import make_planner
 from world_models.rollouts import run_episodes

@@ -8,7 +8,7 @@ loopback unless --allow-remote is given, and safe-stops the robot when the clien
 
     python scripts/robot_server.py --endpoint tcp://127.0.0.1:5555
     python scripts/deploy.py run --policy policy.onnx --robot tcp://127.0.0.1:5555
-"""
+"""  # noqa: E501 - this text is the --help page, kept as it was
 from __future__ import annotations
 
 import argparse

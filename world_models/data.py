@@ -47,8 +47,14 @@ except ImportError:  # pragma: no cover - Windows
 from gymnasium import spaces
 from gymnasium.envs.registration import EnvSpec
 
-from world_models.dataset_digest import (EPISODE_DIGEST_ATTR, FILE_DIGEST_KEY, METADATA_DIGEST_KEY, episode_digest,
-                                         file_digest, metadata_digest)
+from world_models.dataset_digest import (
+    EPISODE_DIGEST_ATTR,
+    FILE_DIGEST_KEY,
+    METADATA_DIGEST_KEY,
+    episode_digest,
+    file_digest,
+    metadata_digest,
+)
 from world_models.spaces import space_from_json, space_to_json
 
 MINARI_FORMAT_VERSION = "0.5.4"
@@ -190,8 +196,8 @@ class EpisodeWriter:
             self._remove_group(name)
             if isinstance(err, OSError):  # a full disk, a lost mount (h5py reports write failures as OSError)
                 raise OSError(err.errno or errno.EIO,
-                              f"could not write {name} to {self.data_path}: {err.strerror or err}; the dataset keeps its "
-                              f"first {index} episodes") from err
+                              f"could not write {name} to {self.data_path}: {err.strerror or err}; the dataset "
+                              f"keeps its first {index} episodes") from err
             raise
 
     def _write_group(self, name: str, index: int, episode: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from world_models.planners import PlanResult, Planner, ScoreFn, check_scores, keep_best, refuse_proposals
+from world_models.planners import Planner, PlanResult, ScoreFn, check_scores, keep_best, refuse_proposals
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def fit(model: EnsembleDynamics, data: Transitions, config: FitConfig = FitConfi
     rows = (torch.randint(count, (members, count), generator=generator) if config.bootstrap and members > 1
             else torch.arange(count).expand(members, -1)).to(device)
     losses, scores, best, best_state, stale = [], [], float("inf"), None, 0
-    for epoch in range(config.max_epochs):
+    for _ in range(config.max_epochs):
         losses.append(_train_epoch(model, train, rows, optimiser, config, generator))
         scores.append(holdout_mse(model, holdout) if len(holdout) else losses[-1])
         if scores[-1] < best - 1e-6:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
@@ -21,7 +22,6 @@ from torch.nn import functional as F
 
 from perception.augment import to_float
 from world_models.models import Rollout
-
 
 LATENT_FORMAT = "foresight.latent_dynamics/1"
 
@@ -62,7 +62,7 @@ class ConvDecoder(nn.Module):
         self.seed_shape = (widths[0], 4, 4)
         self.project = nn.Linear(features, widths[0] * 16)
         layers: list[nn.Module] = []
-        for inputs, outputs in zip(widths[:-1], widths[1:]):
+        for inputs, outputs in pairwise(widths):
             layers += [nn.ConvTranspose2d(inputs, outputs, 4, stride=2, padding=1), nn.ReLU()]
         self.net = nn.Sequential(*layers[:-1])  # no activation after the last layer
 
@@ -144,7 +144,8 @@ class LatentDynamics(nn.Module):
         return torch.stack(states, 1), stats
 
     def loss(self, frames: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor) -> LatentLoss:
-        """Sequence loss on ``frames[B, T, C, H, W]``, ``actions[B, T, A]``, ``rewards[B, T]`` (reward t follows action t)."""
+        """Sequence loss on ``frames[B, T, C, H, W]``, ``actions[B, T, A]``, ``rewards[B, T]`` (reward t follows
+        action t)."""
         states, stats = self.observe(frames, actions)
         target = to_float(frames)
         reconstruction = self.decoder(states.flatten(0, 1)).reshape(target.shape)
@@ -168,7 +169,8 @@ class LatentDynamics(nn.Module):
 
     @torch.no_grad()
     def predict_frames(self, frames: torch.Tensor, actions: torch.Tensor, context: int) -> torch.Tensor:
-        """Filter the first ``context`` frames, then imagine the rest open loop: predicted frames ``[B, T - context, C, H, W]``."""
+        """Filter the first ``context`` frames, then imagine the rest open loop: predicted frames
+        ``[B, T - context, C, H, W]``."""
         states, _ = self.observe(frames[:, :context], actions[:, :context])
         imagined = self.rollout(states[:, -1], actions[:, context:]).states
         return self.decoder(imagined.flatten(0, 1)).reshape(frames.shape[0], -1, *self.frame_shape)
@@ -182,7 +184,8 @@ def _kl(prior_mean: torch.Tensor, prior_std: torch.Tensor, post_mean: torch.Tens
 
 
 def frame_strip(real: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
-    """One image ``[2H, T W, C]`` uint8: real frames on top, predictions below (``[T, C, H, W]`` each, [0, 1] or uint8)."""
+    """One image ``[2H, T W, C]`` uint8: real frames on top, predictions below (``[T, C, H, W]`` each, [0, 1] or
+    uint8)."""
     rows = []
     for frames in (real, predicted):
         frames = to_float(frames)
@@ -205,11 +208,11 @@ def sequences_from_episodes(frames: list[torch.Tensor], actions: list[torch.Tens
                             length: int) -> Sequences:
     """Cut every episode (``frames[T+1, C, H, W]``, ``actions[T, A]``, ``rewards[T]``) into non-overlapping windows."""
     out: list[list[torch.Tensor]] = [[], [], []]
-    for f, a, r in zip(frames, actions, rewards):
+    for f, a, r in zip(frames, actions, rewards, strict=True):
         a = torch.cat([torch.zeros_like(a[:1]), a.float()])  # align: step t = frame after action t
         r = torch.cat([torch.zeros(1), r.float()])
         for start in range(0, f.shape[0] - length + 1, length):
-            for bucket, x in zip(out, (f, a, r)):
+            for bucket, x in zip(out, (f, a, r), strict=True):
                 bucket.append(x[start:start + length])
     if not out[0]:
         raise ValueError(f"no episode has {length} frames; collect longer episodes or shorten the sequences")

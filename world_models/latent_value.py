@@ -146,7 +146,9 @@ class QEnsemble(nn.Module):
         count = self.members if members is None else len(members)
         h = x.unsqueeze(0).expand(count, -1, -1)
         for i, layer in enumerate(self.layers):
-            weight, bias = (layer.weight, layer.bias) if members is None else (layer.weight[members], layer.bias[members])
+            weight, bias = layer.weight, layer.bias
+            if members is not None:
+                weight, bias = weight[members], bias[members]
             h = torch.baddbmm(bias, h, weight)
             if i < len(self.layers) - 1:
                 h = self.dropout(h) if i == 0 else h
@@ -163,7 +165,8 @@ class LatentValueModel(nn.Module):
         config: Sizes.
     """
 
-    def __init__(self, coding: ObservationCoding, action_dim: int, config: LatentValueConfig = LatentValueConfig()) -> None:
+    def __init__(self, coding: ObservationCoding, action_dim: int,
+                 config: LatentValueConfig = LatentValueConfig()) -> None:
         super().__init__()
         if config.latent_dim % config.simnorm_dim:
             raise ValueError(f"latent_dim {config.latent_dim} must be a multiple of simnorm_dim {config.simnorm_dim}")
@@ -227,7 +230,7 @@ class LatentValueModel(nn.Module):
     @torch.no_grad()
     def update_target(self, tau: float) -> None:
         """Polyak-average the Q ensemble into its target copy (``tau``: weight of the new values)."""
-        for target, online in zip(self.q_target.parameters(), self.q.parameters()):
+        for target, online in zip(self.q_target.parameters(), self.q.parameters(), strict=True):
             target.lerp_(online, tau)
 
 
@@ -238,7 +241,8 @@ class PriorPolicy(nn.Module):
     robot runs when it cannot afford planning (ONNX export, ``act="prior"``).
     """
 
-    def __init__(self, coding: ObservationCoding, model: LatentValueModel, low: torch.Tensor, high: torch.Tensor) -> None:
+    def __init__(self, coding: ObservationCoding, model: LatentValueModel, low: torch.Tensor,
+                 high: torch.Tensor) -> None:
         super().__init__()
         self.coding = coding
         self.encoder, self.policy = copy.deepcopy(model.encoder), copy.deepcopy(model.policy)

@@ -11,13 +11,15 @@ disagreement[B, H])``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from perception import tensor_file
+from foresight_base import tensor_file
+from foresight_base.checks import check_choice
 from world_models.state_coding import StateCoding
 
 PROPAGATIONS = ("fixed", "mean")
@@ -119,7 +121,7 @@ class EnsembleDynamics(nn.Module):
         self.coding = StateCoding(state_dim, config.euler_dims)
         self.out_dim = self.coding.feature_dim + 1
         sizes = [self.coding.feature_dim + action_dim] + [config.hidden_size] * config.num_layers
-        self.hidden = nn.ModuleList(EnsembleLinear(self.members, i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.hidden = nn.ModuleList(EnsembleLinear(self.members, i, o) for i, o in pairwise(sizes))
         heads = 2 if config.probabilistic else 1
         self.head = EnsembleLinear(self.members, config.hidden_size, heads * self.out_dim)
         self.max_logvar = nn.Parameter(torch.full((self.out_dim,), 0.5))
@@ -174,14 +176,14 @@ class EnsembleDynamics(nn.Module):
     def step(self, states: torch.Tensor, actions: torch.Tensor, propagation: str = "fixed",
              sample: bool = False, generator: torch.Generator | None = None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One predicted step from ``[B, S]``, ``[B, A]``: next states ``[B, S]``, rewards ``[B]``, disagreement ``[B]``.
+        """One predicted step from ``[B, S]``, ``[B, A]``: next states ``[B, S]``, rewards ``[B]``, disagreement
+        ``[B]``.
 
         ``fixed`` sends row b to member b % M (PETS' TS-inf when rows are particles; B must be a
         multiple of M); ``mean`` runs every member on every row and averages (M times the cost).
         ``sample`` draws from the Gaussian heads instead of taking their means.
         """
-        if propagation not in PROPAGATIONS:
-            raise ValueError(f"unknown propagation {propagation!r}; valid: {PROPAGATIONS}")
+        check_choice("propagation", propagation, PROPAGATIONS)
         if propagation == "fixed" and states.shape[0] % self.members:
             raise ValueError(f"propagation='fixed' needs a batch that is a multiple of the ensemble size "
                              f"{self.members}, got {states.shape[0]}")
@@ -254,7 +256,7 @@ MODEL_FORMAT = "foresight.ensemble_dynamics/1"
 
 
 def save_model(path: str, model: EnsembleDynamics, extra: dict[str, str] | None = None) -> None:
-    """Weights plus rebuild data in one digest-checked file (:mod:`perception.tensor_file`, written
+    """Weights plus rebuild data in one digest-checked file (:mod:`foresight_base.tensor_file`, written
     atomically); ``extra`` holds strings."""
     tensor_file.save({"format": MODEL_FORMAT, "model": model.state_dict(), "state_dim": model.state_dim,
                       "action_dim": model.action_dim, "config": asdict(model.config), **(extra or {})}, path)
@@ -264,7 +266,7 @@ def load_model(path: str, device: str | torch.device = "cpu") -> tuple[EnsembleD
     """The model saved by :func:`save_model` and the whole checkpoint dict (for ``extra`` entries).
 
     Raises:
-        perception.tensor_file.TensorFileError: the file is missing, damaged or would run code.
+        foresight_base.tensor_file.TensorFileError: the file is missing, damaged or would run code.
     """
     checkpoint = tensor_file.load(path)
     found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__

@@ -16,8 +16,14 @@ from gymnasium import spaces
 from perception.augment import to_float
 from perception.encoders import make_encoder
 from world_models.data import Episode
-from world_models.latent import (LatentConfig, LatentDynamics, Sequences, frame_strip, sequences_from_episodes,
-                                 train_latent)
+from world_models.latent import (
+    LatentConfig,
+    LatentDynamics,
+    Sequences,
+    frame_strip,
+    sequences_from_episodes,
+    train_latent,
+)
 
 
 def image_key(space: spaces.Space) -> str | None:

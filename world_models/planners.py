@@ -19,10 +19,14 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
+
+from foresight_base.checks import check_choice, check_keys
+from foresight_base.devices import resolve_device
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 """Maps candidate action sequences ``[E, N, H, A]`` to their returns ``[E, N]`` (higher is better)."""
@@ -114,7 +118,7 @@ class Planner:
 
     def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor,
                  device: str | torch.device = "cpu", seed: int = 0) -> None:
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.low = torch.as_tensor(action_low, dtype=torch.float32, device=self.device).reshape(-1)
         self.high = torch.as_tensor(action_high, dtype=torch.float32, device=self.device).reshape(-1)
         if self.low.shape != self.high.shape or not bool((self.high > self.low).all()):
@@ -218,7 +222,8 @@ class CEMPlanner(Planner):
             raise ValueError(f"num_elites must be in [1, num_candidates={config.num_candidates}], "
                              f"got {config.num_elites}")
         if config.population_decay < 1.0:
-            raise ValueError(f"population_decay must be >= 1 (1: no decay; iCEM uses 1.25), got {config.population_decay}")
+            raise ValueError(f"population_decay must be >= 1 (1: no decay; iCEM uses 1.25), "
+                             f"got {config.population_decay}")
         self.config = config
         self.horizon = config.horizon
 
@@ -351,11 +356,7 @@ def make_planner(name: str, action_low: torch.Tensor, action_high: torch.Tensor,
     """Build a continuous-action planner by name (``cem``, ``mppi``, ``gradient``) with config fields as keywords.
 
     For ``Discrete`` actions use :class:`world_models.discrete_planning.DiscreteCEMPlanner`."""
-    if name not in PLANNERS:
-        raise ValueError(f"unknown planner {name!r}; valid: {sorted(PLANNERS)}")
+    check_choice("planner", name, sorted(PLANNERS))
     planner_cls, config_cls = PLANNERS[name]
-    valid = set(config_cls.__dataclass_fields__)
-    unknown = sorted(set(config) - valid)
-    if unknown:
-        raise ValueError(f"unknown {name} planner option(s) {unknown}; valid: {sorted(valid)}")
+    check_keys(f"{name} planner option", config, config_cls.__dataclass_fields__)
     return planner_cls(action_low, action_high, config_cls(**config), device=device, seed=seed)

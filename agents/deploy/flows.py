@@ -6,7 +6,8 @@ the original policy on ``check`` observations sampled from the observation space
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces

@@ -42,7 +42,8 @@ _SUBGRAPH_TARGETS = {"torch.ops.higher_order.wrap_with_set_grad_enabled"}  # tor
 _EXPR_NAMES = {"Symbol", "Integer", "Rational", "Add", "Mul", "Max", "Min", "Mod", "FloorDiv", "CeilToInt",
                "FloorToInt", "TruncToInt", "PythonMod", "CleanDiv", "IntTrueDiv", "Abs", "True", "False",
                "positive", "negative", "nonnegative", "nonpositive", "integer", "real", "finite", "nonzero"}
-_EXPR_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_]\w*)|(?P<number>-?\d+)|(?P<string>'[a-z]+\d+')|(?P<punct>[(),=+\-*/]))")
+_EXPR_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_]\w*)|(?P<number>-?\d+)|(?P<string>'[a-z]+\d+')"
+                         r"|(?P<punct>[(),=+\-*/]))")
 _SYMBOL = re.compile(r"^[a-z]+\d+$")
 _GUARD_TERM = r"(?:L(?:\[(?:'\w+'|\d+)\])+\.size\(\)\[\d+\]|\d+)"
 _GUARD = re.compile(rf"^{_GUARD_TERM}(?:\s*(?:==|!=|<=|>=|<|>|\+|-|\*|//|%)\s*{_GUARD_TERM})*$")
@@ -96,8 +97,9 @@ def _members(archive: zipfile.ZipFile, path: pathlib.Path) -> dict[str, str]:
 def _json(data: bytes, path: pathlib.Path, name: str) -> Any:
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         keys = [key for key, _ in pairs]
-        if len(set(keys)) != len(keys):
-            raise UnsafeFileError(f"{path}: {name!r} repeats a JSON key ({sorted(k for k in keys if keys.count(k) > 1)[:3]})")
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise UnsafeFileError(f"{path}: {name!r} repeats JSON keys {repeated[:3]}")
         return dict(pairs)
 
     try:
@@ -130,8 +132,8 @@ def _check_program(program: Any, path: pathlib.Path) -> None:
     if not isinstance(program, dict) or not isinstance(program.get("graph_module"), dict):
         raise UnsafeFileError(f"{path}: models/{MODEL}.json is not a serialized ExportedProgram")
     guards = program.get("guards_code", [])
-    if not isinstance(guards, list) or not all(isinstance(g, str) and _GUARD.match(g) for g in guards):
-        bad = [g for g in guards if not (isinstance(g, str) and _GUARD.match(g))] if isinstance(guards, list) else guards
+    bad = [g for g in guards if not (isinstance(g, str) and _GUARD.match(g))] if isinstance(guards, list) else guards
+    if bad:
         raise UnsafeFileError(f"{path}: guards_code {str(bad)[:120]} is Python torch would exec, not a size comparison")
     graph = program["graph_module"].get("graph")
     if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class _Runtime:
         else:
             values = [observation]
         out = []
-        for (key, shape), value in zip(shapes.items(), values):
+        for (key, shape), value in zip(shapes.items(), values, strict=True):
             array = np.asarray(value, dtype=np.float32)
             array = array if batched else array[None]
             if list(array.shape[1:]) != shape:
@@ -70,12 +71,13 @@ class OnnxPolicy(_Runtime):
             raise UnsafeFileError(f"{path} is not a loadable ONNX model: {err}") from None
         meta = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         if meta is None:
-            raise ValueError(f"{path} has no '{METADATA_KEY}' metadata; export it with agents.deploy.export.export_onnx")
+            raise ValueError(f"{path} has no '{METADATA_KEY}' metadata; "
+                             "export it with agents.deploy.export.export_onnx")
         self.meta = json.loads(meta)
         self.names = [i.name for i in self.session.get_inputs()]
 
     def _run(self, inputs: list[np.ndarray]) -> np.ndarray:
-        return self.session.run(None, dict(zip(self.names, inputs)))[0]
+        return self.session.run(None, dict(zip(self.names, inputs, strict=True)))[0]
 
 
 def _check_onnx_bytes(path: pathlib.Path) -> None:

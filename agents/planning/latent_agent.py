@@ -36,13 +36,14 @@ import numpy as np
 import torch
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.checkpoints import atomic_save, load as load_checkpoint
+from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
 from agents.planning.latent_config import LatentAgentConfig, auto_discount
 from agents.planning.latent_update import LatentValueLearner
 from agents.planning.loop import OnlineAgent
 from agents.planning.sequence_replay import SequenceReplay
+from foresight_base.devices import resolve_device
 from perception.augment import RandomShift
-from perception.devices import resolve_device
 from world_models.data import read_episodes, read_metadata
 from world_models.latent_scoring import latent_value_score_fn, prior_proposals
 from world_models.latent_value import LatentValueModel, PriorPolicy
@@ -80,13 +81,15 @@ class LatentPlanningAgent(OnlineAgent):
         self.action_space = _check_action_space(action_space or env.action_space)
         self.coding = ObservationCoding(self.observation_space)
         self.action_dim = int(np.prod(self.action_space.shape))
-        self._low, self._high = (b.reshape(-1).astype(np.float64) for b in (self.action_space.low, self.action_space.high))
+        self._low, self._high = (b.reshape(-1).astype(np.float64) for b in (self.action_space.low,
+                                                                            self.action_space.high))
         self.discount = c.discount if c.discount is not None else auto_discount(self._episode_length())
         torch.manual_seed(seed)
         self.model = LatentValueModel(self.coding, self.action_dim, c.model_config()).to(self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(seed + 1)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(seed + 2)
-        augment = RandomShift(c.image_shift, self.augment_generator) if self.coding.image_keys and c.image_shift else None
+        shift = self.coding.image_keys and c.image_shift
+        augment = RandomShift(c.image_shift, self.augment_generator) if shift else None
         self.learner = LatentValueLearner(self.model, c.update_config(self.discount), self.generator, augment)
         ones = torch.ones(self.action_dim)
         self.planner = make_planner(c.planner, -ones, ones, self.device, seed, **c.planner_options())
@@ -162,7 +165,8 @@ class LatentPlanningAgent(OnlineAgent):
 
     def prior_policy(self) -> PriorPolicy:
         """The policy prior as a CPU module, observation tensors -> env actions: what ONNX export ships."""
-        return PriorPolicy(self.coding, self.model, torch.as_tensor(self._low), torch.as_tensor(self._high)).cpu().eval()
+        return PriorPolicy(self.coding, self.model, torch.as_tensor(self._low),
+                           torch.as_tensor(self._high)).cpu().eval()
 
     def reseed(self, seed: int) -> None:
         """Restart planning's random streams from ``seed`` (evaluation: an episode's outcome depends on its seed)."""
@@ -188,8 +192,9 @@ class LatentPlanningAgent(OnlineAgent):
                                  "demonstrations with the same env id and env_kwargs")
         steps = 0
         for episode in read_episodes(path):
+            rewards, terminations = (np.asarray(x, np.float32) for x in (episode.rewards, episode.terminations))
             self.replay.add_episode(self.coding.numpy(episode.observations), self.to_normalised(episode.actions),
-                                    np.asarray(episode.rewards, np.float32), np.asarray(episode.terminations, np.float32))
+                                    rewards, terminations)
             steps += len(episode)
         return steps
 

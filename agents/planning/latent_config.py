@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from agents.planning.latent_update import UpdateConfig
+from foresight_base.checks import check_choice, check_keys
 from world_models.latent_value import LatentValueConfig
 
 ACTING = ("plan", "prior")
@@ -85,15 +86,10 @@ class LatentAgentConfig:
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> LatentAgentConfig:
         """Build from keyword hyperparameters, naming any unknown or invalid ones and the valid set."""
-        valid = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - valid)
-        if unknown:
-            raise ValueError(f"unknown LatentPlanningAgent hyperparameter(s) {unknown}; valid: {sorted(valid)}")
+        check_keys("LatentPlanningAgent hyperparameter", kwargs, {f.name for f in fields(cls)})
         config = cls(**kwargs)
-        if config.act not in ACTING:
-            raise ValueError(f"unknown act {config.act!r}; valid: {ACTING}")
-        if config.planner not in ("mppi", "cem"):
-            raise ValueError(f"unknown planner {config.planner!r} for the latent agent; valid: ('mppi', 'cem')")
+        check_choice("act", config.act, ACTING)
+        check_choice("planner", config.planner, ("mppi", "cem"), context=" for the latent agent")
         if config.horizon < 1 or config.batch_size < 1 or config.updates_per_step < 0:
             raise ValueError(f"horizon and batch_size must be >= 1 and updates_per_step >= 0, got "
                              f"{config.horizon}, {config.batch_size}, {config.updates_per_step}")

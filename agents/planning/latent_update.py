@@ -122,13 +122,16 @@ class LatentValueLearner:
         zs = torch.stack(rolled)  # [H, B, L]
         flat_z, flat_a, flat_g = zs.flatten(0, 1), batch.actions.flatten(0, 1), batch.goal.repeat(horizon, 1)
         two_hot = model.two_hot
-        reward_error = two_hot.loss(model.reward_logits(flat_z, flat_a, flat_g), batch.rewards.flatten()).view(horizon, -1).mean(1)
+        reward_logits = model.reward_logits(flat_z, flat_a, flat_g)
+        reward_error = two_hot.loss(reward_logits, batch.rewards.flatten()).view(horizon, -1).mean(1)
         q_logits = model.q_logits(flat_z, flat_a, flat_g)  # [M, H * B, K]
-        q_error = two_hot.loss(q_logits, targets.flatten().expand(q_logits.shape[0], -1)).view(-1, horizon, batch.actions.shape[1])
+        q_targets = targets.flatten().expand(q_logits.shape[0], -1)
+        q_error = two_hot.loss(q_logits, q_targets).view(-1, horizon, batch.actions.shape[1])
         losses = {"consistency": (weights * torch.stack(consistency)).sum() / horizon,
                   "reward": (weights * reward_error).sum() / horizon,
                   "value": (weights * q_error.mean((0, 2))).sum() / horizon}
-        total = c.consistency_coef * losses["consistency"] + c.reward_coef * losses["reward"] + c.value_coef * losses["value"]
+        total = (c.consistency_coef * losses["consistency"] + c.reward_coef * losses["reward"]
+                 + c.value_coef * losses["value"])
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
         losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(self._model_parameters(), c.grad_clip)

@@ -122,7 +122,8 @@ class OnlineAgent:
         """Collect and learn for ``total_timesteps`` env steps (E envs step at once)."""
         env = self.get_env()
         if env is None:
-            raise RuntimeError(f"this {type(self).__name__} has no env; pass env= to {type(self).__name__}.load to keep learning")
+            name = type(self).__name__
+            raise RuntimeError(f"this {name} has no env; pass env= to {name}.load to keep learning")
         if reset_num_timesteps or self._obs is None:
             env.seed(self.seed)
             self._obs, self._episode = env.reset(), np.zeros((env.num_envs, 2))
@@ -157,7 +158,8 @@ class OnlineAgent:
         obs, envs = self._obs, env.num_envs
         actions = self.explore(obs, envs)
         next_obs, rewards, dones, infos = env.step(actions)
-        terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)])
+        terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos,
+                                                                                                   strict=True)])
         final = _final_observations(next_obs, dones, infos)
         self.num_timesteps += envs
         self._episode += np.stack([rewards, np.ones(envs)], axis=1)

@@ -30,16 +30,17 @@ import numpy as np
 import torch
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.checkpoints import atomic_save, load as load_checkpoint
+from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
 from agents.planning.config import PlanningAgentConfig
 from agents.planning.loop import OnlineAgent
-from world_models.devices import resolve_device
+from foresight_base.devices import resolve_device
+from world_models.fitting import FitConfig, fit
 from world_models.models import EnsembleDynamics, ModelConfig, load_model
 from world_models.planners import make_planner
 from world_models.replay import ReplayBuffer
 from world_models.scoring import RewardFn, env_goal_reward, goal_distance_reward, model_score_fn
 from world_models.spaces import StateLayout, space_from_json, space_to_json
-from world_models.fitting import FitConfig, fit
 
 CHECKPOINT_FORMAT = "foresight.planning_agent/1"
 
@@ -58,7 +59,8 @@ class PlanningAgent(OnlineAgent):
         **hyperparams: Fields of :class:`agents.planning.config.PlanningAgentConfig`.
     """
 
-    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto", verbose: int = 0,
+    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto",
+                 verbose: int = 0,
                  tensorboard_log: str | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, **hyperparams: Any) -> None:
         policy_kwargs = hyperparams.pop("policy_kwargs", None)

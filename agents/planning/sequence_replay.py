@@ -15,7 +15,8 @@ rewards equal what the env would have paid. Arrays are the dicts of
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch

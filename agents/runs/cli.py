@@ -64,23 +64,36 @@ def train_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--algo", default="sac", choices=ALGOS, help="algorithm")
-    p.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium env id (ours or any installed package's)")
-    p.add_argument("-n", "--n-timesteps", type=int, default=None, help="total env steps (default: the hyperparameter file's)")
+    p.add_argument("--env", default="Foresight/PandaReach-v0",
+                   help="gymnasium env id (ours or any installed package's)")
+    p.add_argument("-n", "--n-timesteps", type=int, default=None,
+                   help="total env steps (default: the hyperparameter file's)")
     p.add_argument("--seed", type=int, default=0, help="one seed for model, envs and evaluation")
     p.add_argument("--n-envs", type=int, default=None, help="parallel training envs (default: the file's, else 1)")
-    p.add_argument("--vec-env", default=None, choices=VEC_ENVS, help="how envs run: one process, one per env, or a batched torch world (default: the file's, else dummy)")
+    p.add_argument("--vec-env", default=None, choices=VEC_ENVS,
+                   help="how envs run: one process, one per env, or a batched torch world (default: the file's, "
+                        "else dummy)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N env steps (0: only at the end; default: max(2000, n_timesteps/20))")
+    p.add_argument("--eval-freq", type=int, default=None,
+                   help="evaluate every N env steps (0: only at the end; default: max(2000, n_timesteps/20))")
     p.add_argument("--eval-episodes", type=int, default=20, help="episodes per evaluation")
-    p.add_argument("--save-freq", type=int, default=None, help="full checkpoint (with the replay buffer) every N env steps (0: only at the end; default: max(2000, n_timesteps/10))")
-    p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="hyperparameter overrides, e.g. gamma=0.9 'policy_kwargs=dict(net_arch=[32])'")
-    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make kwargs, e.g. reward_type=dense")
+    p.add_argument("--save-freq", type=int, default=None,
+                   help="full checkpoint (with the replay buffer) every N env steps (0: only at the end; "
+                        "default: max(2000, n_timesteps/10))")
+    p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="hyperparameter overrides, e.g. gamma=0.9 'policy_kwargs=dict(net_arch=[32])'")
+    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="gymnasium.make kwargs, e.g. reward_type=dense")
     p.add_argument("-f", "--log-folder", default="runs", help="root folder of runs")
-    p.add_argument("--resume", default=None, metavar="RUN", help="continue this run folder from its newest readable checkpoint")
-    p.add_argument("--hyperparams-folder", default=None, metavar="DIR", help="folder of <algo>.yml files (default: agents/training/hyperparams)")
-    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register (e.g. panda_gym)")
+    p.add_argument("--resume", default=None, metavar="RUN",
+                   help="continue this run folder from its newest readable checkpoint")
+    p.add_argument("--hyperparams-folder", default=None, metavar="DIR",
+                   help="folder of <algo>.yml files (default: agents/training/hyperparams)")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
+                   help="packages to import so their env ids register (e.g. panda_gym)")
     add_trust_flag(p)
-    p.add_argument("--video-episodes", type=int, default=2, help="episodes of the final policy in video.mp4 (0: no video)")
+    p.add_argument("--video-episodes", type=int, default=2,
+                   help="episodes of the final policy in video.mp4 (0: no video)")
     p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("-v", "--verbose", type=int, default=0, choices=(0, 1, 2), help="SB3 console logging")
@@ -117,8 +130,8 @@ def train_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # before torch and SB3 load: --help and bad flags answer at once
     console_logging()
 
-    from agents.training import run as training
     from agents.checkpoints import CheckpointError
+    from agents.training import run as training
 
     import_gym_packages(args.gym_packages)
     try:
@@ -161,12 +174,18 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1_000_000, help="episode i starts from reset(seed=SEED+i)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic policy")
     p.add_argument("--checkpoint", default="best", choices=("best", "latest"), help="which weights of each run")
-    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make overrides, e.g. randomize=true for robustness")
-    p.add_argument("--video-episodes", type=int, default=0, help="record the first N episodes of each run to eval_video.mp4")
-    p.add_argument("--out", default=None, metavar="DIR", help="write per-run CSV/videos under DIR/<run name>/ and the comparison here (default: RUN/evaluation/)")
+    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="gymnasium.make overrides, e.g. randomize=true for robustness")
+    p.add_argument("--video-episodes", type=int, default=0,
+                   help="record the first N episodes of each run to eval_video.mp4")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write per-run CSV/videos under DIR/<run name>/ and the comparison here "
+                        "(default: RUN/evaluation/)")
     p.add_argument("--plot", action="store_true", help="write comparison.png (per-run success/return with CIs)")
-    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
-    p.add_argument("--ray", type=int, default=0, metavar="WORKERS", help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
+                   help="packages to import so their env ids register")
+    p.add_argument("--ray", type=int, default=0, metavar="WORKERS",
+                   help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
     add_trust_flag(p)
     return p
 
@@ -199,12 +218,12 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     labels = rev.run_labels(args.runs)
     reports = []
-    for path, label in zip(args.runs, labels):
+    for path, label in zip(args.runs, labels, strict=True):
         out = pathlib.Path(args.out) / label if args.out else pathlib.Path(path) / "evaluation"
         report = _evaluate_one(path, request, out, args)
         print(f"{label}: {report.summary.line()}  (episodes in {out / 'episodes.csv'})")
         reports.append(report)
-    summary = {"runs": {label: r.summary.as_dict() for label, r in zip(labels, reports)}}
+    summary = {"runs": {label: r.summary.as_dict() for label, r in zip(labels, reports, strict=True)}}
     if len(reports) > 1:
         print(rev.comparison_table(reports, labels))
         summary["aggregate"] = rev.aggregate(reports)
@@ -254,7 +273,8 @@ def tune_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="fixed hyperparameters for every trial")
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make kwargs")
     p.add_argument("-f", "--log-folder", default="runs", help="trial runs go to LOG_FOLDER/tune/STUDY/")
-    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
+                   help="packages to import so their env ids register")
     add_trust_flag(p)
     return p
 

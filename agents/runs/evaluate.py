@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from agents.evaluation.episodes import Episode, EvalSummary, evaluate, model_policy, summarize
-from agents.runs.loading import LoadedRun, load_run
 from agents.evaluation.media import write_mp4
 from agents.evaluation.statistics import bootstrap_ci, iqm
+from agents.runs.loading import LoadedRun, load_run
 
 EVAL_SEED = 1_000_000  # default start seeds, away from training (seed..) and in-training eval seeds
 
@@ -70,7 +70,8 @@ def write_episodes_csv(episodes: list[Episode], path: pathlib.Path) -> None:
         writer = csv.writer(f)
         writer.writerow(["episode", "seed", "return", "length", "success"])
         for i, e in enumerate(episodes):
-            writer.writerow([i, e.seed, f"{e.episode_return:.6g}", e.length, "" if e.success is None else int(e.success)])
+            writer.writerow([i, e.seed, f"{e.episode_return:.6g}", e.length,
+                             "" if e.success is None else int(e.success)])
 
 
 def aggregate(reports: list[RunReport], reps: int = 2000) -> dict[str, Any]:
@@ -86,9 +87,10 @@ def aggregate(reports: list[RunReport], reps: int = 2000) -> dict[str, Any]:
 def comparison_table(reports: list[RunReport], labels: list[str]) -> str:
     """Markdown table: one row per run."""
     lines = ["| run | episodes | success (95% CI) | return mean +/- std |", "| --- | --- | --- | --- |"]
-    for label, r in zip(labels, reports):
+    for label, r in zip(labels, reports, strict=True):
         s = r.summary
-        success = "n/a" if s.success_rate is None else f"{s.success_rate:.0%} ({s.success_ci[0]:.0%}-{s.success_ci[1]:.0%})"
+        success = ("n/a" if s.success_rate is None
+                   else f"{s.success_rate:.0%} ({s.success_ci[0]:.0%}-{s.success_ci[1]:.0%})")
         lines.append(f"| {label} | {s.n_episodes} | {success} | {s.return_mean:.2f} +/- {s.return_std:.2f} |")
     return "\n".join(lines)
 
@@ -105,7 +107,8 @@ def run_labels(paths: list[str]) -> list[str]:
 
 def aggregate_line(agg: dict[str, Any]) -> str:
     low, high = agg["return_iqm_ci"]
-    text = f"aggregate over {agg['n_runs']} runs: return IQM {agg['return_iqm']:.2f} (95% bootstrap CI {low:.2f}-{high:.2f})"
+    text = (f"aggregate over {agg['n_runs']} runs: return IQM {agg['return_iqm']:.2f} "
+            f"(95% bootstrap CI {low:.2f}-{high:.2f})")
     if "success_mean" in agg:
         s_low, s_high = agg["success_ci"]
         text += f", success {agg['success_mean']:.0%} (CI {s_low:.0%}-{s_high:.0%})"
@@ -114,18 +117,21 @@ def aggregate_line(agg: dict[str, Any]) -> str:
 
 def plot_comparison(reports: list[RunReport], labels: list[str], path: pathlib.Path) -> pathlib.Path:
     """Per-run success rate and return with 95% intervals, side by side."""
-    from agents.evaluation.media import _pyplot
+    from agents.evaluation.media import headless_pyplot
 
-    plt = _pyplot()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * len(reports) + 2.5))
     y = np.arange(len(reports))
     means = [r.summary.return_mean for r in reports]
-    lows, highs = zip(*(bootstrap_ci(np.array([[e.episode_return for e in r.episodes]]), np.mean, 500) for r in reports))
+    lows, highs = zip(*(bootstrap_ci(np.array([[e.episode_return for e in r.episodes]]), np.mean,
+                                     500) for r in reports), strict=True)
     axes[0].errorbar(means, y, xerr=[np.subtract(means, lows), np.subtract(highs, means)], fmt="o")
     axes[0].set(yticks=y, yticklabels=labels, xlabel="return (mean, 95% bootstrap CI)")
     rates = [r.summary.success_rate or 0.0 for r in reports]
     cis = [r.summary.success_ci or (0.0, 0.0) for r in reports]
-    axes[1].errorbar(rates, y, xerr=[[r - c[0] for r, c in zip(rates, cis)], [c[1] - r for r, c in zip(rates, cis)]], fmt="o")
+    below = [r - c[0] for r, c in zip(rates, cis, strict=True)]
+    above = [c[1] - r for r, c in zip(rates, cis, strict=True)]
+    axes[1].errorbar(rates, y, xerr=[below, above], fmt="o")
     axes[1].set(yticks=y, yticklabels=[], xlabel="success rate (95% Wilson CI)", xlim=(-0.02, 1.02))
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -8,16 +8,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents import checkpoints
-
+from agents.agent import Agent
 from agents.training import state as train_state
+from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
 from agents.training.factory import make_agent
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
+from foresight_base.checks import check_choice
 
 WHICH = ("best", "latest")
 
@@ -29,7 +31,7 @@ class LoadedRun:
     """A run's policy ready to act: ``model.predict`` on ``obs_transform(obs)``."""
 
     run: RunFolder
-    model: Any
+    model: Agent
     config: dict[str, Any]
     hyperparams: dict[str, Any]
     obs_transform: Callable | None
@@ -44,8 +46,7 @@ class LoadedRun:
 def checkpoint_path(run: RunFolder, which: str) -> tuple[dict[str, Any], pathlib.Path]:
     """The ``best`` weights or the ``latest`` step file; a missing or damaged best falls back to the
     newest readable step file (with a warning), a damaged step file to the one before it."""
-    if which not in WHICH:
-        raise ValueError(f"unknown checkpoint {which!r}; valid: {', '.join(WHICH)}")
+    check_choice("checkpoint", which, WHICH)
     if which == "best" and run.best.is_file():
         try:
             return checkpoints.load(run.best, train_state.REQUIRED), run.best

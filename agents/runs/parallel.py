@@ -86,7 +86,8 @@ class RayPool:
 
     def evaluate(self, n_episodes: int, seed: int) -> RunReport:
         slices = episode_slices(n_episodes, len(self.workers), seed)
-        parts = self.ray.get([w.run.remote(first, count) for w, (first, count) in zip(self.workers, slices)])
+        parts = self.ray.get([w.run.remote(first, count) for w, (first, count) in zip(self.workers, slices,
+                                                                                      strict=True)])
         episodes = [e for part in parts for e in part]
         return RunReport(self.path, episodes, summarize(episodes))
 

@@ -5,14 +5,14 @@ update and before new experience, so a checkpoint taken there continues exactly 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents import checkpoints
-
-from agents.training import state as train_state
 from agents.evaluation.episodes import EvalSummary, score
+from agents.training import state as train_state
 from agents.training.run_folder import RunFolder
 
 Evaluator = Callable[[Any], EvalSummary]

@@ -7,7 +7,8 @@ resume). ``vec_env`` picks ``dummy`` (one process), ``subproc`` (one process per
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
@@ -17,7 +18,7 @@ from agents.training.episode_replay import EpisodeRecorder
 from agents.training.factory import optional_module
 from agents.training.names import VEC_ENVS
 from agents.training.wrapper_allowlist import resolve_wrapper
-
+from foresight_base.checks import check_choice
 
 
 def check_env_id(env_id: str) -> None:
@@ -96,8 +97,7 @@ def make_vec_env(
     device: str = "auto",
 ) -> VecEnv:
     """``n_envs`` copies of ``env_id`` as one SB3 ``VecEnv``, seeded ``seed, seed + 1, ...``."""
-    if vec_env not in VEC_ENVS:
-        raise ValueError(f"unknown vec_env {vec_env!r}; valid: {', '.join(VEC_ENVS)}")
+    check_choice("vec_env", vec_env, VEC_ENVS)
     if n_envs < 1:
         raise ValueError(f"n_envs must be >= 1, got {n_envs}")
     if vec_env == "batched":

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from stable_baselines3.common.callbacks import CallbackList
@@ -18,15 +19,17 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents import checkpoints
-
+from agents.agent import Agent, Predictor
+from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
+from agents.evaluation.media import plot_curve, write_mp4
 from agents.training import state as train_state
 from agents.training.callbacks import RestoreActionNoise, RunCallback
-from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
+from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
 from agents.training.factory import ALGOS, algo_class, make_agent
 from agents.training.hyperparams import load_hyperparams
-from agents.evaluation.media import plot_curve, write_mp4
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
+from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never share start states with training envs
 
@@ -83,10 +86,9 @@ class RunConfig:
 
 def validate(config: RunConfig) -> None:
     """Fail before any work, naming the bad value and what would be valid."""
-    if config.algo not in ALGOS:
-        raise ValueError(f"unknown algo {config.algo!r}; valid: {', '.join(ALGOS)}")
-    if config.vec_env is not None and config.vec_env not in VEC_ENVS:
-        raise ValueError(f"unknown vec_env {config.vec_env!r}; valid: {', '.join(VEC_ENVS)}")
+    check_choice("algo", config.algo, ALGOS)
+    if config.vec_env is not None:
+        check_choice("vec_env", config.vec_env, VEC_ENVS)
     for name in ("eval_freq", "save_freq", "video_episodes", "torch_threads"):
         if getattr(config, name) is not None and getattr(config, name) < 0:
             raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
@@ -94,8 +96,7 @@ def validate(config: RunConfig) -> None:
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
-    if config.device != "auto" and not config.device.startswith(("cpu", "cuda", "mps")):
-        raise ValueError(f"unknown device {config.device!r}; valid: auto, cpu, cuda, cuda:N, mps")
+    resolve_device(config.device)  # the name stays as given (SB3 resolves it); refused now if unusable here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,8 +120,7 @@ def resolve_hyperparams(config: RunConfig) -> dict[str, Any]:
     hyperparams["n_timesteps"] = int(float(hyperparams.get("n_timesteps", 100_000)))
     hyperparams["n_envs"] = int(hyperparams.get("n_envs", 1))
     hyperparams["vec_env"] = config.vec_env or hyperparams.get("vec_env", "dummy")
-    if hyperparams["vec_env"] not in VEC_ENVS:
-        raise ValueError(f"vec_env {hyperparams['vec_env']!r} in the hyperparameter file; valid: {', '.join(VEC_ENVS)}")
+    check_choice("vec_env", hyperparams["vec_env"], VEC_ENVS, context=" in the hyperparameter file")
     return hyperparams
 
 
@@ -152,7 +152,7 @@ class Evaluator:
         self.transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
         self.episodes, self.seed = config.eval_episodes, config.seed + EVAL_SEED_OFFSET
 
-    def __call__(self, model) -> EvalSummary:
+    def __call__(self, model: Predictor) -> EvalSummary:
         policy = model_policy(model, deterministic=True, obs_transform=self.transform)
         episodes, _ = evaluate(self.env, policy, self.episodes, seed=self.seed)
         return summarize(episodes)
@@ -223,7 +223,8 @@ def execute(prepared: PreparedRun, on_evaluation: Callable[[int, EvalSummary], N
     """
     run = prepared.run
     if run is None:
-        run = RunFolder.create(prepared.config.log_folder, prepared.config.env_id, prepared.config.algo, prepared.config.seed)
+        run = RunFolder.create(prepared.config.log_folder, prepared.config.env_id, prepared.config.algo,
+                               prepared.config.seed)
         run.write_yaml(config_record(prepared.config, prepared.hyperparams))
     return _learn(prepared.config, prepared.hyperparams, run, prepared.state, on_evaluation)
 
@@ -258,9 +259,11 @@ def _learn(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, state
         evaluate_model.close()
 
 
-def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: RunCallback) -> TrainResult:
+def _finish(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, model: Agent, venv: VecEnv,
+            callback: RunCallback) -> TrainResult:
     """Final evaluation, ``eval.json``, ``episodes.csv``, ``curve.png`` and ``video.mp4``."""
-    summary = callback.evaluate() if not callback.history or callback.history[-1]["step"] != model.num_timesteps else None
+    evaluated_now = callback.history and callback.history[-1]["step"] == model.num_timesteps
+    summary = None if evaluated_now else callback.evaluate()
     summary = summary or EvalSummary(**{k: v for k, v in callback.history[-1].items() if k != "step"})
     run.write_json(run.eval_json, {"step": model.num_timesteps, "deterministic": True, **summary.as_dict()})
     plot_curve(callback.history, run.curve, title=f"{config.algo} on {config.env_id} (seed {config.seed})")
@@ -270,12 +273,15 @@ def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: 
     return TrainResult(run, summary, model.num_timesteps)
 
 
-def record_video(config: RunConfig, hyperparams: dict[str, Any], model, venv: VecEnv, path: pathlib.Path) -> None:
+def record_video(config: RunConfig, hyperparams: dict[str, Any], model: Predictor, venv: VecEnv,
+                 path: pathlib.Path) -> None:
     """MP4 of the final policy's first evaluation episodes."""
-    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"), render_mode="rgb_array")()
+    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"),
+                    render_mode="rgb_array")()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
     _, frames = evaluate(
-        env, model_policy(model, True, transform), config.video_episodes, config.seed + EVAL_SEED_OFFSET, config.video_episodes
+        env, model_policy(model, True,
+                          transform), config.video_episodes, config.seed + EVAL_SEED_OFFSET, config.video_episodes
     )
     env.close()
     fps = env.metadata.get("render_fps") or 25

@@ -28,7 +28,7 @@ class RunFolder:
     path: pathlib.Path
 
     @classmethod
-    def create(cls, log_folder: str | os.PathLike, env_id: str, algo: str, seed: int) -> "RunFolder":
+    def create(cls, log_folder: str | os.PathLike, env_id: str, algo: str, seed: int) -> RunFolder:
         """A new, unique folder ``<log_folder>/<env>/<algo>/<UTC stamp>_s<seed>``."""
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
         base = pathlib.Path(log_folder) / env_id.replace("/", "_") / algo / f"{stamp}_s{seed}"
@@ -40,7 +40,7 @@ class RunFolder:
         return cls(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "RunFolder":
+    def open(cls, path: str | os.PathLike) -> RunFolder:
         """An existing run folder (it must hold ``config.yaml``)."""
         run = cls(pathlib.Path(path))
         if not run.config.is_file():

@@ -18,8 +18,17 @@ import numpy as np
 import zmq
 
 from envs.adapters.base import Command, Observation, RobotAdapter
-from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand,
-                                  ProtocolError, RobotError, RobotRestarted, RobotTimeout, SafetyError)
+from envs.adapters.errors import (
+    CommandKeyError,
+    CommandShapeError,
+    CommandTypeError,
+    NonFiniteCommand,
+    ProtocolError,
+    RobotError,
+    RobotRestarted,
+    RobotTimeout,
+    SafetyError,
+)
 from envs.adapters.limits import CommandLimits
 from envs.adapters.protocol import MAX_ARRAY_BYTES, decode, encode
 from envs.adapters.server import DEFAULT_ENDPOINT, check_endpoint

@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from envs.adapters.errors import ProtocolError
+from foresight_base.checks import check_choice
 
 VERSION = 1
 OPS = ("hello", "observe", "act", "stop", "stats")
@@ -81,7 +83,7 @@ def decode(frames: list[bytes], max_bytes: int = MAX_MESSAGE_BYTES) -> tuple[dic
         raise ProtocolError(f"header lists {len(specs) if isinstance(specs, list) else specs!r} arrays "
                             f"but {len(frames) - 1} array frames follow")
     arrays = {}
-    for spec, frame in zip(specs, frames[1:]):
+    for spec, frame in zip(specs, frames[1:], strict=True):
         name, array = _array(spec, frame)
         arrays[name] = array
     return header, arrays
@@ -123,8 +125,7 @@ def _array(spec: Any, frame: bytes) -> tuple[str, np.ndarray]:
     if not (isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str)):
         raise ProtocolError(f"array spec must be [name, dtype, shape], got {str(spec)[:80]}")
     name, dtype, shape = spec
-    if dtype not in DTYPES:
-        raise ProtocolError(f"array {name!r} has dtype {dtype!r}; valid: {DTYPES}")
+    check_choice("dtype", dtype, DTYPES, context=f" for array {name!r}", error=ProtocolError)
     if not (isinstance(shape, list) and len(shape) <= MAX_NDIM
             and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in shape)):
         raise ProtocolError(f"array {name!r} shape {shape!r} must be <= {MAX_NDIM} non-negative ints")

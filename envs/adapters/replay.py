@@ -7,8 +7,9 @@ latency does not explain (friction, calibration, contacts: the sim-to-real gap).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -17,8 +17,9 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +76,13 @@ class SafetyConfig:
             raise ValueError(f"watchdog_s must be > 0 seconds or None, got {self.watchdog_s}")
         if not 0 < self.slow_factor <= 1:
             raise ValueError(f"slow_factor must be in (0, 1], got {self.slow_factor}")
+        for name in ("uncertainty_slow", "uncertainty_stop"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ValueError(f"{name} must be >= 0 (a disagreement) or None, got {value}")
+        if None not in (self.uncertainty_slow, self.uncertainty_stop) and self.uncertainty_slow > self.uncertainty_stop:
+            raise ValueError(f"uncertainty_slow ({self.uncertainty_slow}) must not exceed uncertainty_stop "
+                             f"({self.uncertainty_stop}): the robot slows before it holds")
 
 
 @dataclass(frozen=True)
@@ -223,7 +231,7 @@ class SafetySupervisor:
             if last_command is not None:
                 clean = validate_command(last_command, self.limits)
                 self._last = {k: np.clip(v, f.low, f.high) for (k, v), f in
-                              zip(clean.items(), self.limits.fields.values())}
+                              zip(clean.items(), self.limits.fields.values(), strict=True)}
             else:
                 self._last = self._hold_command()
             if self._stopped_reason is not None:

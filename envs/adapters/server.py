@@ -14,14 +14,15 @@ that authenticates).
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import threading
 import time
 import uuid
-import hashlib
 from collections import Counter, OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import zmq
@@ -29,6 +30,7 @@ import zmq
 from envs.adapters.base import RobotAdapter
 from envs.adapters.errors import ProtocolError, RobotRestarted
 from envs.adapters.protocol import MAX_ARRAYS, MAX_REQUEST_FRAME_BYTES, OPS, decode, encode, reply_header
+from foresight_base.checks import check_choice
 
 MAX_CLIENTS_REMEMBERED = 64
 """Clients whose last act is kept for retry detection (least recently seen forgotten first)."""
@@ -177,8 +179,7 @@ class RobotServer:
 
     def _dispatch(self, request: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[dict, dict]:
         op = request.get("op")
-        if op not in OPS:
-            raise ProtocolError(f"unknown op {op!r}; valid: {OPS}")
+        check_choice("op", op, OPS, error=ProtocolError)
         self.counts[op] += 1
         if op == "hello":
             return {"limits": self.adapter.limits.to_dict(), "session": self.session}, {}

@@ -162,7 +162,7 @@ def _same_episodes(a, b) -> bool:
         if isinstance(x, dict):
             return isinstance(y, dict) and x.keys() == y.keys() and all(equal(x[k], y[k]) for k in x)
         return np.asarray(x).shape == np.asarray(y).shape and np.array_equal(x, y, equal_nan=True)
-    return len(a) == len(b) and all(equal(e._asdict(), f._asdict()) for e, f in zip(a, b))
+    return len(a) == len(b) and all(equal(e._asdict(), f._asdict()) for e, f in zip(a, b, strict=True))
 
 
 def _dataset_case(args: tuple[pathlib.Path, str, bytes, list]) -> str:
@@ -195,7 +195,8 @@ def attack_datasets(work: pathlib.Path, stride: int = 1) -> Tally:
         flips = [good[:i] + bytes([good[i] ^ 1]) + good[i + 1:] for i in range(0, len(good), stride)]
         for content in flips + [good[:size] for size in range(0, len(good), 512)]:
             cases.append((member, content, other))
-    tally = Tally(f"3b. damaged dataset (HDF5 {len(files['main_data.hdf5'])} B, metadata {len(files['metadata.json'])} B)")
+    sizes = f"HDF5 {len(files['main_data.hdf5'])} B, metadata {len(files['metadata.json'])} B"
+    tally = Tally(f"3b. damaged dataset ({sizes})")
 
     def case(item):
         member, content, other = item
@@ -225,7 +226,8 @@ def attack_full_disk(work: pathlib.Path) -> Tally:
             print("ckpt none")
         except BaseException as err:
             temps = [p for p in os.listdir(folder) if ".tmp" in p]
-            print("ckpt", type(err).__name__, "inline_container" in str(err), len(temps), checkpoints.load_latest(folder)[1].name)
+            newest = checkpoints.load_latest(folder)[1].name
+            print("ckpt", type(err).__name__, "inline_container" in str(err), len(temps), newest)
         space = gym.spaces.Box(-1, 1, (64,), np.float32)
         path = folder + "/collect-v0"
         try:
@@ -247,7 +249,8 @@ def attack_full_disk(work: pathlib.Path) -> Tally:
         print("dataset", meta, groups, readable)
     """)
     env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'scripts' / 'benchmarks'}", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=False)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300,
+                         check=False)
     lines = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.strip()}
     ckpt = lines.get("ckpt", ["no output"])
     clear = ckpt[:1] == ["OSError"] and ckpt[1:3] == ["False", "0"]

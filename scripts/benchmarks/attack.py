@@ -46,7 +46,8 @@ def run(args: argparse.Namespace, work: pathlib.Path) -> list:
     steps = {
         "1": lambda: [files.attack_run_folders(work / "c1")],
         "2": lambda: [_pt2(files, work / "c2")],
-        "3": lambda: [files.attack_checkpoints(work / "c3a"), files.attack_datasets(work / "c3b", 7 if args.quick else 1),
+        "3": lambda: [files.attack_checkpoints(work / "c3a"),
+                      files.attack_datasets(work / "c3b", 7 if args.quick else 1),
                       files.attack_full_disk(work / "c3c")],
         "4": lambda: [robot.attack_messages()],
         "5": lambda: [robot.attack_change_limit(2_000 if args.quick else 10_000, 300 if args.quick else 1_000)],
@@ -64,7 +65,8 @@ def run(args: argparse.Namespace, work: pathlib.Path) -> list:
             print(f"{tally.name}: tried {tally.tried}, held {tally.held}, failed {tally.tried - tally.held}  "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
             for outcome, count in sorted(tally.outcomes.items()):
-                print(f"    {count:6d}  {outcome}" + (f"   e.g. {tally.examples[outcome][:2]}" if outcome in tally.examples else ""))
+                example = f"   e.g. {tally.examples[outcome][:2]}" if outcome in tally.examples else ""
+                print(f"    {count:6d}  {outcome}{example}")
     return tallies
 
 

@@ -25,7 +25,8 @@ import pathlib
 import statistics
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -165,7 +166,7 @@ def plot(runs: dict[str, list[dict]], metric: str, path: pathlib.Path, title: st
         matplotlib.use("Agg")
         from matplotlib import pyplot as plt
         fig, ax = plt.subplots(figsize=(6, 4))
-        for (algo, records), colour in zip(runs.items(), ("tab:blue", "tab:orange", "tab:green")):
+        for (algo, records), colour in zip(runs.items(), ("tab:blue", "tab:orange", "tab:green"), strict=False):
             for r in records:
                 ax.plot([p["steps"] for p in r["curve"]], [p[metric] for p in r["curve"]], color=colour, alpha=0.25)
             length = min(len(r["curve"]) for r in records)
@@ -211,15 +212,18 @@ def speed(args: argparse.Namespace) -> None:
     batch = lambda: lmpc.replay.sample(lmpc.config.batch_size, lmpc.device)  # noqa: E731
     results = {}
     for _ in range(args.rounds):  # interleaved rounds: load on the machine hits every contender alike
-        for name, fn in {"lmpc plan": lambda: lmpc.predict(obs), "lmpc prior": lambda: lmpc.predict_prior(obs),
-                         "lmpc update": lambda: lmpc.learner.update(batch()), "mpc plan": lambda: mpc.predict(obs)}.items():
+        timed_calls = {"lmpc plan": lambda: lmpc.predict(obs), "lmpc prior": lambda: lmpc.predict_prior(obs),
+                       "lmpc update": lambda: lmpc.learner.update(batch()), "mpc plan": lambda: mpc.predict(obs)}
+        for name, fn in timed_calls.items():
             results.setdefault(name, []).append(timed(fn, args.repeats))
     med = {k: statistics.median(v) for k, v in results.items()}
     print(f"{env_id} (goal obs), {args.threads} thread(s), medians of {args.rounds} rounds x {args.repeats} calls:")
     print(f"  lmpc planned action: {med['lmpc plan'] * 1e3:.1f} ms (target <= 20 ms)   "
-          f"[{lmpc.config.num_candidates}+{lmpc.config.num_prior} x H{lmpc.config.horizon} x {lmpc.config.iterations} it]")
+          f"[{lmpc.config.num_candidates}+{lmpc.config.num_prior} x H{lmpc.config.horizon} "
+          f"x {lmpc.config.iterations} it]")
     print(f"  lmpc prior action:   {1 / med['lmpc prior']:.0f} actions/s (target >= 1000)")
-    print(f"  lmpc update:         {1 / med['lmpc update']:.1f} updates/s at batch {lmpc.config.batch_size} (target >= 50)")
+    print(f"  lmpc update:         {1 / med['lmpc update']:.1f} updates/s at batch {lmpc.config.batch_size} "
+          "(target >= 50)")
     print(f"  mpc planned action:  {med['mpc plan'] * 1e3:.1f} ms at its Push preset; lmpc / mpc time: "
           f"{med['lmpc plan'] / med['mpc plan']:.2f}")
 

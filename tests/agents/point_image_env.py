@@ -2,8 +2,8 @@
 
 Stands in for a camera task where a test must learn from pixels in seconds: the red point and
 the green target are 4x4 squares, the reward is the negative distance (dense), so an agent that
-reads positions from its image and moves towards the target beats random actions within a few
-hundred steps.
+reads positions from its image and moves towards the target beats random actions. With
+``fixed_target=True`` only the point moves between episodes: a task a unit test learns in seconds.
 """
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ class PointImageEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, render_mode: str | None = None, channels_first: bool = False) -> None:
+    def __init__(self, render_mode: str | None = None, channels_first: bool = False,
+                 fixed_target: bool = False) -> None:
         shape = (3, SIZE, SIZE) if channels_first else (SIZE, SIZE, 3)
         self.observation_space = spaces.Box(0, 255, shape, np.uint8)
         self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self.render_mode, self.channels_first = render_mode, channels_first
+        self.render_mode, self.channels_first, self.fixed_target = render_mode, channels_first, fixed_target
 
     def _pixel(self, point: np.ndarray) -> tuple[int, int]:
         x, y = np.clip(((point + 1) / 2 * (SIZE - 4)).astype(int), 0, SIZE - 4)
@@ -44,7 +45,8 @@ class PointImageEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.pos = self.np_random.uniform(-1, 1, 2).astype(np.float32)
-        self.target = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        self.target = (np.full(2, 0.5, np.float32) if self.fixed_target
+                       else self.np_random.uniform(-1, 1, 2).astype(np.float32))
         return self._obs(), {}
 
     def step(self, action):

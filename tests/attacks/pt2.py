@@ -35,7 +35,8 @@ def _pickle_weight(root: str, members: dict[str, bytes], marker: pathlib.Path, s
     entry.pop("use_pickle")
     body = json.dumps(entry)[1:-1]  # the entry's fields without braces, use_pickle spelled by the attack
     text = json.dumps(config).replace(json.dumps(entry), "{" + spelling + ", " + body + "}", 1)
-    return {**members, config_name: text.encode(), f"{root}/data/weights/weight_0": pickle.dumps(MkdirOnUnpickle(marker))}
+    payload = pickle.dumps(MkdirOnUnpickle(marker))
+    return {**members, config_name: text.encode(), f"{root}/data/weights/weight_0": payload}
 
 
 def _program(root: str, members: dict[str, bytes], edit) -> dict[str, bytes]:

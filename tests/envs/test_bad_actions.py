@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import envs  # noqa: F401  (registers the ids)
-from envs.action_check import InvalidActionError
 from envs.registration import BATCHED_WORLDS
+from foresight_base.action_check import InvalidActionError
 from tests.attacks.actions import bad_actions, extreme_actions
 
 PYBULLET_IDS = ["Foresight/PandaReach-v0", "Foresight/PandaPush-v0", "Foresight/PandaPickAndPlace-v0",

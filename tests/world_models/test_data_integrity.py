@@ -123,7 +123,8 @@ def test_a_full_disk_while_collecting_keeps_the_committed_episodes(tmp_path):
         except OSError as err:
             print(written, err)
     """)
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=subprocess_env(), timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                         env=subprocess_env(), timeout=60)
     written, message = out.stdout.split(" ", 1)
     assert 0 < int(written) < 100 and "could not write" in message, out.stdout + out.stderr
     assert "no room" in message  # refused before HDF5 wrote a byte (a failing HDF5 write can segfault)

@@ -69,12 +69,13 @@ def test_fit_world_model_script_on_an_image_dataset(tmp_path, capsys):
     """Plumbing of the pixel path: dataset of images -> perception encoder -> report + PNG strip."""
     import gymnasium as gym
     import numpy as np
+
     from tests.world_models.test_wm_scripts import script
     from world_models.data import EpisodeWriter
     frames, actions, rewards = dot_episodes(6, 12, seed=2, size=36)  # the Nature CNN needs >= 36 x 36
     space = gym.spaces.Box(0, 255, (1, 36, 36), np.uint8)
     with EpisodeWriter(tmp_path / "dots-v0", space, gym.spaces.Box(-1, 1, (2,), np.float32)) as writer:
-        for f, a, r in zip(frames, actions, rewards):
+        for f, a, r in zip(frames, actions, rewards, strict=True):
             writer.reset(f[0].numpy())
             for t in range(len(a)):
                 writer.step(a[t].numpy(), f[t + 1].numpy(), float(r[t]), False, t == len(a) - 1)

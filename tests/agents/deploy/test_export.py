@@ -12,11 +12,10 @@ from gymnasium import spaces
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from agents.deploy.flows import sample_observations
 from agents.deploy.export import ObsNormalizer, export_onnx, export_program, verify_export
-from agents.deploy.runtime import OnnxPolicy, ProgramPolicy, UnsafeFileError, load_policy
+from agents.deploy.flows import sample_observations
+from agents.deploy.runtime import OnnxPolicy, UnsafeFileError, load_policy
 from agents.runs.sb3_load import load_sb3_policy
-
 from tests.helpers import MkdirOnUnpickle
 
 N_OBS = 1000
@@ -138,10 +137,9 @@ def test_crafted_files_execute_nothing(tmp_path, sac, exported):
 
 def test_training_run_folder_exports_with_its_normalization(tmp_path):
     """A run written by agents.training.run (PPO, VecNormalize on) exports with its statistics folded in."""
-    from tests.agents import point_goal_env
-
     from agents.deploy.flows import export_run
     from agents.training.run import RunConfig, train
+    from tests.agents import point_goal_env
 
     params = {"n_steps": 64, "batch_size": 32, "n_epochs": 1, "policy_kwargs": "dict(net_arch=[16])",
               "normalize": True}

@@ -23,13 +23,14 @@ def exports(tmp_path_factory):
     """Real exports: SAC on a box, SAC on a goal dict (its guards compare batch sizes), PPO with a
     discrete action (its graph wraps torch.no_grad in a subgraph)."""
     folder = tmp_path_factory.mktemp("pt2")
-    box, goal = spaces.Box(-1, 1, (3,), np.float32), spaces.Dict({k: spaces.Box(-1, 1, (3,), np.float32)
-                                                                    for k in ("observation", "achieved_goal", "desired_goal")})
+    box = spaces.Box(-1, 1, (3,), np.float32)
+    goal = spaces.Dict({k: box for k in ("observation", "achieved_goal", "desired_goal")})
     models = {
         "sac": SAC("MlpPolicy", _Static(box, spaces.Box(-1, 1, (2,))), policy_kwargs={"net_arch": [8]}, device="cpu"),
         "sac_dict": SAC("MultiInputPolicy", _Static(goal, spaces.Box(-1, 1, (2,))), policy_kwargs={"net_arch": [8]},
                         device="cpu"),
-        "ppo_discrete": PPO("MlpPolicy", _Static(box, spaces.Discrete(3)), policy_kwargs={"net_arch": [8]}, device="cpu"),
+        "ppo_discrete": PPO("MlpPolicy", _Static(box, spaces.Discrete(3)), policy_kwargs={"net_arch": [8]},
+                            device="cpu"),
     }
     return {name: export_program(model, folder / f"{name}.pt2") for name, model in models.items()}
 

@@ -4,14 +4,14 @@ import pathlib
 import shutil
 import tempfile
 
-from tests.agents import point_goal_env
-from tests.helpers import pythonpath_with_root
 import pytest
 import torch
 
-from agents.runs.parallel import episode_slices, evaluate_run_ray, init_ray
 from agents.runs.evaluate import EvalRequest, evaluate_run
+from agents.runs.parallel import episode_slices, evaluate_run_ray, init_ray
 from agents.training.run import RunConfig, train
+from tests.agents import point_goal_env
+from tests.helpers import pythonpath_with_root
 
 ray = pytest.importorskip("ray")
 
@@ -33,7 +33,8 @@ def test_ray_evaluation_equals_the_local_one(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", pythonpath_with_root())  # Ray's workers import tests.agents
     run = train(RunConfig(env_id=point_goal_env.ENV_ID, n_timesteps=200, eval_freq=0, eval_episodes=2, save_freq=0,
                             log_folder=str(tmp_path), video_episodes=0, progress=False,
-                            params={"learning_starts": 50, "buffer_size": 500, "policy_kwargs": "dict(net_arch=[16])"})).run
+                            params={"learning_starts": 50, "buffer_size": 500,
+                                    "policy_kwargs": "dict(net_arch=[16])"})).run
     request = EvalRequest(n_episodes=6, seed=123)
     local = evaluate_run(run.path, request)
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit 107 chars

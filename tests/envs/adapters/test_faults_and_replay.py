@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from envs.adapters.faults import FaultConfig, FaultyAdapter
-from envs.adapters.replay import replay_divergence
 from envs.adapters.point import PointRobotAdapter
+from envs.adapters.replay import replay_divergence
 
 PERIOD = 0.02
 

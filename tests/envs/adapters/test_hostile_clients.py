@@ -7,14 +7,14 @@ import pytest
 
 zmq = pytest.importorskip("zmq")
 
-from envs.adapters.errors import ProtocolError
-from envs.adapters.network import NetworkRobotAdapter
-from envs.adapters.point import PointRobotAdapter
-from envs.adapters.protocol import MAX_REQUEST_FRAME_BYTES, decode, encode
-from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from tests.attacks.serving import serving
-from tests.attacks.wire import GOOD_ACT, malformed_requests
-from tests.envs.adapters.hostile_commands import hostile_command
+from envs.adapters.errors import ProtocolError  # noqa: E402
+from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
+from envs.adapters.point import PointRobotAdapter  # noqa: E402
+from envs.adapters.protocol import MAX_REQUEST_FRAME_BYTES, decode, encode  # noqa: E402
+from envs.adapters.safety import SafetyConfig, SafetySupervisor  # noqa: E402
+from tests.attacks.serving import serving  # noqa: E402
+from tests.attacks.wire import GOOD_ACT, malformed_requests  # noqa: E402
+from tests.envs.adapters.hostile_commands import hostile_command  # noqa: E402
 
 
 class RecordingPoint(PointRobotAdapter):

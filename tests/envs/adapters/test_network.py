@@ -9,9 +9,9 @@ pytest.importorskip("zmq")
 
 from envs.adapters.errors import ProtocolError, RobotTimeout, SafetyError  # noqa: E402
 from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
+from envs.adapters.point import PointRobotAdapter  # noqa: E402
 from envs.adapters.protocol import decode, encode  # noqa: E402
 from envs.adapters.server import check_endpoint  # noqa: E402
-from envs.adapters.point import PointRobotAdapter  # noqa: E402
 from tests.attacks.serving import serving  # noqa: E402
 from tests.helpers import MkdirOnUnpickle  # noqa: E402
 

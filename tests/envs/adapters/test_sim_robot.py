@@ -4,14 +4,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-
 import envs  # noqa: F401  (registers the ids)
 from agents.deploy.control_loop import ControlLoop, LoopConfig
 from envs.adapters.faults import FaultConfig
 from envs.adapters.gym_env import AdapterEnv
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import SimPandaAdapter, make_sim_robot, panda_reach_goal, sim_robot_for_commands
+from envs.adapters.sim import make_sim_robot, sim_robot_for_commands
+from envs.adapters.sim_panda import SimPandaAdapter, panda_reach_goal
 from envs.sim.bullet import PhysicsConfig
 from tests.envs.adapters.hostile_commands import hostile_command
 

@@ -8,8 +8,8 @@ import warnings
 import pytest
 import torch
 
-from perception import tensor_file
-from perception.tensor_file import TensorFileError, UnverifiedFileWarning
+from foresight_base import tensor_file
+from foresight_base.tensor_file import TensorFileError, UnverifiedFileWarning
 from tests.helpers import MkdirOnUnpickle, subprocess_env
 
 
@@ -72,7 +72,7 @@ def test_a_full_disk_raises_a_plain_os_error_and_keeps_the_previous_file(tmp_pat
     small_checkpoint(tmp_path / "ckpt.pt")
     code = textwrap.dedent(f"""
         import resource, signal, sys, torch
-        from perception import tensor_file
+        from foresight_base import tensor_file
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16))
         try:
@@ -82,7 +82,8 @@ def test_a_full_disk_raises_a_plain_os_error_and_keeps_the_previous_file(tmp_pat
             sys.exit(0)
         sys.exit("no error")
     """)
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=subprocess_env(), timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                         env=subprocess_env(), timeout=60)
     assert out.returncode == 0, out.stderr
     code_seen, message = out.stdout.split(" ", 1)
     assert int(code_seen) == errno.EFBIG and "could not write" in message and "ckpt.pt" in message

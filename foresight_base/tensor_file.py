@@ -12,8 +12,8 @@ Files written before digests existed (a bare ``torch.save`` zip) still load, wit
 against damage, not against an attacker (who can write a digest too); ``weights_only`` is what
 keeps a crafted file from running code, digest or not.
 
-This lives in ``perception`` because it is the lowest of our layers that both ``world_models`` and
-``agents`` may import; it uses only the standard library and torch.
+It lives in ``foresight_base`` because perception, world models and agents all write checkpoints
+and must mean the same file; it uses only the standard library and torch (imported on use).
 
 Example:
     >>> import tempfile, pathlib, torch
