@@ -16,6 +16,7 @@ import numpy as np
 from envs.observations import ObsLayout, assemble, observation_space
 from envs.sim.bullet import Frames, SimState, Simulator, display_available
 from envs.sim.camera import CameraSpec, intrinsics, look_at_pose
+from foresight_base.action_check import check_action
 from foresight_base.checks import check_choice
 
 RENDER_MODES = ("rgb_array", "human")
@@ -88,10 +89,12 @@ class RobotTaskEnv(gym.Env):
         sizes = {"robot": robot.observation_size, "task": task.observation_size, "goal": task.goal_size}
         self.observation_space = observation_space(self.layout, sizes, self.image_size, camera.far)
         self.action_space = robot.action_space
+        self._closed = False
         self._initial_state = self._settled_snapshot()
 
     # --- gymnasium API --------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._require_open("reset")
         super().reset(seed=seed)
         # Contact caches and solver warm starts survive teleports; start every episode from one snapshot.
         self.sim.restore_state(self._initial_state)
@@ -103,6 +106,10 @@ class RobotTaskEnv(gym.Env):
         return self._observe(), {"is_success": self._is_success()}
 
     def step(self, action: np.ndarray):
+        """Act, simulate, observe. Raises ``InvalidActionError`` for an action outside the space's
+        shape and dtype or holding NaN/inf (finite values beyond the bounds are clipped)."""
+        self._require_open("step")
+        action = check_action(action, self.action_space, type(self).__name__)
         self.robot.apply_action(action)
         self.sim.step()
         self._refresh()
@@ -134,7 +141,12 @@ class RobotTaskEnv(gym.Env):
         return self.render_frames(self.render_size).rgb
 
     def close(self) -> None:
+        self._closed = True
         self.sim.close()
+
+    def _require_open(self, call: str) -> None:
+        if self._closed:
+            raise gym.error.ClosedEnvironmentError(f"{call}() on a closed {type(self).__name__}; make a new env")
 
     # --- privileged helpers for planners, perception and demonstrations -------------------------
     def scripted_action(self) -> np.ndarray:

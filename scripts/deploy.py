@@ -58,6 +58,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      help="gymnasium.make kwargs: obs_mode=goal, or one JSON mapping")
     exp.add_argument("--out", required=True, help="output file; .onnx (onnxruntime) or .pt2 (torch.export)")
     exp.add_argument("--check", type=int, default=1000, help="observations to compare exported vs original")
+    exp.add_argument("--trust-wrapper", nargs="*", default=[], metavar="PATH",
+                     help="env_wrapper classes the run's config may name besides the known ones (runs their code)")
     run = sub.add_parser("run", help="fixed-rate control loop on a robot", formatter_class=HelpFormatter)
     run.add_argument("--policy", required=True, help="exported policy (.onnx or .pt2)")
     run.add_argument("--robot", default="panda",
@@ -100,6 +102,9 @@ def export(args: argparse.Namespace) -> dict:
     from agents.deploy.flows import export_run, export_sb3_zip
 
     if args.run:
+        from agents.training.wrapper_allowlist import trust_wrappers
+
+        trust_wrappers(args.trust_wrapper)
         return export_run(args.run, args.out, args.which, args.check)
     if not (args.algo and args.env):
         raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")

@@ -29,6 +29,7 @@ import torch
 from agents.evaluation.media import optional_output
 from agents.progress import Progress
 from agents.runs.cli import HelpFormatter, console_logging
+from foresight_base import tensor_file
 from foresight_base.devices import resolve_device
 from world_models.data import read_episodes, read_metadata
 from world_models.fitting import FitConfig
@@ -104,7 +105,7 @@ def fit_pixels(args: argparse.Namespace, metadata: dict, key: str | None, out: p
                              config.features_dim, config.latent).to(resolve_device(args.device))
     with Progress(config.steps, "fit pixel model", unit="update", enabled=not args.no_progress) as bar:
         report, strip = fit_pixel_model(train, holdout, test, model, config, args.seed, bar.set)
-    torch.save({"format": LATENT_FORMAT, "model": model.cpu().state_dict(), "encoder": config.encoder,
+    tensor_file.save({"format": LATENT_FORMAT, "model": model.cpu().state_dict(), "encoder": config.encoder,
                 "features_dim": config.features_dim, "latent_config": dataclasses.asdict(config.latent),
                 "frame_shape": list(train.frames.shape[2:]), "action_dim": int(train.actions.shape[-1]),
                 "observation_space": space_to_json(metadata["observation_space"])}, out / "model.pt")

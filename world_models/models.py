@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from foresight_base import tensor_file
 from foresight_base.checks import check_choice
 from world_models.state_coding import StateCoding
 
@@ -255,17 +256,22 @@ MODEL_FORMAT = "foresight.ensemble_dynamics/1"
 
 
 def save_model(path: str, model: EnsembleDynamics, extra: dict[str, str] | None = None) -> None:
-    """Weights plus rebuild data in one file for ``torch.load(weights_only=True)``; ``extra`` holds strings."""
-    torch.save({"format": MODEL_FORMAT, "model": model.state_dict(), "state_dim": model.state_dim,
-                "action_dim": model.action_dim, "config": asdict(model.config), **(extra or {})}, path)
+    """Weights plus rebuild data in one digest-checked file (:mod:`foresight_base.tensor_file`, written
+    atomically); ``extra`` holds strings."""
+    tensor_file.save({"format": MODEL_FORMAT, "model": model.state_dict(), "state_dim": model.state_dim,
+                      "action_dim": model.action_dim, "config": asdict(model.config), **(extra or {})}, path)
 
 
 def load_model(path: str, device: str | torch.device = "cpu") -> tuple[EnsembleDynamics, dict]:
-    """The model saved by :func:`save_model` and the whole checkpoint dict (for ``extra`` entries)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if checkpoint.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a world-model checkpoint (format {checkpoint.get('format')!r}, "
-                         f"expected {MODEL_FORMAT!r})")
+    """The model saved by :func:`save_model` and the whole checkpoint dict (for ``extra`` entries).
+
+    Raises:
+        foresight_base.tensor_file.TensorFileError: the file is missing, damaged or would run code.
+    """
+    checkpoint = tensor_file.load(path)
+    found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+    if found != MODEL_FORMAT:
+        raise ValueError(f"{path} is not a world-model checkpoint (format {found!r}, expected {MODEL_FORMAT!r})")
     model = build_model(checkpoint["state_dim"], checkpoint["action_dim"], checkpoint["config"])
     model.load_state_dict(checkpoint["model"])
     return model.to(device), checkpoint

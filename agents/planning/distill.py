@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
 from world_models.rollouts import EpisodeStats, run_episodes
 from world_models.spaces import space_from_json, space_to_json
 
@@ -113,7 +114,7 @@ class DistilledPolicy(nn.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> DistilledPolicy:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = load_checkpoint(pathlib.Path(path))  # digest checked, no code run
         if checkpoint.get("format") != STUDENT_FORMAT:
             raise ValueError(f"{path} is not a distilled policy (format {checkpoint.get('format')!r}, "
                              f"expected {STUDENT_FORMAT!r})")

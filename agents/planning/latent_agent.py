@@ -37,6 +37,7 @@ import torch
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
 from agents.planning.latent_config import LatentAgentConfig, auto_discount
 from agents.planning.latent_update import LatentValueLearner
 from agents.planning.loop import OnlineAgent
@@ -278,7 +279,7 @@ class LatentPlanningAgent(OnlineAgent):
     def load(cls, path: str | os.PathLike, env: gym.Env | VecEnv | None = None, device: str | torch.device = "auto",
              **kwargs: Any) -> LatentPlanningAgent:
         """Rebuild an agent saved by :meth:`save`; ``env`` is needed only to keep learning."""
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = load_checkpoint(pathlib.Path(path))  # digest checked, no code run
         if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
             found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
             raise ValueError(f"{path} is not a LatentPlanningAgent checkpoint (format {found!r}, "

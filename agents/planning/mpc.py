@@ -31,6 +31,7 @@ import torch
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
 from agents.planning.config import PlanningAgentConfig
 from agents.planning.loop import OnlineAgent
 from foresight_base.devices import resolve_device
@@ -219,7 +220,7 @@ class PlanningAgent(OnlineAgent):
     def load(cls, path: str | os.PathLike, env: gym.Env | None = None, device: str | torch.device = "auto",
              **kwargs: Any) -> PlanningAgent:
         """Rebuild an agent saved by :meth:`save`; ``env`` is needed only to keep learning."""
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = load_checkpoint(pathlib.Path(path))  # digest checked, no code run
         if checkpoint.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a PlanningAgent checkpoint (format {checkpoint.get('format')!r}, "
                              f"expected {CHECKPOINT_FORMAT!r})")

@@ -60,6 +60,19 @@ def import_gym_packages(names: list[str]) -> None:
             raise SystemExit(f"--gym-packages: cannot import {name!r} ({err})") from None
 
 
+def add_trust_flag(p: argparse.ArgumentParser) -> None:
+    """``--trust-wrapper``: the one way to let a config name an env wrapper outside the known list."""
+    p.add_argument("--trust-wrapper", nargs="*", default=[], metavar="PATH",
+                   help="env_wrapper classes (dotted paths) a config or run folder may name besides the known "
+                   "gymnasium/SB3 wrappers; trusting one runs its code")
+
+
+def apply_trust(args: argparse.Namespace) -> None:
+    from agents.training.wrapper_allowlist import trust_wrappers
+
+    trust_wrappers(args.trust_wrapper)
+
+
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train.py",
@@ -96,6 +109,7 @@ def train_parser() -> argparse.ArgumentParser:
                    help="folder of <algo>.yml files (default: agents/training/hyperparams)")
     p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
                    help="packages to import so their env ids register (e.g. panda_gym)")
+    add_trust_flag(p)
     p.add_argument("--video-episodes", type=int, default=2,
                    help="episodes of the final policy in video.mp4 (0: no video)")
     p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
@@ -139,6 +153,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
     import_gym_packages(args.gym_packages)
     try:
+        apply_trust(args)
         if args.resume:
             overrides = {"progress": not args.no_progress, "verbose": args.verbose}
             if args.n_timesteps is not None:
@@ -195,6 +210,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", type=int, default=0, metavar="WORKERS",
                    help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
     p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    add_trust_flag(p)
     return p
 
 
@@ -217,8 +233,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 
     import_gym_packages(args.gym_packages)
     try:
+        apply_trust(args)
         request = rev.EvalRequest(args.episodes, args.seed, not args.stochastic, parse_overrides(args.env_kwargs),
-                                  args.video_episodes, args.checkpoint)
+                                  args.video_episodes, args.checkpoint, tuple(args.trust_wrapper))
         if args.episodes < 1 or args.video_episodes < 0 or args.ray < 0:
             raise ValueError(f"--episodes must be >= 1, --video-episodes and --ray >= 0, got {args.episodes}, "
                              f"{args.video_episodes}, {args.ray}")
@@ -302,6 +319,7 @@ def tune_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--log-folder", default="runs", help="trial runs go to LOG_FOLDER/tune/STUDY/")
     p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
                    help="packages to import so their env ids register")
+    add_trust_flag(p)
     return p
 
 
@@ -315,6 +333,7 @@ def tune_main(argv: list[str] | None = None) -> int:
     console_logging()
     import_gym_packages(args.gym_packages)
     try:
+        apply_trust(args)
         base = RunConfig(algo=args.algo, env_id=args.env, n_timesteps=args.n_timesteps, seed=args.seed,
                            eval_episodes=args.eval_episodes, save_freq=0, params=parse_overrides(args.params),
                            env_kwargs=parse_overrides(args.env_kwargs), log_folder=args.log_folder)

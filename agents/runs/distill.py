@@ -22,7 +22,7 @@ from agents.evaluation.statistics import bootstrap_ci
 from agents.planning.distill import DistillConfig, DistillReport, distill
 from agents.runs.evaluate import EVAL_SEED
 from agents.runs.loading import DISTILLED, LoadedRun, load_run
-from agents.training.env_setup import registered_id
+from agents.training.env_setup import registry_name
 from agents.training.run_folder import RunFolder
 
 
@@ -142,7 +142,7 @@ def _write_run(loaded: LoadedRun, request: DistillRequest, student, teacher: Eva
     """The student's run folder: ``config.yaml`` (enough to load it), ``checkpoints/best.pt``, ``eval.json``."""
     env_id, seed = loaded.config["env_id"], request.config.seed
     root = request.log_folder or teacher_root(loaded.run.path)
-    run = RunFolder.create(root, registered_id(env_id), DISTILLED, seed)
+    run = RunFolder.create(root, registry_name(env_id), DISTILLED, seed)
     config = {"algo": DISTILLED, "env_id": env_id, "seed": seed, "teacher": str(loaded.run.path),
               "teacher_algo": loaded.config["algo"], "teacher_checkpoint": str(loaded.checkpoint),
               **{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(request.config).items()}}

@@ -32,6 +32,8 @@ class EvalRequest:
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     video_episodes: int = 0
     which: str = "best"
+    trusted_wrappers: tuple[str, ...] = ()
+    """``env_wrapper`` paths the user trusted (``--trust-wrapper``); Ray workers trust them too."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -145,12 +145,14 @@ class LinearSchedule:
 
 
 def resolve_names(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Replace allowed torch names (``"nn.ReLU"``) by their classes; reject any other name."""
-    for key in ("activation_fn", "optimizer_class"):
-        name = policy_kwargs.get(key)
-        if isinstance(name, str):
-            if name not in TORCH_NAMES:
-                raise ValueError(f"{key}={name!r} not allowed; valid: {', '.join(sorted(TORCH_NAMES))}")
+    """Replace allowed torch names (``"nn.ReLU"``) by their classes; reject any other name, also in
+    any other ``*_class`` / ``*_fn`` entry (a file never names the code we call)."""
+    named = ("activation_fn", "optimizer_class")
+    for key, name in list(policy_kwargs.items()):
+        if isinstance(name, str) and (key in named or key.endswith(("_class", "_fn"))):
+            if name not in TORCH_NAMES or key not in named:
+                valid = ", ".join(sorted(TORCH_NAMES)) if key in named else "none by name"
+                raise ValueError(f"policy_kwargs {key}={name!r} not allowed; valid: {valid}")
             policy_kwargs[key] = TORCH_NAMES[name]
     return policy_kwargs
 

@@ -26,7 +26,16 @@ from agents.evaluation.media import optional_output, plot_curve
 from agents.training import state as train_state
 from agents.training.callbacks import ProgressCallback, RestoreActionNoise, RunCallback, planned_steps
 from agents.training.checks import check_env_builds, check_hyperparams
-from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize, registered_id
+from agents.training.env_setup import (
+    VEC_ENVS,
+    check_env_id,
+    env_maker,
+    make_vec_env,
+    normalize,
+    registered_id,
+    registry_name,
+    wrapper_factories,
+)
 from agents.training.factory import ALGOS, algo_class, make_agent
 from agents.training.hyperparams import load_hyperparams
 from agents.training.run_folder import RunFolder
@@ -113,7 +122,7 @@ class TrainResult:
 def resolve_hyperparams(config: RunConfig) -> dict[str, Any]:
     """The file's entry for the env (or ``default``), overridden by ``config.params``, plus run sizes."""
     folder = pathlib.Path(config.hyperparams_folder) if config.hyperparams_folder else None
-    hyperparams = {**load_hyperparams(config.algo, registered_id(config.env_id), folder), **config.params}
+    hyperparams = {**load_hyperparams(config.algo, registry_name(config.env_id), folder), **config.params}
     if config.n_timesteps is not None:
         hyperparams["n_timesteps"] = config.n_timesteps
     if config.n_envs is not None:
@@ -184,9 +193,11 @@ class PreparedRun:
 def prepare_run(config: RunConfig) -> PreparedRun:
     """Check everything a new run needs (env id, algorithm back-end, hyperparameter names, that the
     env builds with its kwargs); write nothing."""
+    registered_id(config.env_id)  # the user's own --env: gymnasium's module:Id imports its module here
     check_env_id(config.env_id)
     algo_class(config.algo)
     hyperparams = resolve_hyperparams(config)
+    wrapper_factories(hyperparams.get("env_wrapper"))  # refuse unknown, untrusted wrappers before any work
     check_hyperparams(config.algo, hyperparams)
     check_env_builds(config.env_id, hyperparams["env_kwargs"], hyperparams.get("env_wrapper"),
                      hyperparams["vec_env"], config.device)
@@ -206,13 +217,18 @@ def prepare_resume(run_dir: str | pathlib.Path, **overrides: Any) -> PreparedRun
     longer), never the model.
     """
     run = RunFolder.open(run_dir)
-    record = run.read_yaml()
-    config = RunConfig(**{**record["config"], **overrides})
-    hyperparams = dict(record["hyperparams"])
+    saved, hyperparams = run.read_record()
+    unknown = set(saved) - {f.name for f in dataclasses.fields(RunConfig)}
+    if unknown:
+        raise ValueError(f"{run.config}: unknown config fields {sorted(unknown)}; valid: "
+                         f"{', '.join(f.name for f in dataclasses.fields(RunConfig))}")
+    config = RunConfig(**{**saved, **overrides})
+    hyperparams = dict(hyperparams)
     if config.n_timesteps is not None:
         hyperparams["n_timesteps"] = config.n_timesteps
     check_env_id(config.env_id)
-    state, path, warnings = checkpoints.load_latest(run.checkpoints)
+    wrapper_factories(hyperparams.get("env_wrapper"))  # a run folder never chooses the code we import
+    state, path, warnings = checkpoints.load_latest(run.checkpoints, train_state.REQUIRED)
     for warning in warnings:
         log.warning(warning)
     log.info("resuming %s from %s (step %d)", run.path, path.name, train_state.step_of(state))
@@ -238,7 +254,7 @@ def start(prepared: PreparedRun) -> StartedRun:
     venv, model = build(config, hyperparams)
     run = prepared.run
     if run is None:
-        run = RunFolder.create(config.log_folder, registered_id(config.env_id), config.algo, config.seed)
+        run = RunFolder.create(config.log_folder, registry_name(config.env_id), config.algo, config.seed)
         run.write_yaml(config_record(config, hyperparams))
     formats = ["tensorboard", *(["stdout"] if config.verbose else [])]
     model.set_logger(configure(str(run.tensorboard), formats))

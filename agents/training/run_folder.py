@@ -64,6 +64,24 @@ class RunFolder:
         with self.config.open() as f:
             return yaml.safe_load(f)
 
+    def read_record(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``config.yaml``'s ``config`` and ``hyperparams`` mappings, checked for shape (safe YAML).
+
+        Raises:
+            ValueError: the file is not YAML, or lacks either mapping.
+        """
+        try:
+            record = self.read_yaml()
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise ValueError(f"{self.config} is not readable YAML: {err}") from None
+        if not (isinstance(record, dict) and isinstance(record.get("config"), dict)
+                and isinstance(record.get("hyperparams"), dict)):
+            raise ValueError(f"{self.config} must map 'config' and 'hyperparams' to mappings (a train.py run folder)")
+        if not isinstance(record["config"].get("env_id"), str):
+            raise ValueError(f"{self.config}: config.env_id must be a gymnasium id string, "
+                             f"got {record['config'].get('env_id')!r}")
+        return record["config"], record["hyperparams"]
+
     def write_json(self, path: pathlib.Path, data: Any) -> None:
         write_text_atomic(path, json.dumps(data, indent=2))
 

@@ -26,6 +26,8 @@ from agents.agent import Agent
 from agents.checkpoints import to_numpy, to_tensors
 
 FORMAT = "foresight-train-state-1"
+REQUIRED = ("format", "algo", "rng", "episodes", "extra")
+"""Keys every checkpoint of :func:`gather` has (a file without them is not a training state)."""
 COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining", "_total_timesteps")
 LAST = ("_last_obs", "_last_original_obs", "_last_episode_starts")
 BUFFER_SKIP = {"observation_space", "action_space", "device", "env", "obs_shape", "action_dim", "n_envs"}

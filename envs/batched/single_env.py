@@ -15,6 +15,7 @@ from envs.batched.ops import NumpyOps
 from envs.batched.raster import Canvas
 from envs.batched.vector_env import OBS_MODES, observation_space
 from envs.batched.world import BatchedWorld
+from foresight_base.action_check import check_action
 from foresight_base.checks import check_choice
 
 
@@ -54,6 +55,7 @@ class BatchedWorldEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        action = check_action(action, self.action_space, f"{type(self.world).__name__} env")
         action = self.world.action_input(np.asarray(action, dtype=np.float64))
         self.state, reward = self.world.dynamics(self.state, action)
         return self._observe(), float(reward), bool(self.world.terminated(self.state)), False, {}

@@ -21,6 +21,7 @@ from gymnasium.vector.utils import batch_space
 from envs.batched.ops import Array, NumpyOps, TorchOps
 from envs.batched.raster import Canvas
 from envs.batched.world import BatchedWorld
+from foresight_base.action_check import check_action
 from foresight_base.checks import check_choice
 from foresight_base.devices import resolve_device
 
@@ -124,9 +125,15 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         return self._output(self._observe(self.state)), {}
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        """Advance every world one step; finished worlds restart in the same step (SAME_STEP)."""
+        """Advance every world one step; finished worlds restart in the same step (SAME_STEP).
+
+        Raises ``InvalidActionError`` for actions of the wrong shape or dtype, NaN/inf, or
+        ``Discrete`` indices out of range, before any world moves (on an accelerator the check
+        reads one scalar back per step).
+        """
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        actions = check_action(actions, self.single_action_space, f"Batched {type(self.world).__name__}", self.num_envs)
         action = self.world.action_input(self._to_backend(actions, dtype="float"))
         next_state, reward = self.world.dynamics(self.state, action)
         terminated = self.world.terminated(next_state)
