@@ -1,21 +1,22 @@
 """Checkpoints that load without running code, written atomically, with a fallback when one is bad.
 
-A checkpoint is one ``torch.save`` file of tensors and plain data (no pickled objects), read with
-``torch.load(weights_only=True)``. It is written to a temp file, flushed to disk, then renamed, so a
-crash (even ``kill -9`` mid-write) leaves either the old file or the new one, never half of one.
-The training state it holds is gathered by :mod:`agents.training.state`.
+A checkpoint is one :mod:`foresight_base.tensor_file`: tensors and plain data (no pickled objects)
+behind a SHA-256 of the bytes, read with ``torch.load(weights_only=True)`` only after the digest
+matched. It is written to a temp file, flushed to disk, then renamed, so a crash (even ``kill -9``
+mid-write) leaves either the old file or the new one, never half of one; a flipped bit, a
+truncation or an overwrite raises :class:`CheckpointError`, so :func:`load_latest` falls back to the
+previous checkpoint. The training state it holds is gathered by :mod:`agents.training.state`.
 """
 from __future__ import annotations
 
-import os
 import pathlib
-import pickle
 import re
-import zipfile
 from typing import Any
 
 import numpy as np
 import torch
+
+from foresight_base import tensor_file
 
 STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
 BEST = "best.pt"
@@ -46,47 +47,41 @@ def to_numpy(value: Any) -> Any:
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, truncated or not one of ours."""
+    """A checkpoint file is missing, damaged (digest mismatch, truncated), not one of ours, or would
+    run code if loaded."""
 
 
 def atomic_save(obj: dict[str, Any], path: pathlib.Path) -> None:
-    """``torch.save`` to ``path`` via a temp file + fsync + rename (atomic on POSIX)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: pathlib.Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def load(path: pathlib.Path) -> dict[str, Any]:
-    """Read a checkpoint without executing code.
+    """Write ``obj`` to ``path`` behind a digest: temp file + fsync + rename (atomic on POSIX).
 
     Raises:
-        CheckpointError: if the file is missing, truncated or holds anything but tensors/plain data.
+        OSError: the disk is full or the folder is not writable (the previous file is unchanged
+            and no temp file is left).
+    """
+    tensor_file.save(obj, path)
+
+
+def load(path: pathlib.Path, required: tuple[str, ...] = ("format",)) -> dict[str, Any]:
+    """Read a checkpoint without executing code, after checking its digest.
+
+    Args:
+        path: the file.
+        required: top-level keys the checkpoint must have.
+
+    Raises:
+        CheckpointError: if the file is missing, damaged, holds anything but tensors/plain data,
+            or lacks a ``required`` key.
     """
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(f"checkpoint {path} holds objects that would run code on load; refused") from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
-        raise CheckpointError(f"checkpoint {path} is unreadable (truncated or corrupt): {err}") from err
-    if not isinstance(state, dict) or "format" not in state:
-        raise CheckpointError(f"{path} is not a Foresight checkpoint (no 'format' key)")
+        state = tensor_file.load(path)
+    except tensor_file.TensorFileError as err:
+        raise CheckpointError(f"checkpoint {err}") from err
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} is not a Foresight checkpoint (a {type(state).__name__}, not a dict)")
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise CheckpointError(f"{path} is not a Foresight checkpoint (no {', '.join(map(repr, missing))} key)")
     return state
 
 
@@ -117,8 +112,10 @@ def remove_stale_temps(folder: pathlib.Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def load_latest(folder: pathlib.Path) -> tuple[dict[str, Any], pathlib.Path, list[str]]:
-    """Newest readable ``step_*.pt``; skips bad ones and reports why in the returned warnings.
+def load_latest(folder: pathlib.Path, required: tuple[str, ...] = ("format",)
+                ) -> tuple[dict[str, Any], pathlib.Path, list[str]]:
+    """Newest readable ``step_*.pt`` (with the ``required`` keys); skips bad ones and reports why in
+    the returned warnings.
 
     Raises:
         CheckpointError: if no readable checkpoint exists.
@@ -126,7 +123,7 @@ def load_latest(folder: pathlib.Path) -> tuple[dict[str, Any], pathlib.Path, lis
     warnings = []
     for path in step_files(folder):
         try:
-            return load(path), path, warnings
+            return load(path, required), path, warnings
         except CheckpointError as err:
             warnings.append(f"skipped {err}")
     detail = "; ".join(warnings) or "none written yet"

@@ -6,15 +6,18 @@ simulate, read state once, observe.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from envs.observations import ObsLayout, assemble, observation_space
-from envs.sim.bullet import Frames, Simulator, SimState, display_available
+from envs.sim.bullet import Frames, SimState, Simulator, display_available
 from envs.sim.camera import CameraSpec, intrinsics, look_at_pose
+from foresight_base.action_check import check_action
+from foresight_base.checks import check_choice
 
 RENDER_MODES = ("rgb_array", "human")
 
@@ -64,11 +67,10 @@ class RobotTaskEnv(gym.Env):
         image_size: int = 84,
         render_mode: str | None = None,
         render_size: int = 240,
-        randomizer: Callable[["RobotTaskEnv", np.random.Generator], bool] | None = None,
+        randomizer: Callable[[RobotTaskEnv, np.random.Generator], bool] | None = None,
         scene_ids: dict[str, int] | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, {', '.join(RENDER_MODES)}")
+        check_choice("render_mode", render_mode, (None, *RENDER_MODES))
         self.layout = ObsLayout.parse(obs_mode)
         self.image_size = validate_image_size(image_size)
         self.render_size = validate_image_size(render_size)
@@ -87,10 +89,12 @@ class RobotTaskEnv(gym.Env):
         sizes = {"robot": robot.observation_size, "task": task.observation_size, "goal": task.goal_size}
         self.observation_space = observation_space(self.layout, sizes, self.image_size, camera.far)
         self.action_space = robot.action_space
+        self._closed = False
         self._initial_state = self._settled_snapshot()
 
     # --- gymnasium API --------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._require_open("reset")
         super().reset(seed=seed)
         # Contact caches and solver warm starts survive teleports; start every episode from one snapshot.
         self.sim.restore_state(self._initial_state)
@@ -102,6 +106,10 @@ class RobotTaskEnv(gym.Env):
         return self._observe(), {"is_success": self._is_success()}
 
     def step(self, action: np.ndarray):
+        """Act, simulate, observe. Raises ``InvalidActionError`` for an action outside the space's
+        shape and dtype or holding NaN/inf (finite values beyond the bounds are clipped)."""
+        self._require_open("step")
+        action = check_action(action, self.action_space, type(self).__name__)
         self.robot.apply_action(action)
         self.sim.step()
         self._refresh()
@@ -133,7 +141,12 @@ class RobotTaskEnv(gym.Env):
         return self.render_frames(self.render_size).rgb
 
     def close(self) -> None:
+        self._closed = True
         self.sim.close()
+
+    def _require_open(self, call: str) -> None:
+        if self._closed:
+            raise gym.error.ClosedEnvironmentError(f"{call}() on a closed {type(self).__name__}; make a new env")
 
     # --- privileged helpers for planners, perception and demonstrations -------------------------
     def scripted_action(self) -> np.ndarray:
@@ -189,4 +202,5 @@ class RobotTaskEnv(gym.Env):
     def _observe(self, achieved: np.ndarray | None = None):
         achieved = self.task.achieved_goal() if achieved is None else achieved
         frames = self.render_frames() if self.layout.images else None
-        return assemble(self.layout, self.robot.observation(), self.task.observation(), achieved, self.task.goal, frames)
+        return assemble(self.layout, self.robot.observation(), self.task.observation(), achieved, self.task.goal,
+                        frames)

@@ -9,6 +9,7 @@ from envs.sim.bullet import PhysicsConfig, Simulator
 from envs.sim.camera import CameraSpec
 from envs.tasks.point_nav import PointNav
 from envs.tasks.scene import build_floor_scene
+from foresight_base.checks import check_choice
 
 # Egocentric camera above the front bumper, in the base frame, tilted slightly down.
 EGO_CAMERA = CameraSpec(eye=(0.45, 0.0, 0.55), target=(1.45, 0.0, 0.3), fov_deg=70.0, near=0.05, far=8.0)
@@ -22,13 +23,14 @@ class MobilePointNavEnv(RobotTaskEnv):
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "velocity",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
+                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240,
+                 randomize: bool | Randomization = False,
                  visuals: str = "low_poly") -> None:
         randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)
-        if control != "velocity":
-            raise ValueError(f"unknown control {control!r} for the mobile base; valid: velocity")
-        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations), gui=render_mode == "human", renderer=renderer)
+        check_choice("control", control, ("velocity",), context=" for the mobile base")
+        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations),
+                        gui=render_mode == "human", renderer=renderer)
         try:
             scene = build_floor_scene(sim)
             robot = MobileBase(sim, visuals=visuals)

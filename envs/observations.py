@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
+from foresight_base.checks import check_choice
+
 OBS_MODES = ("state", "goal", "rgb", "depth", "segmentation", "rgbd", "rgb+state", "depth+state", "rgbd+state")
 _IMAGE_PARTS = {"rgb": ("rgb",), "depth": ("depth",), "segmentation": ("segmentation",), "rgbd": ("rgb", "depth")}
 MAX_SEGMENTATION_ID = 2**16
@@ -45,9 +47,8 @@ class ObsLayout:
     with_state: bool
 
     @classmethod
-    def parse(cls, mode: str) -> "ObsLayout":
-        if mode not in OBS_MODES:
-            raise ValueError(f"unknown obs_mode {mode!r}; valid: {', '.join(OBS_MODES)}")
+    def parse(cls, mode: str) -> ObsLayout:
+        check_choice("obs_mode", mode, OBS_MODES)
         base, _, extra = mode.partition("+")
         return cls(mode=mode, images=_IMAGE_PARTS.get(base, ()), with_state=extra == "state")
 
@@ -80,8 +81,10 @@ def observation_space(layout: ObsLayout, sizes: dict[str, int], image_size: int,
         return _vector(sizes["robot"] + sizes["task"] + sizes["goal"])
     if layout.mode == "goal":
         goal = _vector(sizes["goal"])
-        return spaces.Dict({"observation": _vector(sizes["robot"] + sizes["task"]), "achieved_goal": goal, "desired_goal": goal})
-    parts = {key: image_space(part, image_size, far) for key, part in zip(layout.image_keys(), layout.images)}
+        return spaces.Dict({"observation": _vector(sizes["robot"] + sizes["task"]), "achieved_goal": goal,
+                            "desired_goal": goal})
+    parts = {key: image_space(part, image_size, far) for key, part in zip(layout.image_keys(), layout.images,
+                                                                          strict=True)}
     if layout.with_state:
         parts["state"] = _vector(sizes["robot"] + sizes["goal"])
     if len(parts) == 1:
@@ -89,7 +92,8 @@ def observation_space(layout: ObsLayout, sizes: dict[str, int], image_size: int,
     return spaces.Dict(parts)
 
 
-def assemble(layout: ObsLayout, robot: np.ndarray, task: np.ndarray, achieved: np.ndarray, desired: np.ndarray, frames=None):
+def assemble(layout: ObsLayout, robot: np.ndarray, task: np.ndarray, achieved: np.ndarray, desired: np.ndarray,
+             frames=None):
     """One observation of ``layout`` from vectors and rendered ``frames`` (``Frames`` or None)."""
     if layout.mode == "state":
         return np.concatenate((robot, task, desired)).astype(np.float32)
@@ -99,7 +103,7 @@ def assemble(layout: ObsLayout, robot: np.ndarray, task: np.ndarray, achieved: n
             "achieved_goal": achieved.astype(np.float32),
             "desired_goal": desired.astype(np.float32),
         }
-    parts = {key: getattr(frames, part) for key, part in zip(layout.image_keys(), layout.images)}
+    parts = {key: getattr(frames, part) for key, part in zip(layout.image_keys(), layout.images, strict=True)}
     if layout.with_state:
         parts["state"] = np.concatenate((robot, desired)).astype(np.float32)
     if len(parts) == 1:

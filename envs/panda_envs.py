@@ -1,21 +1,16 @@
 """The Panda tabletop environments registered as ``Foresight/Panda*-v0``."""
 from __future__ import annotations
 
-
 from envs.core import RobotTaskEnv
 from envs.observations import ObsLayout
 from envs.randomization import Randomization, make_randomizer
 from envs.robots.panda import Panda
 from envs.sim.bullet import PhysicsConfig, Simulator
-from envs.sim.camera import CameraSpec
 from envs.tasks.base import GoalTask
 from envs.tasks.pick_and_place import PickAndPlace
 from envs.tasks.push import Push
 from envs.tasks.reach import Reach
-from envs.tasks.scene import build_table_scene
-
-# Third-person view from the front right of the table, looking at the workspace.
-ARM_CAMERA = CameraSpec(eye=(0.4, 0.65, 0.6), target=(-0.15, 0.0, 0.12), fov_deg=50.0, near=0.05, far=3.0)
+from envs.tasks.scene import ARM_CAMERA, build_table_scene
 
 
 class PandaEnv(RobotTaskEnv):
@@ -39,11 +34,13 @@ class PandaEnv(RobotTaskEnv):
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "ee",
                  render_mode: str | None = None, renderer: str = "tiny", timestep: float = 0.004,
-                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240, randomize: bool | Randomization = False,
+                 substeps: int = 10, solver_iterations: int = 20, image_size: int = 84, render_size: int = 240,
+                 randomize: bool | Randomization = False,
                  visuals: str = "low_poly") -> None:
         randomizer = make_randomizer(randomize)
         ObsLayout.parse(obs_mode)  # fail before opening a simulator
-        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations), gui=render_mode == "human", renderer=renderer)
+        sim = Simulator(PhysicsConfig(timestep, substeps, solver_iterations=solver_iterations),
+                        gui=render_mode == "human", renderer=renderer)
         try:
             scene = build_table_scene(sim)
             robot = Panda(sim, control=control, block_gripper=self.block_gripper, visuals=visuals)

@@ -91,7 +91,8 @@ class Randomizer:
         for name in FRICTION_BODIES:
             if name not in ids:
                 continue
-            mass, friction = self._nominal.setdefault(name, (env.sim.mass(ids[name]), env.sim.lateral_friction(ids[name])))
+            mass, friction = self._nominal.setdefault(name, (env.sim.mass(ids[name]),
+                                                             env.sim.lateral_friction(ids[name])))
             changes = {"lateralFriction": friction * rng.uniform(*self.config.friction_scale)}
             if name == "object":
                 changes["mass"] = mass * rng.uniform(*self.config.mass_scale)
@@ -110,7 +111,8 @@ class Randomizer:
 
     def _camera(self, env, rng: np.random.Generator) -> None:
         offset = np.eye(4)
-        offset[:3, :3] = rotation_matrix(*np.deg2rad(rng.uniform(-1, 1, size=3) * self.config.camera_rotation_jitter_deg))
+        offset[:3, :3] = rotation_matrix(*np.deg2rad(rng.uniform(-1, 1,
+                                                                 size=3) * self.config.camera_rotation_jitter_deg))
         offset[:3, 3] = rng.uniform(-1, 1, size=3) * self.config.camera_position_jitter
         env.camera_offset = offset
 

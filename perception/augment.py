@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from foresight_base.checks import check_choice
 from perception.checks import check_images
 
 # RGB -> YIQ, the colour space where hue is a rotation of the (I, Q) plane.
@@ -168,7 +169,6 @@ def make_augmentation(names: str | list[str] | None, generator: torch.Generator 
     builders = {"shift": lambda: RandomShift(generator=generator), "jitter": lambda: ColorJitter(generator=generator)}
     stages = []
     for name in [names] if isinstance(names, str) else names:
-        if name not in builders:
-            raise ValueError(f"unknown augmentation {name!r}; valid: {sorted(builders)} or 'none'")
+        check_choice("augmentation", name, [*sorted(builders), "none"])
         stages.append(builders[name]())
     return nn.Sequential(*stages)

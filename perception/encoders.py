@@ -6,9 +6,12 @@ frames uint8 until here. Every encoder exposes ``features_dim`` and ``in_channel
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
+from foresight_base.checks import check_choice
 from perception.augment import to_float
 from perception.checks import check_images
 
@@ -109,7 +112,7 @@ class ImpalaCNN(ImageEncoder):
     ) -> None:
         super().__init__(in_channels, features_dim)
         widths = (in_channels, *channels)
-        stacks = [_impala_stack(a, b) for a, b in zip(widths[:-1], widths[1:])]
+        stacks = [_impala_stack(a, b) for a, b in pairwise(widths)]
         self.trunk = nn.Sequential(*stacks, nn.ReLU(), nn.Flatten())
         self.head = nn.Sequential(nn.Linear(_flat_size(self.trunk, in_channels, image_size), features_dim), nn.ReLU())
 
@@ -196,8 +199,7 @@ def make_encoder(
         features_dim: output width D; ``None`` keeps the encoder's default.
         image_size: input (H, W) in pixels (the keypoint encoder works at any size).
     """
-    if name not in ENCODERS:
-        raise ValueError(f"unknown encoder {name!r}; valid: {sorted(ENCODERS)}")
+    check_choice("encoder", name, sorted(ENCODERS))
     kwargs = {} if features_dim is None else {"features_dim": features_dim}
     if name == "keypoints":
         encoder = SpatialSoftmaxEncoder(in_channels, **kwargs)

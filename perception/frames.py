@@ -55,7 +55,7 @@ class FrameDataset:
 
     def save(self, path: str | os.PathLike) -> None:
         names = ("frames", "next_frames", "actions", "labels")
-        np.savez_compressed(path, **{n: t.numpy() for n, t in zip(names, self._tensors())})
+        np.savez_compressed(path, **{n: t.numpy() for n, t in zip(names, self._tensors(), strict=True)})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FrameDataset:

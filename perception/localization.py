@@ -23,6 +23,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from foresight_base.checks import check_choice
+
 CONVENTIONS = ("opencv", "opengl")
 CORNER_PIXEL_CENTRE = (0.5, 0.5)
 # opengl camera axes expressed in the opencv camera frame (flip y and z)
@@ -52,8 +54,7 @@ def check_camera(intrinsics: np.ndarray, world_from_camera: np.ndarray, conventi
         raise ValueError(f"intrinsics K must be 3x3, got shape {np.shape(intrinsics)}")
     if np.shape(world_from_camera) != (4, 4):
         raise ValueError(f"world_from_camera must be 4x4, got shape {np.shape(world_from_camera)}")
-    if convention not in CONVENTIONS:
-        raise ValueError(f"unknown camera convention {convention!r}; valid: {list(CONVENTIONS)}")
+    check_choice("camera convention", convention, CONVENTIONS)
 
 
 def backproject(

@@ -1,14 +1,15 @@
 """The self-supervised training loop, its configuration, and a device helper."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import nn
 
+from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 from perception.encoders import ImageEncoder, make_encoder
-from perception.devices import resolve_device
 from perception.frames import FrameDataset
 from perception.ssl import OBJECTIVES, make_objective
 
@@ -82,11 +83,11 @@ def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig,
     Returns:
         The trained encoder, its objective (holding the decoder or heads) and the per-step losses.
     """
-    if config.objective not in OBJECTIVES:
-        raise ValueError(f"unknown SSL objective {config.objective!r}; valid: {list(OBJECTIVES)}")
+    check_choice("SSL objective", config.objective, OBJECTIVES)
     torch.manual_seed(config.seed)
     channels, height, width = dataset.frames.shape[1:]
     encoder = make_encoder(config.encoder, channels, config.features_dim, (height, width))
     objective = make_objective(config.objective, encoder, (height, width), action_dim=dataset.actions.shape[1])
-    losses = pretrain(objective, dataset, config.steps, config.batch_size, config.lr, config.seed, config.device, on_step)
+    losses = pretrain(objective, dataset, config.steps, config.batch_size, config.lr, config.seed,
+                      config.device, on_step)
     return encoder, objective, losses

@@ -5,6 +5,8 @@ R^2 on another: 1 is perfect, 0 is no better than predicting the mean.
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import torch
 from torch import nn
@@ -44,7 +46,7 @@ def _choose_ridge(x: np.ndarray, y: np.ndarray, folds: int = 5) -> float:
 
     def score(ridge: float) -> float:
         scores = []
-        for lo, hi in zip(edges[:-1], edges[1:]):
+        for lo, hi in pairwise(edges):
             keep = np.r_[0:lo, hi : len(x)]
             weights = _fit_ridge(x[keep], y[keep], ridge)
             scores.append(r2_scores(x[lo:hi] @ weights, y[lo:hi]).mean())

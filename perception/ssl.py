@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from foresight_base.checks import check_choice
 from perception.augment import RandomShift, to_float
 
 
@@ -109,7 +110,7 @@ class ContrastiveObjective(nn.Module):
 
     @torch.no_grad()
     def after_step(self) -> None:
-        for key, query in zip(self.key_encoder.parameters(), self.encoder.parameters()):
+        for key, query in zip(self.key_encoder.parameters(), self.encoder.parameters(), strict=True):
             key.lerp_(query, 1.0 - self.momentum)
 
 
@@ -141,10 +142,9 @@ OBJECTIVES = ("autoencoder", "contrastive", "inverse")
 
 def make_objective(name: str, encoder: nn.Module, image_size: tuple[int, int], action_dim: int = 0) -> nn.Module:
     """Wrap ``encoder`` in the objective ``name`` (one of ``OBJECTIVES``)."""
+    check_choice("SSL objective", name, OBJECTIVES)
     if name == "autoencoder":
         return AutoencoderObjective(encoder, image_size)
     if name == "contrastive":
         return ContrastiveObjective(encoder)
-    if name == "inverse":
-        return InverseDynamicsObjective(encoder, action_dim)
-    raise ValueError(f"unknown SSL objective {name!r}; valid: {list(OBJECTIVES)}")
+    return InverseDynamicsObjective(encoder, action_dim)

@@ -56,5 +56,5 @@ def neighbours_png(
     similarity = features[query_idx] @ features.T
     similarity[torch.arange(queries), query_idx] = -2.0  # not itself
     nearest = similarity.topk(k, dim=1).indices
-    rows = [to_rgb(frames[torch.cat([q.view(1), n])]) for q, n in zip(query_idx, nearest)]
+    rows = [to_rgb(frames[torch.cat([q.view(1), n])]) for q, n in zip(query_idx, nearest, strict=True)]
     return save_png(image_grid(rows), path)

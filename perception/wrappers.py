@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from foresight_base.checks import check_choice, check_keys
 from perception.localization import CORNER_PIXEL_CENTRE, colour_mask, localize, segmentation_mask
 
 
@@ -100,9 +101,7 @@ def _kept_keys(space: gym.spaces.Dict, keep_keys: list[str] | None) -> list[str]
     """``keep_keys`` checked against ``space``; ``None`` means every key that is not an image."""
     if keep_keys is None:
         return [k for k, s in space.spaces.items() if len(getattr(s, "shape", ()) or ()) < 2]
-    missing = [k for k in keep_keys if k not in space.spaces]
-    if missing:
-        raise ValueError(f"keep_keys {missing} are not observation keys; valid: {sorted(space.spaces)}")
+    check_keys("keep_keys observation key", keep_keys, space.spaces)
     return list(keep_keys)
 
 
@@ -172,8 +171,7 @@ class ObjectLocalizationWrapper(gym.ObservationWrapper):
         if spec.segmentation_id is not None or spec.hsv_range is not None:
             return spec.segmentation_id
         ids = _read(self.env, "segmentation_ids")
-        if name not in ids:
-            raise ValueError(f"object {name!r} is not in the env's segmentation_ids; valid: {sorted(ids)}")
+        check_choice("object", name, sorted(ids), context=" (not in the env's segmentation_ids)")
         return int(ids[name])
 
     def _make_space(self, space: gym.spaces.Dict) -> gym.spaces.Dict:

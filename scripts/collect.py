@@ -22,10 +22,10 @@ import gymnasium as gym
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.evaluation.episodes import model_policy
+from agents.planning.mpc import PlanningAgent
 from agents.progress import Progress
 from agents.runs.cli import HelpFormatter, console_logging
 from agents.training.hyperparams import parse_overrides
-from agents.planning.mpc import PlanningAgent
 from world_models.data import EpisodeWriter
 from world_models.rollouts import Policy, noisy_policy, random_policy, run_episodes
 
@@ -53,7 +53,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                         help="gymnasium.make kwargs: obs_mode=goal reward_type=dense, or one JSON mapping")
     parser.add_argument("--out", default=None, help="dataset folder (default: data/<env>-<policy>-v0)")
-    parser.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads for an agent policy (0: torch's default)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch CPU threads for an agent policy (0: torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
     if args.episodes < 1 or args.noise < 0:

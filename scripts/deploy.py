@@ -12,7 +12,7 @@
 Every command goes through the safety supervisor (bounds, max change per step, watchdog). After a
 safe stop (lost robot, watchdog, error) the robot stays stopped until you type 'resume' (exit
 status 3 when it is not resumed). Ctrl-C stops the robot first, then writes the log (status 130).
-"""
+"""  # noqa: E501 - this text is the --help page, kept as it was
 from __future__ import annotations
 
 import argparse
@@ -24,17 +24,18 @@ import numpy as np
 
 from agents.deploy.control_loop import ControlLoop, LoopConfig
 from agents.deploy.log import DeployLog, read_deploy_log, replay_period
+from agents.deploy.runtime import load_policy
 from agents.deploy.session import run_session
+from agents.deploy.uncertainty import RecordedScore, load_gate
 from agents.runs.cli import HelpFormatter
 from agents.training.hyperparams import parse_overrides
-from agents.deploy.runtime import load_policy
-from envs.adapters.base import SignalStop
+from envs.adapters.base import RobotAdapter, SignalStop
 from envs.adapters.errors import RobotError, RobotStopped
 from envs.adapters.faults import FaultConfig
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import (CONTROLS, ROBOTS, make_sim_robot, panda_reach_goal, physics_for_rate,
-                               sim_robot_for_commands)
+from envs.adapters.sim import CONTROLS, ROBOTS, make_sim_robot, physics_for_rate, sim_robot_for_commands
+from envs.adapters.sim_panda import panda_reach_goal
 from envs.adapters.watchdog import Watchdog
 
 REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}
@@ -45,7 +46,8 @@ SIM_RATE_HZ = 25.0
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("export", help="SB3 model zip or training run -> .onnx or .pt2, verified", formatter_class=HelpFormatter)
+    exp = sub.add_parser("export", help="SB3 model zip or training run -> .onnx or .pt2, verified",
+                         formatter_class=HelpFormatter)
     source = exp.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="a run folder written by scripts/train.py (VecNormalize folded in)")
     source.add_argument("--model", help="an SB3 model zip (needs --algo and --env)")
@@ -56,6 +58,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      help="gymnasium.make kwargs: obs_mode=goal, or one JSON mapping")
     exp.add_argument("--out", required=True, help="output file; .onnx (onnxruntime) or .pt2 (torch.export)")
     exp.add_argument("--check", type=int, default=1000, help="observations to compare exported vs original")
+    exp.add_argument("--trust-wrapper", nargs="*", default=[], metavar="PATH",
+                     help="env_wrapper classes the run's config may name besides the known ones (runs their code)")
     run = sub.add_parser("run", help="fixed-rate control loop on a robot", formatter_class=HelpFormatter)
     run.add_argument("--policy", required=True, help="exported policy (.onnx or .pt2)")
     run.add_argument("--robot", default="panda",
@@ -77,7 +81,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         ("drop", "P(command lost)"), ("noise-std", "sensor noise std")):
         run.add_argument(f"--{name}", type=float, default=0.0, help=f"sim robot: {help_}")
     run.add_argument("--seed", type=int, default=0, help="seeds faults and a sampled goal")
-    rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency", formatter_class=HelpFormatter)
+    gate = run.add_argument_group("uncertainty gate (a world-model ensemble's disagreement on each step)")
+    gate.add_argument("--uncertainty-model", metavar="MODEL.pt",
+                      help="ensemble from scripts/fit_world_model.py, fit on data from this robot's env")
+    gate.add_argument("--max-disagreement", type=float,
+                      help="hold the robot this step above this disagreement (the model's normalised units)")
+    gate.add_argument("--slow-disagreement", type=float,
+                      help="scale commands towards holding above this disagreement")
+    rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency",
+                         formatter_class=HelpFormatter)
     rep.add_argument("--log", required=True, help="a log written by 'run --log'")
     rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: from the log's commands)")
     rep.add_argument("--key", help="reading to compare (default: ee_position for the Panda, base_pose for the base)")
@@ -90,6 +102,9 @@ def export(args: argparse.Namespace) -> dict:
     from agents.deploy.flows import export_run, export_sb3_zip
 
     if args.run:
+        from agents.training.wrapper_allowlist import trust_wrappers
+
+        trust_wrappers(args.trust_wrapper)
         return export_run(args.run, args.out, args.which, args.check)
     if not (args.algo and args.env):
         raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")
@@ -147,13 +162,34 @@ def ask_operator(reason: str) -> bool:
         return False
 
 
+def check_gate_flags(args: argparse.Namespace) -> None:
+    """The gate's flags come together: a model needs a threshold, a threshold needs a model."""
+    thresholds = args.max_disagreement is not None or args.slow_disagreement is not None
+    if args.uncertainty_model and not thresholds:
+        raise SystemExit("--uncertainty-model needs --max-disagreement and/or --slow-disagreement")
+    if thresholds and not args.uncertainty_model:
+        raise SystemExit("--max-disagreement / --slow-disagreement need --uncertainty-model MODEL.pt")
+
+
+def uncertainty_gate(args: argparse.Namespace, robot: RobotAdapter) -> RecordedScore | None:
+    """The ensemble's disagreement on this robot's readings, checked against them before any move."""
+    if not args.uncertainty_model:
+        return None
+    reading = robot.observe().data
+    achieved = panda_reach_goal().achieved if "ee_position" in reading else None
+    action_size = sum(f.size for f in robot.limits.fields.values())
+    return load_gate(args.uncertainty_model, reading, action_size, achieved)
+
+
 def run(args: argparse.Namespace) -> dict:
+    check_gate_flags(args)
     policy = policy_on_readings(args.policy, args.goal, args.seed)
     with make_robot(args) as robot:
         rate = loop_rate(args.rate, robot)
-        watchdog_s = args.watchdog_s or 3.0 / rate
-        supervisor = SafetySupervisor(robot.limits, SafetyConfig(rate_limit=not args.no_rate_limit,
-                                                                 watchdog_s=watchdog_s))
+        safety = SafetyConfig(rate_limit=not args.no_rate_limit, watchdog_s=args.watchdog_s or 3.0 / rate,
+                              uncertainty_slow=args.slow_disagreement, uncertainty_stop=args.max_disagreement)
+        supervisor = SafetySupervisor(robot.limits, safety)
+        gate = uncertainty_gate(args, robot)
         recorder = None
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
@@ -161,7 +197,7 @@ def run(args: argparse.Namespace) -> dict:
                                  extra={"robot": args.robot}, robot_period_s=robot.period_s)
             recorder.open(robot.observe().data)
         loop = ControlLoop(robot, policy, supervisor, LoopConfig(rate, args.steps, args.duration),
-                           recorder=recorder)
+                           uncertainty=gate, recorder=recorder)
         status = "completed"
         try:
             with Watchdog(supervisor, robot):

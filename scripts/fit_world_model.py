@@ -29,13 +29,21 @@ import torch
 from agents.evaluation.media import optional_output
 from agents.progress import Progress
 from agents.runs.cli import HelpFormatter, console_logging
+from foresight_base import tensor_file
+from foresight_base.devices import resolve_device
 from world_models.data import read_episodes, read_metadata
-from world_models.devices import resolve_device
 from world_models.fitting import FitConfig
 from world_models.latent import LATENT_FORMAT
 from world_models.models import ModelConfig, save_model
-from world_models.pixel_report import (PixelFitConfig, fit_pixel_model, has_image, image_key, make_pixel_model,
-                                       pixel_datasets, write_png)
+from world_models.pixel_report import (
+    PixelFitConfig,
+    fit_pixel_model,
+    has_image,
+    image_key,
+    make_pixel_model,
+    pixel_datasets,
+    write_png,
+)
 from world_models.report import fit_and_report, format_report
 from world_models.spaces import StateLayout, space_to_json
 
@@ -97,7 +105,7 @@ def fit_pixels(args: argparse.Namespace, metadata: dict, key: str | None, out: p
                              config.features_dim, config.latent).to(resolve_device(args.device))
     with Progress(config.steps, "fit pixel model", unit="update", enabled=not args.no_progress) as bar:
         report, strip = fit_pixel_model(train, holdout, test, model, config, args.seed, bar.set)
-    torch.save({"format": LATENT_FORMAT, "model": model.cpu().state_dict(), "encoder": config.encoder,
+    tensor_file.save({"format": LATENT_FORMAT, "model": model.cpu().state_dict(), "encoder": config.encoder,
                 "features_dim": config.features_dim, "latent_config": dataclasses.asdict(config.latent),
                 "frame_shape": list(train.frames.shape[2:]), "action_dim": int(train.actions.shape[-1]),
                 "observation_space": space_to_json(metadata["observation_space"])}, out / "model.pt")
@@ -144,7 +152,8 @@ def _fit(args: argparse.Namespace, metadata: dict, out: pathlib.Path) -> int:
         report = fit_pixels(args, metadata, image_key(metadata["observation_space"]), out)
         (out / "report.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report["frame_mse"], indent=1), report["verdict"], sep="\n")
-        print(f"wrote {out / 'model.pt'} and {out / 'report.json'}" + (f", strip: {report['strip']}" if "strip" in report else ""))
+        print(f"wrote {out / 'model.pt'} and {out / 'report.json'}" + (f", strip: {report['strip']}" if "strip"
+        in report else ""))
         return 0
     report = fit_state(args, metadata, out)
     (out / "report.json").write_text(json.dumps(report, indent=2))

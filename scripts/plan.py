@@ -22,10 +22,11 @@ import gymnasium as gym
 import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.planning.mpc import PlanningAgent, from_world_model
 from agents.progress import Progress
 from agents.runs.cli import HelpFormatter, console_logging
 from agents.training.hyperparams import parse_overrides
-from agents.planning.mpc import PlanningAgent, from_world_model
+from foresight_base import tensor_file
 from world_models.models import MODEL_FORMAT
 from world_models.planners import make_planner
 from world_models.rollouts import run_episodes
@@ -63,7 +64,7 @@ def make_policy(args: argparse.Namespace, env: gym.Env):
                                seed=args.seed, **options, **({} if args.planner == "gradient" else
                                                              {"num_elites": max(args.candidates // 10, 1)}))
         return env_planning_policy(env, planner), planner.reset
-    checkpoint = torch.load(args.model, map_location="cpu", weights_only=True)
+    checkpoint = tensor_file.load(args.model)  # digest checked, no code run
     if checkpoint.get("format") == MODEL_FORMAT:
         agent = from_world_model(env, args.model, seed=args.seed, device=args.device, planner=args.planner, **options)
     else:

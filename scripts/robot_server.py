@@ -8,7 +8,7 @@ loopback unless --allow-remote is given, and safe-stops the robot when the clien
 
     python scripts/robot_server.py --endpoint tcp://127.0.0.1:5555
     python scripts/deploy.py run --policy policy.onnx --robot tcp://127.0.0.1:5555
-"""
+"""  # noqa: E501 - this text is the --help page, kept as it was
 from __future__ import annotations
 
 import argparse
@@ -16,7 +16,6 @@ import logging
 import sys
 
 from agents.runs.cli import HelpFormatter
-
 from envs.adapters.base import SignalStop
 from envs.adapters.faults import FaultConfig
 from envs.adapters.server import DEFAULT_ENDPOINT, RobotServer

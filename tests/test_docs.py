@@ -100,7 +100,8 @@ MODULES = sorted({".".join(p.relative_to(ROOT).with_suffix("").parts).removesuff
 
 @pytest.mark.parametrize("module", MODULES)
 def test_docstring_examples_run(module):
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(importlib.import_module(module),
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0, f"{module}: {result.failed} of {result.attempted} failed"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
@@ -21,7 +22,6 @@ from torch.nn import functional as F
 
 from perception.augment import to_float
 from world_models.models import Rollout
-
 
 LATENT_FORMAT = "foresight.latent_dynamics/2"
 """Version 2: frames drawn over the last real one (``LatentConfig.composite``), the config saved."""
@@ -77,7 +77,7 @@ class ConvDecoder(nn.Module):
         self.seed_shape = (widths[0], 4, 4)
         self.project = nn.Linear(features, widths[0] * 16)
         layers: list[nn.Module] = []
-        for inputs, outputs in zip(widths[:-1], widths[1:]):
+        for inputs, outputs in pairwise(widths):
             layers += [nn.ConvTranspose2d(inputs, outputs, 4, stride=2, padding=1), nn.ReLU()]
         self.net = nn.Sequential(*layers[:-1])  # no activation after the last layer
 
@@ -113,7 +113,8 @@ class LatentDynamics(nn.Module):
         self.prior_net = nn.Sequential(nn.Linear(dh, hidden), nn.ELU(), nn.Linear(hidden, 2 * dz))
         self.posterior_net = nn.Sequential(nn.Linear(dh + embedding_size, hidden), nn.ELU(), nn.Linear(hidden, 2 * dz))
         channels, height, width = frame_shape
-        self.decoder = ConvDecoder(self.state_dim, channels + int(config.composite), height, width, config.decoder_depth)
+        self.decoder = ConvDecoder(self.state_dim, channels + int(config.composite), height, width,
+                                   config.decoder_depth)
         self.reward_head = nn.Sequential(nn.Linear(self.state_dim, hidden), nn.ELU(), nn.Linear(hidden, 1))
 
     def _gaussian(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -169,7 +170,8 @@ class LatentDynamics(nn.Module):
         return mask * drawn[:, :-1] + (1 - mask) * anchor
 
     def loss(self, frames: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor) -> LatentLoss:
-        """Sequence loss on ``frames[B, T, C, H, W]``, ``actions[B, T, A]``, ``rewards[B, T]`` (reward t follows action t).
+        """Sequence loss on ``frames[B, T, C, H, W]``, ``actions[B, T, A]``, ``rewards[B, T]`` (reward t
+        follows action t).
 
         Frames are drawn over the sequence's first frame, as predictions are drawn over the last
         frame seen before imagining."""
@@ -210,7 +212,8 @@ class LatentDynamics(nn.Module):
 
     @torch.no_grad()
     def predict_frames(self, frames: torch.Tensor, actions: torch.Tensor, context: int) -> torch.Tensor:
-        """Filter the first ``context`` frames, then imagine the rest open loop: predicted frames ``[B, T - context, C, H, W]``."""
+        """Filter the first ``context`` frames, then imagine the rest open loop: predicted frames
+        ``[B, T - context, C, H, W]``."""
         states, _ = self.observe(frames[:, :context], actions[:, :context])
         imagined = self.rollout(states[:, -1], actions[:, context:]).states
         anchor = to_float(frames[:, context - 1:context]).expand(-1, imagined.shape[1], -1, -1, -1)
@@ -225,7 +228,8 @@ def _kl(prior_mean: torch.Tensor, prior_std: torch.Tensor, post_mean: torch.Tens
 
 
 def frame_strip(real: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
-    """One image ``[2H, T W, C]`` uint8: real frames on top, predictions below (``[T, C, H, W]`` each, [0, 1] or uint8)."""
+    """One image ``[2H, T W, C]`` uint8: real frames on top, predictions below (``[T, C, H, W]`` each, [0, 1] or
+    uint8)."""
     rows = []
     for frames in (real, predicted):
         frames = to_float(frames)
@@ -252,11 +256,11 @@ def sequences_from_episodes(frames: list[torch.Tensor], actions: list[torch.Tens
     if stride < 1:
         raise ValueError(f"stride must be >= 1 frame, got {stride}")
     out: list[list[torch.Tensor]] = [[], [], []]
-    for f, a, r in zip(frames, actions, rewards):
+    for f, a, r in zip(frames, actions, rewards, strict=True):
         a = torch.cat([torch.zeros_like(a[:1]), a.float()])  # align: step t = frame after action t
         r = torch.cat([torch.zeros(1), r.float()])
         for start in range(0, f.shape[0] - length + 1, stride):
-            for bucket, x in zip(out, (f, a, r)):
+            for bucket, x in zip(out, (f, a, r), strict=False):
                 bucket.append(x[start:start + length])
     if not out[0]:
         raise ValueError(f"no episode has {length} frames; collect longer episodes or shorten the sequences")

@@ -11,12 +11,15 @@ disagreement[B, H])``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from foresight_base import tensor_file
+from foresight_base.checks import check_choice
 from world_models.state_coding import StateCoding
 
 PROPAGATIONS = ("fixed", "mean")
@@ -118,7 +121,7 @@ class EnsembleDynamics(nn.Module):
         self.coding = StateCoding(state_dim, config.euler_dims)
         self.out_dim = self.coding.feature_dim + 1
         sizes = [self.coding.feature_dim + action_dim] + [config.hidden_size] * config.num_layers
-        self.hidden = nn.ModuleList(EnsembleLinear(self.members, i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.hidden = nn.ModuleList(EnsembleLinear(self.members, i, o) for i, o in pairwise(sizes))
         heads = 2 if config.probabilistic else 1
         self.head = EnsembleLinear(self.members, config.hidden_size, heads * self.out_dim)
         self.max_logvar = nn.Parameter(torch.full((self.out_dim,), 0.5))
@@ -173,14 +176,14 @@ class EnsembleDynamics(nn.Module):
     def step(self, states: torch.Tensor, actions: torch.Tensor, propagation: str = "fixed",
              sample: bool = False, generator: torch.Generator | None = None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One predicted step from ``[B, S]``, ``[B, A]``: next states ``[B, S]``, rewards ``[B]``, disagreement ``[B]``.
+        """One predicted step from ``[B, S]``, ``[B, A]``: next states ``[B, S]``, rewards ``[B]``, disagreement
+        ``[B]``.
 
         ``fixed`` sends row b to member b % M (PETS' TS-inf when rows are particles; B must be a
         multiple of M); ``mean`` runs every member on every row and averages (M times the cost).
         ``sample`` draws from the Gaussian heads instead of taking their means.
         """
-        if propagation not in PROPAGATIONS:
-            raise ValueError(f"unknown propagation {propagation!r}; valid: {PROPAGATIONS}")
+        check_choice("propagation", propagation, PROPAGATIONS)
         if propagation == "fixed" and states.shape[0] % self.members:
             raise ValueError(f"propagation='fixed' needs a batch that is a multiple of the ensemble size "
                              f"{self.members}, got {states.shape[0]}")
@@ -253,17 +256,22 @@ MODEL_FORMAT = "foresight.ensemble_dynamics/1"
 
 
 def save_model(path: str, model: EnsembleDynamics, extra: dict[str, str] | None = None) -> None:
-    """Weights plus rebuild data in one file for ``torch.load(weights_only=True)``; ``extra`` holds strings."""
-    torch.save({"format": MODEL_FORMAT, "model": model.state_dict(), "state_dim": model.state_dim,
-                "action_dim": model.action_dim, "config": asdict(model.config), **(extra or {})}, path)
+    """Weights plus rebuild data in one digest-checked file (:mod:`foresight_base.tensor_file`, written
+    atomically); ``extra`` holds strings."""
+    tensor_file.save({"format": MODEL_FORMAT, "model": model.state_dict(), "state_dim": model.state_dim,
+                      "action_dim": model.action_dim, "config": asdict(model.config), **(extra or {})}, path)
 
 
 def load_model(path: str, device: str | torch.device = "cpu") -> tuple[EnsembleDynamics, dict]:
-    """The model saved by :func:`save_model` and the whole checkpoint dict (for ``extra`` entries)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if checkpoint.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a world-model checkpoint (format {checkpoint.get('format')!r}, "
-                         f"expected {MODEL_FORMAT!r})")
+    """The model saved by :func:`save_model` and the whole checkpoint dict (for ``extra`` entries).
+
+    Raises:
+        foresight_base.tensor_file.TensorFileError: the file is missing, damaged or would run code.
+    """
+    checkpoint = tensor_file.load(path)
+    found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+    if found != MODEL_FORMAT:
+        raise ValueError(f"{path} is not a world-model checkpoint (format {found!r}, expected {MODEL_FORMAT!r})")
     model = build_model(checkpoint["state_dim"], checkpoint["action_dim"], checkpoint["config"])
     model.load_state_dict(checkpoint["model"])
     return model.to(device), checkpoint

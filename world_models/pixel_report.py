@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,8 +20,15 @@ from gymnasium import spaces
 from perception.augment import to_float
 from perception.encoders import make_encoder
 from world_models.data import Episode
-from world_models.latent import (LATENT_FORMAT, LatentConfig, LatentDynamics, Sequences, frame_strip, latent_update,
-                                 sequences_from_episodes)
+from world_models.latent import (
+    LATENT_FORMAT,
+    LatentConfig,
+    LatentDynamics,
+    Sequences,
+    frame_strip,
+    latent_update,
+    sequences_from_episodes,
+)
 
 
 def image_key(space: spaces.Space) -> str | None:

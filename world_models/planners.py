@@ -19,10 +19,14 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
+
+from foresight_base.checks import check_choice, check_keys
+from foresight_base.devices import resolve_device
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 """Maps candidate action sequences ``[E, N, H, A]`` to their returns ``[E, N]`` (higher is better)."""
@@ -114,7 +118,7 @@ class Planner:
 
     def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor,
                  device: str | torch.device = "cpu", seed: int = 0) -> None:
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.low = torch.as_tensor(action_low, dtype=torch.float32, device=self.device).reshape(-1)
         self.high = torch.as_tensor(action_high, dtype=torch.float32, device=self.device).reshape(-1)
         if self.low.shape != self.high.shape or not bool((self.high > self.low).all()):
@@ -134,6 +138,15 @@ class Planner:
             return
         self._plan[mask] = self._middle()
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Random stream and warm-start plan, as tensors: restoring both continues planning exactly."""
+        plan = self._plan if self._plan is not None else torch.empty(0)
+        return {"generator": self.generator.get_state(), "plan": plan.cpu()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["generator"])
+        self._plan = state["plan"].to(self.device) if state["plan"].numel() else None
+
     def _middle(self) -> torch.Tensor:
         return (self.low + self.high) / 2
 
@@ -152,15 +165,28 @@ class Planner:
     def clip(self, actions: torch.Tensor) -> torch.Tensor:
         return torch.maximum(torch.minimum(actions, self.high), self.low)
 
-    def plan(self, score_fn: ScoreFn, num_envs: int = 1) -> PlanResult:
-        """Optimise ``[E, H, A]`` action sequences for ``num_envs`` environments and remember them."""
+    def plan(self, score_fn: ScoreFn, num_envs: int = 1, proposals: torch.Tensor | None = None) -> PlanResult:
+        """Optimise ``[E, H, A]`` action sequences for ``num_envs`` environments and remember them.
+
+        ``proposals`` ``[E, P, H, A]`` are sequences from elsewhere (a policy prior, a demonstration)
+        that compete with the planner's own samples in every iteration; sampling planners only.
+        """
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        result = self._optimise(score_fn, num_envs)
+        if proposals is not None:
+            proposals = self._check_proposals(proposals, num_envs)
+        result = self._optimise(score_fn, num_envs, proposals)
         self._plan = result.actions.detach()
         return result
 
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    def _check_proposals(self, proposals: torch.Tensor, num_envs: int) -> torch.Tensor:
+        expected = (num_envs, self.horizon, self.action_dim)
+        shape = tuple(proposals.shape)
+        if len(shape) != 4 or (shape[0], shape[2], shape[3]) != expected:
+            raise ValueError(f"proposals must be [E, P, H, A] with (E, H, A) = {expected}, got {shape}")
+        return self.clip(proposals.to(self.device))
+
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
         raise NotImplementedError
 
 
@@ -170,7 +196,17 @@ def _best(candidates: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor,
     return candidates[torch.arange(candidates.shape[0], device=candidates.device), index], score
 
 
-def _check_scores(scores: torch.Tensor, num_envs: int, count: int) -> torch.Tensor:
+def refuse_proposals(planner: Planner, proposals: torch.Tensor | None) -> None:
+    if proposals is not None:
+        raise ValueError(f"{type(planner).__name__} takes no proposals; valid: CEMPlanner or MPPIPlanner")
+
+
+def _with_proposals(candidates: torch.Tensor, proposals: torch.Tensor | None) -> torch.Tensor:
+    """``[E, N, H, A]`` samples followed by the ``[E, P, H, A]`` proposals (if any)."""
+    return candidates if proposals is None else torch.cat([candidates, proposals], dim=1)
+
+
+def check_scores(scores: torch.Tensor, num_envs: int, count: int) -> torch.Tensor:
     if scores.shape != (num_envs, count):
         raise ValueError(f"score_fn must return [E, N] = {(num_envs, count)}, got {tuple(scores.shape)}")
     return torch.nan_to_num(scores, nan=-torch.inf)
@@ -186,12 +222,13 @@ class CEMPlanner(Planner):
             raise ValueError(f"num_elites must be in [1, num_candidates={config.num_candidates}], "
                              f"got {config.num_elites}")
         if config.population_decay < 1.0:
-            raise ValueError(f"population_decay must be >= 1 (1: no decay; iCEM uses 1.25), got {config.population_decay}")
+            raise ValueError(f"population_decay must be >= 1 (1: no decay; iCEM uses 1.25), "
+                             f"got {config.population_decay}")
         self.config = config
         self.horizon = config.horizon
 
     @torch.no_grad()  # sampling search: nothing to differentiate, no autograd graph to build
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
         cfg, span = self.config, self.high - self.low
         mean = self.initial_mean(num_envs)
         std = torch.full_like(mean, cfg.init_std) * span
@@ -200,9 +237,10 @@ class CEMPlanner(Planner):
         for iteration in range(cfg.iterations):
             # 1. sample around the current distribution, clipped to the bounds
             count = cfg.population(iteration)
-            candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, count))
-            scores = _check_scores(score_fn(candidates), num_envs, count)
-            evaluations += count
+            candidates = _with_proposals(self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, count)),
+                                         proposals)
+            scores = check_scores(score_fn(candidates), num_envs, candidates.shape[1])
+            evaluations += candidates.shape[1]
             if elites is not None and cfg.keep_elites:  # 2. iCEM: old elites compete again
                 candidates = torch.cat([candidates, elites], dim=1)
                 scores = torch.cat([scores, elite_scores], dim=1)
@@ -227,16 +265,20 @@ class MPPIPlanner(Planner):
         self.config = config
         self.horizon = config.horizon
 
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    @torch.no_grad()  # sampling search: nothing to differentiate, no autograd graph to build
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
         cfg, span = self.config, self.high - self.low
         mean = self.initial_mean(num_envs)
         std = torch.full_like(mean, cfg.init_std) * span
         num_elites = min(cfg.num_elites, cfg.num_candidates)
+        evaluations = 0
         best_actions, best_score = mean, torch.full((num_envs,), -torch.inf, device=self.device)
         for _ in range(cfg.iterations):
             candidates = self.clip(mean.unsqueeze(1) + std.unsqueeze(1) * self.noise(num_envs, cfg.num_candidates))
             candidates[:, 0] = mean  # the current mean is always a candidate
-            scores = _check_scores(score_fn(candidates), num_envs, cfg.num_candidates)
+            candidates = _with_proposals(candidates, proposals)
+            scores = check_scores(score_fn(candidates), num_envs, candidates.shape[1])
+            evaluations += candidates.shape[1]
             top, index = scores.topk(num_elites, dim=1)
             elites = torch.gather(candidates, 1, index[..., None, None].expand(-1, -1, *candidates.shape[2:]))
             # weights from returns rescaled to [0, 1] per env, so temperature is scale-free
@@ -248,7 +290,7 @@ class MPPIPlanner(Planner):
             improved = top[:, 0] > best_score
             best_actions = torch.where(improved[:, None, None], elites[:, 0], best_actions)
             best_score = torch.maximum(best_score, top[:, 0])
-        return PlanResult(best_actions, best_score, cfg.iterations * cfg.num_candidates)
+        return PlanResult(best_actions, best_score, evaluations)
 
 
 class GradientPlanner(Planner):
@@ -272,7 +314,8 @@ class GradientPlanner(Planner):
         unit = ((actions - self.low) / (self.high - self.low)).clamp(1e-3, 1 - 1e-3)
         return torch.logit(unit)
 
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
+    def _optimise(self, score_fn: ScoreFn, num_envs: int, proposals: torch.Tensor | None) -> PlanResult:
+        refuse_proposals(self, proposals)
         cfg = self.config
         start = self._to_raw(self.initial_mean(num_envs)).unsqueeze(1)
         raw = start + cfg.init_std * 4 * self.noise(num_envs, cfg.num_candidates)  # sigmoid slope 1/4 at 0
@@ -283,85 +326,25 @@ class GradientPlanner(Planner):
         for _ in range(cfg.iterations):
             with torch.enable_grad():
                 actions = self._to_actions(raw)
-                scores = _check_scores(score_fn(actions), num_envs, cfg.num_candidates)
+                scores = check_scores(score_fn(actions), num_envs, cfg.num_candidates)
                 optimiser.zero_grad(set_to_none=True)
                 (-scores.sum()).backward()
-            best_actions, best_score = _keep_best(best_actions, best_score, *_best(actions.detach(), scores.detach()))
+            best_actions, best_score = keep_best(best_actions, best_score, *_best(actions.detach(), scores.detach()))
             optimiser.step()
         with torch.no_grad():  # the last step's result has not been scored yet
             actions = self._to_actions(raw)
-            scores = _check_scores(score_fn(actions), num_envs, cfg.num_candidates)
-            best_actions, best_score = _keep_best(best_actions, best_score, *_best(actions, scores))
+            scores = check_scores(score_fn(actions), num_envs, cfg.num_candidates)
+            best_actions, best_score = keep_best(best_actions, best_score, *_best(actions, scores))
         return PlanResult(best_actions, best_score, (cfg.iterations + 1) * cfg.num_candidates)
 
 
-def _keep_best(actions: torch.Tensor | None, score: torch.Tensor | None, new_actions: torch.Tensor,
+def keep_best(actions: torch.Tensor | None, score: torch.Tensor | None, new_actions: torch.Tensor,
                new_score: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per env, the better of the best so far and a new best (gradient steps can make things worse)."""
     if actions is None:
         return new_actions, new_score
     better = new_score > score
     return torch.where(better[:, None, None], new_actions, actions), torch.maximum(score, new_score)
-
-
-@dataclass(frozen=True)
-class DiscreteCEMConfig:
-    """CEM over discrete actions: a categorical distribution per time step, refit to the elites."""
-
-    horizon: int = 15
-    num_candidates: int = 300
-    num_elites: int = 30
-    iterations: int = 4
-    momentum: float = 0.1
-    min_probability: float = 0.02
-    """Floor on every action's probability so search never collapses."""
-    warm_start_weight: float = 0.5
-    """Probability mass the shifted previous plan gets at the next call (the rest is uniform)."""
-
-
-class DiscreteCEMPlanner(Planner):
-    """CEM for ``Discrete(K)`` actions; sequences reach ``score_fn`` as float indices ``[E, N, H, 1]``.
-
-    Args:
-        num_actions: K.
-        config: Sizes and smoothing.
-    """
-
-    def __init__(self, num_actions: int, config: DiscreteCEMConfig = DiscreteCEMConfig(),
-                 device: str | torch.device = "cpu", seed: int = 0) -> None:
-        if num_actions < 2:
-            raise ValueError(f"num_actions must be >= 2, got {num_actions}")
-        super().__init__(torch.zeros(1), torch.full((1,), float(num_actions - 1)), device, seed)
-        self.num_actions, self.config, self.horizon = num_actions, config, config.horizon
-
-    def _initial_probabilities(self, num_envs: int) -> torch.Tensor:
-        """``[E, H, K]``: uniform, mixed with the shifted previous plan when there is one."""
-        uniform = torch.full((num_envs, self.horizon, self.num_actions), 1.0 / self.num_actions, device=self.device)
-        if self._plan is None or self._plan.shape[0] != num_envs:
-            return uniform
-        previous = torch.nn.functional.one_hot(self._plan[:, 1:, 0].long(), self.num_actions).float()
-        shifted = torch.cat([previous, uniform[:, :1]], dim=1)
-        weight = self.config.warm_start_weight
-        return weight * shifted + (1 - weight) * uniform
-
-    def _optimise(self, score_fn: ScoreFn, num_envs: int) -> PlanResult:
-        cfg = self.config
-        probabilities = self._initial_probabilities(num_envs)
-        best_actions = best_score = None
-        for _ in range(cfg.iterations):
-            flat = probabilities.reshape(-1, self.num_actions)
-            indices = torch.multinomial(flat, cfg.num_candidates, replacement=True, generator=self.generator)
-            candidates = indices.reshape(num_envs, self.horizon, cfg.num_candidates).permute(0, 2, 1)
-            candidates = candidates.unsqueeze(-1).float()  # [E, N, H, 1]
-            scores = _check_scores(score_fn(candidates), num_envs, cfg.num_candidates)
-            top, index = scores.topk(cfg.num_elites, dim=1)
-            elites = torch.gather(candidates, 1, index[..., None, None].expand(-1, -1, self.horizon, 1))
-            counts = torch.nn.functional.one_hot(elites[..., 0].long(), self.num_actions).float().mean(dim=1)
-            probabilities = cfg.momentum * probabilities + (1 - cfg.momentum) * counts
-            probabilities = probabilities.clamp_min(cfg.min_probability)
-            probabilities = probabilities / probabilities.sum(-1, keepdim=True)
-            best_actions, best_score = _keep_best(best_actions, best_score, elites[:, 0], top[:, 0])
-        return PlanResult(best_actions, best_score, cfg.iterations * cfg.num_candidates)
 
 
 PLANNERS = {"cem": (CEMPlanner, CEMConfig), "mppi": (MPPIPlanner, MPPIConfig),
@@ -372,12 +355,8 @@ def make_planner(name: str, action_low: torch.Tensor, action_high: torch.Tensor,
                  device: str | torch.device = "cpu", seed: int = 0, **config) -> Planner:
     """Build a continuous-action planner by name (``cem``, ``mppi``, ``gradient``) with config fields as keywords.
 
-    For ``Discrete`` actions use :class:`DiscreteCEMPlanner`."""
-    if name not in PLANNERS:
-        raise ValueError(f"unknown planner {name!r}; valid: {sorted(PLANNERS)}")
+    For ``Discrete`` actions use :class:`world_models.discrete_planning.DiscreteCEMPlanner`."""
+    check_choice("planner", name, sorted(PLANNERS))
     planner_cls, config_cls = PLANNERS[name]
-    valid = set(config_cls.__dataclass_fields__)
-    unknown = sorted(set(config) - valid)
-    if unknown:
-        raise ValueError(f"unknown {name} planner option(s) {unknown}; valid: {sorted(valid)}")
+    check_keys(f"{name} planner option", config, config_cls.__dataclass_fields__)
     return planner_cls(action_low, action_high, config_cls(**config), device=device, seed=seed)

@@ -76,10 +76,10 @@ class ReplayBuffer:
             terminations: np.ndarray) -> None:
         """Append a batch ``[n, ...]`` of transitions (n = number of envs, or 1)."""
         batch = [np.asarray(x, np.float32).reshape(-1, *self._data[f].shape[1:])
-                 for f, x in zip(self.FIELDS, (states, actions, rewards, next_states, terminations))]
+                 for f, x in zip(self.FIELDS, (states, actions, rewards, next_states, terminations), strict=True)]
         count = batch[0].shape[0]
         rows = (self._next + np.arange(count)) % self.capacity
-        for field, values in zip(self.FIELDS, batch):
+        for field, values in zip(self.FIELDS, batch, strict=True):
             self._data[field][rows] = values
         self._next = int((self._next + count) % self.capacity)
         self._size = min(self._size + count, self.capacity)

@@ -5,18 +5,26 @@ errors measure generalisation along real trajectories.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from world_models.data import Episode
-from world_models.evaluation import (ErrorFn, calibration, compare_to_baselines, episode_windows, k_step_errors,
-                                     predict_windows, verdict)
+from world_models.evaluation import (
+    ErrorFn,
+    calibration,
+    compare_to_baselines,
+    episode_windows,
+    k_step_errors,
+    predict_windows,
+    verdict,
+)
+from world_models.fitting import FitConfig, fit
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.replay import Transitions, transitions_from_episodes
 from world_models.spaces import StateLayout
-from world_models.fitting import FitConfig, fit
 
 
 def split_episodes(episodes: list[Episode], test_fraction: float, seed: int) -> tuple[list[Episode], list[Episode]]:
@@ -53,7 +61,8 @@ def fit_and_report(episodes: list[Episode], layout: StateLayout, model_config: M
     }
     if layout.is_goal:  # the part the planner's reward reads: the achieved goal (e.g. the object position)
         goal_dims = slice(layout.state_dim - layout.goal_dim, layout.state_dim)
-        report["k_step_rmse_achieved_goal"] = compare_to_baselines(model, train, windows, ks, goal_dims, normalise=False)
+        report["k_step_rmse_achieved_goal"] = compare_to_baselines(model, train, windows, ks, goal_dims,
+                                                                   normalise=False)
         report["verdict_achieved_goal"] = verdict(report["k_step_rmse_achieved_goal"])
     if groups:
         predictions = predict_windows(model, train, windows)

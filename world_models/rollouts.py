@@ -5,7 +5,8 @@ benchmarks. A policy is any ``obs -> action`` callable: random, scripted, an age
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np

@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from foresight_base.checks import check_choice
+
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
+SPACE_TYPES = ("Box", "Discrete", "Dict")  # what the dataset metadata can describe
 
 
 def space_to_dict(space: spaces.Space) -> dict[str, Any]:
@@ -25,21 +28,19 @@ def space_to_dict(space: spaces.Space) -> dict[str, Any]:
         return {"type": "Discrete", "dtype": "int64", "start": int(space.start), "n": int(space.n)}
     if isinstance(space, spaces.Dict):
         return {"type": "Dict", "subspaces": {k: space_to_dict(s) for k, s in space.spaces.items()}}
-    raise TypeError(f"cannot serialise {type(space).__name__}; supported: Box, Discrete, Dict")
+    raise TypeError(f"cannot serialise {type(space).__name__}; supported: {', '.join(SPACE_TYPES)}")
 
 
 def space_from_dict(data: dict[str, Any]) -> spaces.Space:
     """Inverse of :func:`space_to_dict`."""
-    kind = data.get("type")
+    kind = check_choice("space type", data.get("type"), SPACE_TYPES)
     if kind == "Box":
         low = np.asarray(data["low"], dtype=data["dtype"]).reshape(data["shape"])
         high = np.asarray(data["high"], dtype=data["dtype"]).reshape(data["shape"])
         return spaces.Box(low=low, high=high, dtype=np.dtype(data["dtype"]))
     if kind == "Discrete":
         return spaces.Discrete(int(data["n"]), start=int(data["start"]))
-    if kind == "Dict":
-        return spaces.Dict({k: space_from_dict(v) for k, v in data["subspaces"].items()})
-    raise ValueError(f"unknown space type {kind!r}; valid: Box, Discrete, Dict")
+    return spaces.Dict({k: space_from_dict(v) for k, v in data["subspaces"].items()})
 
 
 def space_to_json(space: spaces.Space) -> str:

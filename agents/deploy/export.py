@@ -22,8 +22,9 @@ import contextlib
 import json
 import pathlib
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -104,7 +105,7 @@ class PolicyModule(nn.Module):
         self.clip_obs = 0.0 if normalizer is None else normalizer.clip_obs
 
     def forward(self, *obs: torch.Tensor) -> torch.Tensor:
-        observation: Any = dict(zip(self.obs_keys, obs)) if self.obs_keys else obs[0]
+        observation: Any = dict(zip(self.obs_keys, obs, strict=True)) if self.obs_keys else obs[0]
         observation = self._channels_first(self._normalize(observation))
         if not self.is_sb3:
             return self.policy(observation)

@@ -6,7 +6,8 @@ the original policy on ``check`` observations sampled from the observation space
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -26,11 +27,12 @@ def sample_observations(space: spaces.Space, count: int, seed: int = 0) -> Any:
     return np.stack(samples)
 
 
-def _write(policy: Any, out: pathlib.Path, normalizer: ObsNormalizer | None, space: spaces.Space) -> pathlib.Path:
+def _write(policy: Any, out: pathlib.Path, normalizer: ObsNormalizer | None, space: spaces.Space,
+           action_space: spaces.Space | None = None) -> pathlib.Path:
     if out.suffix not in FORMATS:
         raise ValueError(f"output {out} must end in one of {FORMATS}")
     writer = export_onnx if out.suffix == ".onnx" else export_program
-    return writer(policy, out, observation_space=space, normalizer=normalizer)
+    return writer(policy, out, observation_space=space, action_space=action_space, normalizer=normalizer)
 
 
 def _checked(reference: Callable[[Any], np.ndarray], out: pathlib.Path, space: spaces.Space, check: int) -> dict:
@@ -64,6 +66,11 @@ def export_run(run: str | pathlib.Path, out: str | pathlib.Path, which: str = "b
     env = loaded.make_env()
     space = env.observation_space  # the layout the robot sends (channel-last images)
     env.close()
-    out = _write(loaded.model, pathlib.Path(out), normalizer, space)
-    reference = lambda obs: loaded.model.predict(transform(obs), deterministic=True)[0]  # noqa: E731
+    model = loaded.model
+    if hasattr(model, "prior_policy"):  # a planning agent ships its policy prior (planning needs the model)
+        out = _write(model.prior_policy(), pathlib.Path(out), normalizer, space, model.action_space)
+        reference = lambda obs: model.predict_prior(transform(obs))  # noqa: E731
+    else:
+        out = _write(model, pathlib.Path(out), normalizer, space)
+        reference = lambda obs: model.predict(transform(obs), deterministic=True)[0]  # noqa: E731
     return {**_checked(reference, out, space, check), "checkpoint": str(loaded.checkpoint)}

@@ -1,26 +1,22 @@
 """Run an exported policy without SB3: ONNX through onnxruntime, or a checked ``torch.export`` file.
 
 Both runtimes take one observation (array [D] or dict of arrays) via ``__call__`` or a batch via
-``predict_batch`` and return actions as float arrays. Loading never unpickles: ONNX is protobuf, and
-a ``.pt2`` archive is refused unless every member is plain JSON or raw tensor bytes (torch's own
-loader would fall back to unrestricted unpickling for some members).
+``predict_batch`` and return actions as float arrays. Loading never runs code from the file: ONNX is
+protobuf, and a ``.pt2`` archive is parsed member by member first (:mod:`agents.deploy.pt2_check`:
+torch's own loader unpickles, ``exec``s guards code and ``eval``s shape strings on request).
 """
 from __future__ import annotations
 
-import io
 import json
 import pathlib
-import re
-import zipfile
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
+from agents.deploy.pt2_check import UnsafeFileError, check_pt2_archive
+
 METADATA_KEY = "foresight"
-
-
-class UnsafeFileError(ValueError):
-    """A model file that could run code when loaded, or is not the format its name says."""
 
 
 class _Runtime:
@@ -38,7 +34,7 @@ class _Runtime:
         else:
             values = [observation]
         out = []
-        for (key, shape), value in zip(shapes.items(), values):
+        for (key, shape), value in zip(shapes.items(), values, strict=True):
             array = np.asarray(value, dtype=np.float32)
             array = array if batched else array[None]
             if list(array.shape[1:]) != shape:
@@ -75,12 +71,13 @@ class OnnxPolicy(_Runtime):
             raise UnsafeFileError(f"{path} is not a loadable ONNX model: {err}") from None
         meta = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         if meta is None:
-            raise ValueError(f"{path} has no '{METADATA_KEY}' metadata; export it with agents.deploy.export.export_onnx")
+            raise ValueError(f"{path} has no '{METADATA_KEY}' metadata; "
+                             "export it with agents.deploy.export.export_onnx")
         self.meta = json.loads(meta)
         self.names = [i.name for i in self.session.get_inputs()]
 
     def _run(self, inputs: list[np.ndarray]) -> np.ndarray:
-        return self.session.run(None, dict(zip(self.names, inputs)))[0]
+        return self.session.run(None, dict(zip(self.names, inputs, strict=True)))[0]
 
 
 def _check_onnx_bytes(path: pathlib.Path) -> None:
@@ -91,41 +88,8 @@ def _check_onnx_bytes(path: pathlib.Path) -> None:
         raise UnsafeFileError(f"{path} is a pickle or zip archive, not an ONNX protobuf; refusing to load it")
 
 
-_PT2_ALLOWED = [r"archive_format", r"archive_version", r"byteorder", r"\.data/version", r"\.data/serialization_id",
-                r"models/[\w.-]+\.json", r"data/weights/weight_\d+", r"data/weights/[\w.-]+\.json",
-                r"data/constants/tensor_\d+", r"data/constants/[\w.-]+\.json",
-                r"data/sample_inputs/[\w.-]+\.pt", r"extra/[\w.-]+\.json"]
-_PT2_PATTERN = re.compile(r"^[\w.-]+/(?:" + "|".join(_PT2_ALLOWED) + r")$")
-
-
-def check_pt2_archive(path: str | pathlib.Path) -> None:
-    """Refuse a ``.pt2`` archive that could execute code in ``torch.export.load``.
-
-    Allowed: JSON configs and raw tensor bytes, with no payload marked ``use_pickle``, and sample
-    inputs that load under ``torch.load(weights_only=True)``. Everything else raises.
-    """
-    import torch
-
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as err:
-        raise UnsafeFileError(f"{path} is not a torch.export archive: {err}") from None
-    with archive:
-        for name in archive.namelist():
-            if not _PT2_PATTERN.match(name):
-                raise UnsafeFileError(f"{path}: member {name!r} is not an allowed torch.export member")
-            data = archive.read(name)
-            if name.endswith(".json") and re.search(rb'"use_pickle"\s*:\s*true', data):
-                raise UnsafeFileError(f"{path}: {name!r} stores pickled payloads; refusing to load")
-            if name.endswith(".pt"):
-                try:
-                    torch.load(io.BytesIO(data), weights_only=True)
-                except Exception as err:  # noqa: BLE001 - any failure of the safe unpickler means refuse
-                    raise UnsafeFileError(f"{path}: {name!r} is not weights-only data: {err}") from None
-
-
 class ProgramPolicy(_Runtime):
-    """A ``torch.export`` policy (``.pt2``), checked by :func:`check_pt2_archive` before loading."""
+    """A ``torch.export`` policy (``.pt2``), parsed by :func:`check_pt2_archive` before torch loads it."""
 
     def __init__(self, path: str | pathlib.Path) -> None:
         import torch

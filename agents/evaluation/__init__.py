@@ -1,1 +1,2 @@
-"""Evaluation of any policy: seeded episodes, success intervals, IQM with bootstrap CIs, learning curves, plots and videos."""
+"""Evaluation of any policy: seeded episodes, success intervals, IQM with bootstrap CIs, learning curves,
+plots and videos."""

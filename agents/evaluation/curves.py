@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import gymnasium as gym
 
+from agents.agent import Agent
 from world_models.rollouts import run_episodes
 
 
@@ -19,8 +21,9 @@ class CurvePoint(NamedTuple):
     """Wall time since the curve started (training and evaluation)."""
 
 
-def learning_curve(agent: Any, make_eval_env: Callable[[], gym.Env], total_steps: int, eval_every: int,
-                   eval_episodes: int, seed: int = 10_000, log: Callable[[str], None] | None = None) -> list[CurvePoint]:
+def learning_curve(agent: Agent, make_eval_env: Callable[[], gym.Env], total_steps: int, eval_every: int,
+                   eval_episodes: int, seed: int = 10_000, log: Callable[[str],
+                                                                         None] | None = None) -> list[CurvePoint]:
     """Alternate ``agent.learn(eval_every)`` and deterministic evaluation until ``total_steps``.
 
     Args:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from agents.agent import Predictor
 from agents.evaluation.statistics import wilson_interval
 
 Policy = Callable[[Any], np.ndarray]
@@ -60,7 +62,7 @@ class ModelPolicy:
     episode afresh instead of from the previous episode's last plan.
     """
 
-    def __init__(self, model: Any, deterministic: bool = True, obs_transform: Callable | None = None) -> None:
+    def __init__(self, model: Predictor, deterministic: bool = True, obs_transform: Callable | None = None) -> None:
         self.model, self.deterministic, self.obs_transform = model, deterministic, obs_transform
         self._episode_start = True
 
@@ -84,7 +86,7 @@ class ModelPolicy:
         return action
 
 
-def model_policy(model: Any, deterministic: bool = True, obs_transform: Callable | None = None) -> ModelPolicy:
+def model_policy(model: Predictor, deterministic: bool = True, obs_transform: Callable | None = None) -> ModelPolicy:
     """Wrap an SB3-like model (``predict``) as ``obs -> action``; ``obs_transform`` e.g. normalises."""
     return ModelPolicy(model, deterministic, obs_transform)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import pathlib
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,8 @@ def record_video(make_env: Callable[[str], Any], policy: Callable[[Any], np.ndar
     return write_mp4(frames, path, fps=fps)
 
 
-def _pyplot():
+def headless_pyplot():
+    """``matplotlib.pyplot`` on the file-only Agg backend (no display needed), imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,7 +93,7 @@ def _pyplot():
 
 def plot_curve(history: list[dict[str, Any]], path: pathlib.Path, title: str = "") -> pathlib.Path:
     """Learning curve from evaluation history rows (``step``, ``return_mean``, ``success_rate``)."""
-    plt = _pyplot()
+    plt = headless_pyplot()
     steps = [row["step"] for row in history]
     has_success = any(row.get("success_rate") is not None for row in history)
     fig, axes = plt.subplots(1, 2 if has_success else 1, figsize=(10 if has_success else 5, 3.5), squeeze=False)

@@ -11,7 +11,7 @@ each task, and the interval is the percentile interval of 50,000 replicates.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

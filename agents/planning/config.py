@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from foresight_base.checks import check_choice, check_keys
+
 OBJECTIVES = ("auto", "goal_distance", "env_reward", "learned_reward")
 
 
@@ -55,13 +57,9 @@ class PlanningAgentConfig:
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> PlanningAgentConfig:
         """Build from keyword hyperparameters, naming any unknown ones and the valid set."""
-        valid = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - valid)
-        if unknown:
-            raise ValueError(f"unknown PlanningAgent hyperparameter(s) {unknown}; valid: {sorted(valid)}")
+        check_keys("PlanningAgent hyperparameter", kwargs, {f.name for f in fields(cls)})
         config = cls(**kwargs)
-        if config.objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {config.objective!r}; valid: {OBJECTIVES}")
+        check_choice("objective", config.objective, OBJECTIVES)
         return config
 
     def planner_options(self) -> dict[str, Any]:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -26,6 +28,7 @@ import torch
 from torch import nn
 
 from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
 from world_models.rollouts import EpisodeStats, run_episodes
 from world_models.spaces import space_from_json, space_to_json
 
@@ -77,7 +80,7 @@ class DistilledPolicy(nn.Module):
         self.hidden_sizes = tuple(hidden_sizes)
         sizes = [observation_vector(observation_space.sample(), observation_space).shape[-1], *hidden_sizes]
         layers: list[nn.Module] = []
-        for inputs, outputs in zip(sizes[:-1], sizes[1:]):
+        for inputs, outputs in pairwise(sizes):
             layers += [nn.Linear(inputs, outputs), nn.ReLU()]
         self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], int(np.prod(action_space.shape))))
         self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32).reshape(-1))
@@ -111,7 +114,7 @@ class DistilledPolicy(nn.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> DistilledPolicy:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = load_checkpoint(pathlib.Path(path))  # digest checked, no code run
         if checkpoint.get("format") != STUDENT_FORMAT:
             raise ValueError(f"{path} is not a distilled policy (format {checkpoint.get('format')!r}, "
                              f"expected {STUDENT_FORMAT!r})")
@@ -151,7 +154,7 @@ def distill(env: gym.Env, teacher: Teacher, config: DistillConfig = DistillConfi
             label = np.asarray(teacher(obs), dtype=np.float32)
             features.append(observation_vector(obs, env.observation_space))
             labels.append(label.reshape(-1))
-            if teacher_drives or rng.random() < config.teacher_mix:
+            if teacher_drives or rng.random() < config.teacher_mix:  # noqa: B023 - called within this round only
                 return label
             return student.predict(obs)[0]
 

@@ -74,6 +74,9 @@ class OnlineAgent:
         """Extra ``rollout/*`` scalars logged when episodes end."""
         return {}
 
+    def before_learning(self, env: VecEnv) -> None:
+        """Called by :meth:`learn` after the envs (re)start, before the first step (demonstrations load here)."""
+
     def learner_state(self, with_buffer: bool) -> dict[str, Any]:
         """Weights, optimisers, counters and (``with_buffer``) replay, as tensors and plain data."""
         raise NotImplementedError
@@ -101,6 +104,15 @@ class OnlineAgent:
         """Use ``logger`` (SB3's ``configure(...)``) for training records, as SB3 models do."""
         self.logger = logger
 
+    def env_attr(self, name: str) -> Any:
+        """An attribute of the (first) training env, e.g. its batched ``compute_reward``; ``None`` if absent."""
+        try:
+            if isinstance(self.env, VecEnv):
+                return self.env.get_attr(name, indices=[0])[0]
+            return self.env.get_wrapper_attr(name) if self.env is not None else None
+        except AttributeError:
+            return None
+
     def get_vec_normalize_env(self) -> None:
         """SB3 callbacks ask for this; our agents never normalise observations in the env."""
         return None
@@ -110,16 +122,18 @@ class OnlineAgent:
         """Collect and learn for ``total_timesteps`` env steps (E envs step at once)."""
         env = self.get_env()
         if env is None:
-            raise RuntimeError(f"this {type(self).__name__} has no env; pass env= to {type(self).__name__}.load to keep learning")
+            name = type(self).__name__
+            raise RuntimeError(f"this {name} has no env; pass env= to {name}.load to keep learning")
         if reset_num_timesteps or self._obs is None:
             env.seed(self.seed)
             self._obs, self._episode = env.reset(), np.zeros((env.num_envs, 2))
             self.on_episode_start(None)
         if reset_num_timesteps:
             self.num_timesteps = 0
+        target = self.num_timesteps + total_timesteps  # steps a hook adds (demonstrations) count towards it
+        self.before_learning(env)
         callback = self._init_callback(callback, progress_bar)
-        callback.on_training_start(locals(), globals())
-        target = self.num_timesteps + total_timesteps
+        callback.on_training_start({"total_timesteps": target, "self": self}, globals())  # SB3: the absolute target
         while self.num_timesteps < target:
             callback.on_rollout_start()
             keep_going = self._step(env, callback)
@@ -144,7 +158,8 @@ class OnlineAgent:
         obs, envs = self._obs, env.num_envs
         actions = self.explore(obs, envs)
         next_obs, rewards, dones, infos = env.step(actions)
-        terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)])
+        terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos,
+                                                                                                   strict=True)])
         final = _final_observations(next_obs, dones, infos)
         self.num_timesteps += envs
         self._episode += np.stack([rewards, np.ones(envs)], axis=1)

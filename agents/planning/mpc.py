@@ -31,15 +31,16 @@ import torch
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
 from agents.planning.config import PlanningAgentConfig
 from agents.planning.loop import OnlineAgent
-from world_models.devices import resolve_device
+from foresight_base.devices import resolve_device
+from world_models.fitting import FitConfig, fit
 from world_models.models import EnsembleDynamics, ModelConfig, load_model
 from world_models.planners import make_planner
 from world_models.replay import ReplayBuffer
 from world_models.scoring import RewardFn, env_goal_reward, goal_distance_reward, model_score_fn
 from world_models.spaces import StateLayout, space_from_json, space_to_json
-from world_models.fitting import FitConfig, fit
 
 CHECKPOINT_FORMAT = "foresight.planning_agent/1"
 
@@ -58,7 +59,8 @@ class PlanningAgent(OnlineAgent):
         **hyperparams: Fields of :class:`agents.planning.config.PlanningAgentConfig`.
     """
 
-    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto", verbose: int = 0,
+    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto",
+                 verbose: int = 0,
                  tensorboard_log: str | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, **hyperparams: Any) -> None:
         policy_kwargs = hyperparams.pop("policy_kwargs", None)
@@ -108,19 +110,10 @@ class PlanningAgent(OnlineAgent):
         goals = torch.as_tensor(self.layout.desired_goal(obs).reshape(envs, -1), device=self.device)
         if self.objective == "goal_distance":
             return goal_distance_reward(self.layout, goals)
-        compute_reward = self._env_attr("compute_reward")
+        compute_reward = self.env_attr("compute_reward")
         if compute_reward is None:
             raise RuntimeError("objective 'env_reward' needs an env with compute_reward; pass env= to load()")
         return env_goal_reward(compute_reward, self.layout, goals)
-
-    def _env_attr(self, name: str) -> Any:
-        """An attribute of the (first) training env, e.g. its batched ``compute_reward``; ``None`` if absent."""
-        try:
-            if isinstance(self.env, VecEnv):
-                return self.env.get_attr(name, indices=[0])[0]
-            return self.env.get_wrapper_attr(name) if self.env is not None else None
-        except AttributeError:
-            return None
 
     @torch.no_grad()
     def plan(self, obs: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +190,7 @@ class PlanningAgent(OnlineAgent):
         """Model, optimiser, fit counters, random streams and (``with_buffer``) the replay."""
         state = {"model": self.model.state_dict(), "optimiser": self.optimiser.state_dict(), "fits": self.fits,
                  "steps_since_fit": self._steps_since_fit, "generator": self.generator.get_state(),
-                 "planner_generator": self.planner.generator.get_state()}
+                 "planner": self.planner.state_dict()}
         if with_buffer:
             state["replay"] = self.replay.state_dict()
         return state
@@ -207,7 +200,7 @@ class PlanningAgent(OnlineAgent):
         self.optimiser.load_state_dict(state["optimiser"])
         self.fits, self._steps_since_fit = int(state["fits"]), int(state["steps_since_fit"])
         self.generator.set_state(state["generator"])
-        self.planner.generator.set_state(state["planner_generator"])
+        self.planner.load_state_dict(state["planner"])
         if "replay" in state:
             self.replay = ReplayBuffer.from_state_dict(state["replay"])
 
@@ -227,7 +220,7 @@ class PlanningAgent(OnlineAgent):
     def load(cls, path: str | os.PathLike, env: gym.Env | None = None, device: str | torch.device = "auto",
              **kwargs: Any) -> PlanningAgent:
         """Rebuild an agent saved by :meth:`save`; ``env`` is needed only to keep learning."""
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = load_checkpoint(pathlib.Path(path))  # digest checked, no code run
         if checkpoint.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a PlanningAgent checkpoint (format {checkpoint.get('format')!r}, "
                              f"expected {CHECKPOINT_FORMAT!r})")

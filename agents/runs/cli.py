@@ -60,6 +60,19 @@ def import_gym_packages(names: list[str]) -> None:
             raise SystemExit(f"--gym-packages: cannot import {name!r} ({err})") from None
 
 
+def add_trust_flag(p: argparse.ArgumentParser) -> None:
+    """``--trust-wrapper``: the one way to let a config name an env wrapper outside the known list."""
+    p.add_argument("--trust-wrapper", nargs="*", default=[], metavar="PATH",
+                   help="env_wrapper classes (dotted paths) a config or run folder may name besides the known "
+                   "gymnasium/SB3 wrappers; trusting one runs its code")
+
+
+def apply_trust(args: argparse.Namespace) -> None:
+    from agents.training.wrapper_allowlist import trust_wrappers
+
+    trust_wrappers(args.trust_wrapper)
+
+
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="train.py",
@@ -69,22 +82,36 @@ def train_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     p.add_argument("--algo", default="sac", choices=ALGOS, help="algorithm")
-    p.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium env id (ours or any installed package's)")
-    p.add_argument("-n", "--n-timesteps", type=int, default=None, help="total env steps (default: the hyperparameter file's)")
+    p.add_argument("--env", default="Foresight/PandaReach-v0",
+                   help="gymnasium env id (ours or any installed package's)")
+    p.add_argument("-n", "--n-timesteps", type=int, default=None,
+                   help="total env steps (default: the hyperparameter file's)")
     p.add_argument("--seed", type=int, default=0, help="one seed for model, envs and evaluation")
     p.add_argument("--n-envs", type=int, default=None, help="parallel training envs (default: the file's, else 1)")
-    p.add_argument("--vec-env", default=None, choices=VEC_ENVS, help="how envs run: one process, one per env, or a batched torch world (default: the file's, else dummy)")
+    p.add_argument("--vec-env", default=None, choices=VEC_ENVS,
+                   help="how envs run: one process, one per env, or a batched torch world (default: the file's, "
+                        "else dummy)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N env steps (0: only at the end; default: max(2000, n_timesteps/20))")
+    p.add_argument("--eval-freq", type=int, default=None,
+                   help="evaluate every N env steps (0: only at the end; default: max(2000, n_timesteps/20))")
     p.add_argument("--eval-episodes", type=int, default=20, help="episodes per evaluation")
-    p.add_argument("--save-freq", type=int, default=None, help="full checkpoint (with the replay buffer) every N env steps (0: only at the end; default: max(2000, n_timesteps/10))")
-    p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="hyperparameter overrides, e.g. gamma=0.9 'policy_kwargs=dict(net_arch=[32])'")
-    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make kwargs, e.g. reward_type=dense")
+    p.add_argument("--save-freq", type=int, default=None,
+                   help="full checkpoint (with the replay buffer) every N env steps (0: only at the end; "
+                        "default: max(2000, n_timesteps/10))")
+    p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="hyperparameter overrides, e.g. gamma=0.9 'policy_kwargs=dict(net_arch=[32])'")
+    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="gymnasium.make kwargs, e.g. reward_type=dense")
     p.add_argument("-f", "--log-folder", default="runs", help="root folder of runs")
-    p.add_argument("--resume", default=None, metavar="RUN", help="continue this run folder from its newest readable checkpoint")
-    p.add_argument("--hyperparams-folder", default=None, metavar="DIR", help="folder of <algo>.yml files (default: agents/training/hyperparams)")
-    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register (e.g. panda_gym)")
-    p.add_argument("--video-episodes", type=int, default=2, help="episodes of the final policy in video.mp4 (0: no video)")
+    p.add_argument("--resume", default=None, metavar="RUN",
+                   help="continue this run folder from its newest readable checkpoint")
+    p.add_argument("--hyperparams-folder", default=None, metavar="DIR",
+                   help="folder of <algo>.yml files (default: agents/training/hyperparams)")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
+                   help="packages to import so their env ids register (e.g. panda_gym)")
+    add_trust_flag(p)
+    p.add_argument("--video-episodes", type=int, default=2,
+                   help="episodes of the final policy in video.mp4 (0: no video)")
     p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("-v", "--verbose", type=int, default=0, choices=(0, 1, 2), help="SB3 console logging")
@@ -121,11 +148,12 @@ def train_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # before torch and SB3 load: --help and bad flags answer at once
     console_logging()
 
-    from agents.training import run as training
     from agents.checkpoints import CheckpointError
+    from agents.training import run as training
 
     import_gym_packages(args.gym_packages)
     try:
+        apply_trust(args)
         if args.resume:
             overrides = {"progress": not args.no_progress, "verbose": args.verbose}
             if args.n_timesteps is not None:
@@ -169,13 +197,20 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1_000_000, help="episode i starts from reset(seed=SEED+i)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic policy")
     p.add_argument("--checkpoint", default="best", choices=("best", "latest"), help="which weights of each run")
-    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make overrides, e.g. randomize=true for robustness")
-    p.add_argument("--video-episodes", type=int, default=0, help="record the first N episodes of each run to eval_video.mp4")
-    p.add_argument("--out", default=None, metavar="DIR", help="write per-run CSV/videos under DIR/<run name>/ and the comparison here (default: RUN/evaluation/)")
+    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="gymnasium.make overrides, e.g. randomize=true for robustness")
+    p.add_argument("--video-episodes", type=int, default=0,
+                   help="record the first N episodes of each run to eval_video.mp4")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write per-run CSV/videos under DIR/<run name>/ and the comparison here "
+                        "(default: RUN/evaluation/)")
     p.add_argument("--plot", action="store_true", help="write comparison.png (per-run success/return with CIs)")
-    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
-    p.add_argument("--ray", type=int, default=0, metavar="WORKERS", help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
+                   help="packages to import so their env ids register")
+    p.add_argument("--ray", type=int, default=0, metavar="WORKERS",
+                   help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
     p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    add_trust_flag(p)
     return p
 
 
@@ -198,8 +233,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 
     import_gym_packages(args.gym_packages)
     try:
+        apply_trust(args)
         request = rev.EvalRequest(args.episodes, args.seed, not args.stochastic, parse_overrides(args.env_kwargs),
-                                  args.video_episodes, args.checkpoint)
+                                  args.video_episodes, args.checkpoint, tuple(args.trust_wrapper))
         if args.episodes < 1 or args.video_episodes < 0 or args.ray < 0:
             raise ValueError(f"--episodes must be >= 1, --video-episodes and --ray >= 0, got {args.episodes}, "
                              f"{args.video_episodes}, {args.ray}")
@@ -214,7 +250,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     labels = rev.run_labels(infos)
     reports = _evaluate_all(infos, labels, request, args)
     summary: dict = {"runs": {label: {"env_id": info.env_id, "algo": info.algo, **r.summary.as_dict()}
-                              for label, info, r in zip(labels, infos, reports)}}
+                              for label, info, r in zip(labels, infos, reports, strict=False)}}
     if len(reports) > 1:
         print(rev.comparison_table(reports, infos, labels))
         summary["aggregate"] = rev.aggregate(reports, infos, labels)
@@ -241,8 +277,9 @@ def _evaluate_all(infos, labels: list[str], request, args) -> list:
         parallel.init_ray(args.ray)
     reports = []
     try:
-        for info, label in zip(infos, labels):
-            out = pathlib.Path(args.out) / label.replace(" ", "_").replace("/", "_") if args.out else info.path / "evaluation"
+        for info, label in zip(infos, labels, strict=False):
+            safe = label.replace(" ", "_").replace("/", "_")
+            out = pathlib.Path(args.out) / safe if args.out else info.path / "evaluation"
             if args.ray:
                 report = parallel.evaluate_run_ray(info.path, request, args.ray, tuple(args.gym_packages))
                 out.mkdir(parents=True, exist_ok=True)
@@ -280,7 +317,9 @@ def tune_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="fixed hyperparameters for every trial")
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="gymnasium.make kwargs")
     p.add_argument("-f", "--log-folder", default="runs", help="trial runs go to LOG_FOLDER/tune/STUDY/")
-    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
+                   help="packages to import so their env ids register")
+    add_trust_flag(p)
     return p
 
 
@@ -294,6 +333,7 @@ def tune_main(argv: list[str] | None = None) -> int:
     console_logging()
     import_gym_packages(args.gym_packages)
     try:
+        apply_trust(args)
         base = RunConfig(algo=args.algo, env_id=args.env, n_timesteps=args.n_timesteps, seed=args.seed,
                            eval_episodes=args.eval_episodes, save_freq=0, params=parse_overrides(args.params),
                            env_kwargs=parse_overrides(args.env_kwargs), log_folder=args.log_folder)

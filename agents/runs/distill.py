@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -21,8 +22,8 @@ from agents.evaluation.statistics import bootstrap_ci
 from agents.planning.distill import DistillConfig, DistillReport, distill
 from agents.runs.evaluate import EVAL_SEED
 from agents.runs.loading import DISTILLED, LoadedRun, load_run
+from agents.training.env_setup import registry_name
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import registered_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +82,7 @@ def teacher_root(teacher: pathlib.Path) -> pathlib.Path:
 
 def paired_gap(teacher: list[Episode], student: list[Episode]) -> dict[str, Any]:
     """Teacher minus student on the same seeds: return difference with a bootstrap CI, success rates."""
-    difference = np.array([t.episode_return - s.episode_return for t, s in zip(teacher, student)])
+    difference = np.array([t.episode_return - s.episode_return for t, s in zip(teacher, student, strict=False)])
     gap: dict[str, Any] = {"return_difference": float(difference.mean()),
                            "return_difference_ci": bootstrap_ci(difference)}
     rates = [summarize(teacher).success_rate, summarize(student).success_rate]
@@ -141,7 +142,7 @@ def _write_run(loaded: LoadedRun, request: DistillRequest, student, teacher: Eva
     """The student's run folder: ``config.yaml`` (enough to load it), ``checkpoints/best.pt``, ``eval.json``."""
     env_id, seed = loaded.config["env_id"], request.config.seed
     root = request.log_folder or teacher_root(loaded.run.path)
-    run = RunFolder.create(root, registered_id(env_id), DISTILLED, seed)
+    run = RunFolder.create(root, registry_name(env_id), DISTILLED, seed)
     config = {"algo": DISTILLED, "env_id": env_id, "seed": seed, "teacher": str(loaded.run.path),
               "teacher_algo": loaded.config["algo"], "teacher_checkpoint": str(loaded.checkpoint),
               **{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(request.config).items()}}

@@ -19,7 +19,8 @@ def distill_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     p.add_argument("run", metavar="RUN", help="the teacher's run folder (written by train.py)")
-    p.add_argument("--rounds", type=int, default=d.rounds, help="DAgger rounds: the teacher drives round 0, the student the rest")
+    p.add_argument("--rounds", type=int, default=d.rounds,
+                   help="DAgger rounds: the teacher drives round 0, the student the rest")
     p.add_argument("--episodes-per-round", type=int, default=d.episodes_per_round, help="episodes collected per round")
     p.add_argument("--epochs", type=int, default=d.epochs, help="passes over all labels after each round")
     p.add_argument("--hidden-sizes", type=int, nargs="+", default=list(d.hidden_sizes), help="student MLP layers")
@@ -28,7 +29,8 @@ def distill_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the student, its data and its run folder name")
     p.add_argument("--checkpoint", default="best", choices=("best", "latest"), help="the teacher's weights")
     p.add_argument("-f", "--log-folder", default=None, help="root of the student's run folder (default: the teacher's)")
-    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG", help="packages to import so their env ids register")
+    p.add_argument("--gym-packages", nargs="*", default=[], metavar="PKG",
+                   help="packages to import so their env ids register")
     p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
@@ -57,7 +59,8 @@ def distill_main(argv: list[str] | None = None) -> int:
             raise ValueError(f"{args.run} is not a run folder (no config.yaml)")
         config = DistillConfig(tuple(args.hidden_sizes), args.rounds, args.episodes_per_round, args.teacher_mix,
                                args.epochs, seed=args.seed)
-        request = DistillRequest(args.run, config, args.eval_episodes, which=args.checkpoint, log_folder=args.log_folder)
+        request = DistillRequest(args.run, config, args.eval_episodes, which=args.checkpoint,
+                                 log_folder=args.log_folder)
     except ValueError as err:
         parser.error(str(err))
     episodes = args.rounds * args.episodes_per_round + 2 * args.eval_episodes

@@ -8,14 +8,15 @@ from __future__ import annotations
 import csv
 import dataclasses
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from agents.evaluation.episodes import Episode, EvalSummary, evaluate, model_policy, summarize
-from agents.runs.loading import LoadedRun, load_run
 from agents.evaluation.media import optional_output, record_video
 from agents.evaluation.statistics import REPS, bootstrap_ci, iqm, stratified_bootstrap_ci
+from agents.runs.loading import LoadedRun, load_run
 from agents.training.run_folder import RunFolder
 
 EVAL_SEED = 1_000_000  # default start seeds, away from training (seed..) and in-training eval seeds
@@ -31,6 +32,8 @@ class EvalRequest:
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     video_episodes: int = 0
     which: str = "best"
+    trusted_wrappers: tuple[str, ...] = ()
+    """``env_wrapper`` paths the user trusted (``--trust-wrapper``); Ray workers trust them too."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +80,8 @@ def write_episodes_csv(episodes: list[Episode], path: pathlib.Path) -> None:
         writer = csv.writer(f)
         writer.writerow(["episode", "seed", "return", "length", "success"])
         for i, e in enumerate(episodes):
-            writer.writerow([i, e.seed, f"{e.episode_return:.6g}", e.length, "" if e.success is None else int(e.success)])
+            writer.writerow([i, e.seed, f"{e.episode_return:.6g}", e.length,
+                             "" if e.success is None else int(e.success)])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +103,7 @@ def run_labels(infos: list[RunInfo]) -> list[str]:
     of the path when two runs share that (the same run twice, or copies in different folders)."""
     parts = [info.path.resolve().parts for info in infos]
     for depth in range(1, max(len(p) for p in parts) + 1):
-        labels = [f"{info.algo} {info.env_id} {'/'.join(p[-depth:])}" for info, p in zip(infos, parts)]
+        labels = [f"{info.algo} {info.env_id} {'/'.join(p[-depth:])}" for info, p in zip(infos, parts, strict=False)]
         if len(set(labels)) == len(labels):
             return labels
     return [f"{i} {info.algo} {info.env_id} {info.path.name}" for i, info in enumerate(infos)]
@@ -111,7 +115,8 @@ def interval(low: float, high: float, digits: int = 2, percent: bool = False) ->
     return f"[{show(low)}, {show(high)}]"
 
 
-def aggregate(reports: list[RunReport], infos: list[RunInfo], labels: list[str], reps: int = REPS) -> list[dict[str, Any]]:
+def aggregate(reports: list[RunReport], infos: list[RunInfo], labels: list[str],
+              reps: int = REPS) -> list[dict[str, Any]]:
     """Per (env, algorithm): IQM of the runs' mean returns, and their mean success, with rliable's
     stratified bootstrap 95% CIs (runs resampled). Runs of different envs or algorithms are never
     pooled; a group of one run has no interval across runs (its own row has the episode CI)."""
@@ -137,7 +142,8 @@ def aggregate_lines(groups: list[dict[str, Any]]) -> list[str]:
     """One line per group, and a word when the runs were of different envs or algorithms."""
     lines = []
     for g in groups:
-        text = f"{g['algo']} on {g['env_id']}, {g['n_runs']} run{'s' if g['n_runs'] > 1 else ''}: return IQM {g['return_iqm']:.2f}"
+        runs = f"{g['n_runs']} run{'s' if g['n_runs'] > 1 else ''}"
+        text = f"{g['algo']} on {g['env_id']}, {runs}: return IQM {g['return_iqm']:.2f}"
         if g["return_iqm_ci"] is not None:
             text += f" (95% bootstrap CI over runs {interval(*g['return_iqm_ci'])})"
         if "success_mean" in g:
@@ -155,7 +161,7 @@ def comparison_table(reports: list[RunReport], infos: list[RunInfo], labels: lis
     """Markdown table: one row per run, saying its env and algorithm."""
     lines = ["| run | env | algo | episodes | success (95% CI) | return mean +/- std |",
              "| --- | --- | --- | --- | --- | --- |"]
-    for label, info, r in zip(labels, infos, reports):
+    for label, info, r in zip(labels, infos, reports, strict=False):
         s = r.summary
         success = "n/a" if s.success_rate is None else f"{s.success_rate:.0%} {interval(*s.success_ci, percent=True)}"
         lines.append(f"| {label} | {info.env_id} | {info.algo} | {s.n_episodes} | {success} | "
@@ -165,32 +171,34 @@ def comparison_table(reports: list[RunReport], infos: list[RunInfo], labels: lis
 
 def plot_comparison(reports: list[RunReport], labels: list[str], path: pathlib.Path) -> pathlib.Path:
     """Write :func:`comparison_figure` to ``path`` (PNG)."""
-    from agents.evaluation.media import _pyplot
+    from agents.evaluation.media import headless_pyplot
 
     fig = comparison_figure(reports, labels)
     fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
+    headless_pyplot().close(fig)
     return path
 
 
 def comparison_figure(reports: list[RunReport], labels: list[str]):
     """Per-run return (and success rate, for runs whose env reports one) with 95% intervals."""
-    from agents.evaluation.media import _pyplot
+    from agents.evaluation.media import headless_pyplot
 
-    plt = _pyplot()
+    plt = headless_pyplot()
     with_success = [i for i, r in enumerate(reports) if r.summary.success_rate is not None]
     panels = 2 if with_success else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 + 4 * panels, 0.5 * len(reports) + 2.5), squeeze=False)
     y = np.arange(len(reports))
     means = [r.summary.return_mean for r in reports]
-    lows, highs = zip(*(bootstrap_ci(np.array([e.episode_return for e in r.episodes]), np.mean, 2000) for r in reports))
+    lows, highs = zip(*(bootstrap_ci(np.array([e.episode_return for e in r.episodes]), np.mean,
+                                     2000) for r in reports), strict=False)
     axes[0, 0].errorbar(means, y, xerr=[np.subtract(means, lows), np.subtract(highs, means)], fmt="o")
     axes[0, 0].set(yticks=y, yticklabels=labels, xlabel="return (mean, 95% bootstrap CI)")
     if with_success:
         ax = axes[0, 1]
         rates = [reports[i].summary.success_rate for i in with_success]
         cis = [reports[i].summary.success_ci for i in with_success]
-        ax.errorbar(rates, with_success, xerr=[[r - c[0] for r, c in zip(rates, cis)], [c[1] - r for r, c in zip(rates, cis)]],
+        ax.errorbar(rates, with_success, xerr=[[r - c[0] for r, c in zip(rates, cis, strict=False)],
+                                               [c[1] - r for r, c in zip(rates, cis, strict=False)]],
                     fmt="o")
         for i in sorted(set(y) - set(with_success)):  # no success signal: say so, never plot 0
             ax.text(0.5, i, "n/a (no success signal)", ha="center", va="center", color="grey")

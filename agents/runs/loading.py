@@ -7,23 +7,28 @@ its weights come from a checkpoint read with ``torch.load(weights_only=True)``. 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents import checkpoints
+from agents.agent import Agent
 from agents.planning.distill import DistilledPolicy
-from world_models.devices import resolve_device
-
 from agents.training import state as train_state
+from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
 from agents.training.factory import make_agent
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize
+from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 
 WHICH = ("best", "latest")
 DISTILLED = "distilled"
 """The ``algo`` of a run folder written by ``scripts/distill.py``: a :class:`DistilledPolicy`, not a factory model."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +36,7 @@ class LoadedRun:
     """A run's policy ready to act: ``model.predict`` on ``obs_transform(obs)``."""
 
     run: RunFolder
-    model: Any
+    model: Agent
     config: dict[str, Any]
     hyperparams: dict[str, Any]
     obs_transform: Callable | None
@@ -44,25 +49,31 @@ class LoadedRun:
 
 
 def checkpoint_path(run: RunFolder, which: str) -> tuple[dict[str, Any], pathlib.Path]:
-    """The ``best`` weights (falling back to latest if there is no best) or the ``latest`` step file."""
-    if which not in WHICH:
-        raise ValueError(f"unknown checkpoint {which!r}; valid: {', '.join(WHICH)}")
+    """The ``best`` weights or the ``latest`` step file; a missing or damaged best falls back to the
+    newest readable step file (with a warning), a damaged step file to the one before it."""
+    check_choice("checkpoint", which, WHICH)
     if which == "best" and run.best.is_file():
-        return checkpoints.load(run.best), run.best
-    state, path, _ = checkpoints.load_latest(run.checkpoints)
+        try:
+            return checkpoints.load(run.best, train_state.REQUIRED), run.best
+        except checkpoints.CheckpointError as err:
+            log.warning("%s; using the newest readable step checkpoint instead", err)
+    state, path, skipped = checkpoints.load_latest(run.checkpoints, train_state.REQUIRED)
+    for warning in skipped:
+        log.warning(warning)
     return state, path
 
 
 def load_run(path: str | pathlib.Path, which: str = "best", device: str = "auto") -> LoadedRun:
     """Rebuild the model of the run at ``path`` and load its ``which`` checkpoint's weights."""
     run = RunFolder.open(path)
-    record = run.read_yaml()
-    config, hyperparams = record["config"], record["hyperparams"]
+    config, hyperparams = run.read_record()
     check_env_id(config["env_id"])
+    wrapper_factories(hyperparams.get("env_wrapper"))  # a run folder never chooses the code we import
     if config["algo"] == DISTILLED:
         if which not in WHICH:
             raise ValueError(f"unknown checkpoint {which!r}; valid: {', '.join(WHICH)}")
-        return LoadedRun(run, DistilledPolicy.load(run.best, resolve_device(device)), config, hyperparams, None, run.best)
+        return LoadedRun(run, DistilledPolicy.load(run.best, resolve_device(device)), config, hyperparams, None,
+                         run.best)
     state, ckpt = checkpoint_path(run, which)
     venv = make_vec_env(config["env_id"], n_envs=1, seed=config["seed"], env_kwargs=hyperparams.get("env_kwargs"),
                         wrappers=hyperparams.get("env_wrapper"))

@@ -49,7 +49,9 @@ class EvalWorker:
         for name in ("envs", *gym_packages):
             importlib.import_module(name)
         from agents.runs.loading import load_run
+        from agents.training.wrapper_allowlist import trust_wrappers
 
+        trust_wrappers(request.trusted_wrappers)
         torch.set_num_threads(1)
         self.loaded = load_run(run_path, request.which, device="cpu")
         self.env = self.loaded.make_env(env_kwargs=request.env_kwargs)
@@ -109,7 +111,8 @@ class RayPool:
 
     def evaluate(self, n_episodes: int, seed: int) -> RunReport:
         slices = episode_slices(n_episodes, len(self.workers), seed)
-        parts = self.ray.get([w.run.remote(first, count) for w, (first, count) in zip(self.workers, slices)])
+        parts = self.ray.get([w.run.remote(first, count) for w, (first, count) in zip(self.workers, slices,
+                                                                                      strict=True)])
         episodes = [e for part in parts for e in part]
         return RunReport(self.path, episodes, summarize(episodes))
 

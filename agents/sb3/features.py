@@ -21,6 +21,7 @@ from stable_baselines3.common.preprocessing import is_image_space_channels_first
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from foresight_base.checks import check_choice
 from perception.augment import make_augmentation
 from perception.checkpoint import load_encoder
 from perception.encoders import ENCODERS, ImageEncoder, make_encoder
@@ -72,8 +73,7 @@ class EncoderOptions:
     """augmentation applied only in training mode (``"shift"``, ``["shift", "jitter"]``)."""
 
     def __post_init__(self) -> None:
-        if self.encoder not in ENCODERS:
-            raise ValueError(f"unknown encoder {self.encoder!r}; valid: {sorted(ENCODERS)}")
+        check_choice("encoder", self.encoder, sorted(ENCODERS))
 
 
 def _image_branch(space: gym.spaces.Box, options: EncoderOptions) -> _ImageBranch:

@@ -8,15 +8,15 @@ in a log file (:mod:`agents.progress`).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents import checkpoints
-from agents.progress import Progress
-
-from agents.training import state as train_state
 from agents.evaluation.episodes import EvalSummary, score
+from agents.progress import Progress
+from agents.training import state as train_state
 from agents.training.run_folder import RunFolder
 
 Evaluator = Callable[[Any], EvalSummary]

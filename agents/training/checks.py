@@ -16,7 +16,8 @@ from agents.training.env_setup import env_maker, registered_id
 from agents.training.factory import NOISE_KEYS, algo_class
 from agents.training.hyperparams import SPECIAL_KEYS
 
-RESERVED = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "-v", "tensorboard_log": "the run folder"}
+RESERVED = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "-v",
+            "tensorboard_log": "the run folder"}
 """Constructor arguments the run sets itself, and the flag that sets each."""
 SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 """Numbers that may also be written as rl-zoo schedules (``lin_3e-4``)."""

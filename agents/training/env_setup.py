@@ -8,7 +8,8 @@ resume). ``vec_env`` picks ``dummy`` (one process), ``subproc`` (one process per
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
@@ -17,7 +18,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from agents.training.episode_replay import EpisodeRecorder
 from agents.training.factory import optional_module
 from agents.training.names import VEC_ENVS
-
+from agents.training.wrapper_allowlist import resolve_wrapper
+from foresight_base.checks import check_choice
 
 
 def registered_id(env_id: str) -> str:
@@ -34,9 +36,21 @@ def registered_id(env_id: str) -> str:
     return name
 
 
+def registry_name(env_id: str) -> str:
+    """``module:Id`` -> ``Id`` (a plain id unchanged), without importing anything."""
+    return env_id.rpartition(":")[2]
+
+
 def check_env_id(env_id: str) -> None:
-    """Fail fast, naming close ids, when ``env_id`` (or ``module:Id``) is not registered."""
-    name = registered_id(env_id)
+    """Fail fast, naming close ids, when ``env_id`` is not registered; never imports anything.
+
+    A plain id, or gymnasium's ``module:Id`` whose ``Id`` is already registered (the command line's
+    :func:`registered_id` imports ``module`` for an id the user typed; an id read from a run folder
+    must not choose what we import, so its package comes from ``--gym-packages``).
+    """
+    if not isinstance(env_id, str):
+        raise ValueError(f"env id must be a string such as 'Foresight/PandaReach-v0', got {env_id!r}")
+    name = registry_name(env_id)
     if name in gym.registry:
         return
     close = [i for i in gym.registry if name.split("/")[-1].split("-")[0].lower() in i.lower()]
@@ -45,23 +59,26 @@ def check_env_id(env_id: str) -> None:
                      f"module:{name}){hint}")
 
 
-def import_object(path: str) -> Any:
-    """``"package.module.Name"`` -> the object (for rl-zoo's ``env_wrapper`` entries)."""
-    module_name, _, name = path.rpartition(".")
-    if not module_name:
-        raise ValueError(f"env_wrapper {path!r} must be a dotted path such as 'package.module.Wrapper'")
-    return getattr(importlib.import_module(module_name), name)
-
-
 def wrapper_factories(spec: Any) -> list[Callable[[gym.Env], gym.Env]]:
-    """rl-zoo's ``env_wrapper`` value (a path, a list of paths, or ``{path: kwargs}`` items) as callables."""
+    """rl-zoo's ``env_wrapper`` value (a path, a list of paths, or ``{path: kwargs}`` items) as callables.
+
+    Paths resolve through :mod:`agents.training.wrapper_allowlist` only (known or explicitly
+    trusted wrappers), and every entry is checked here, before any env exists.
+
+    Raises:
+        ValueError: a malformed entry, or a wrapper that is neither known nor trusted.
+    """
     if spec is None:
         return []
     items = spec if isinstance(spec, list) else [spec]
     factories = []
     for item in items:
+        if isinstance(item, dict) and len(item) != 1:
+            raise ValueError(f"env_wrapper entry {item!r} must be a path or a one-item {{path: kwargs}} mapping")
         path, kwargs = next(iter(item.items())) if isinstance(item, dict) else (item, {})
-        cls = import_object(path)
+        if not isinstance(kwargs or {}, dict) or not all(isinstance(k, str) for k in (kwargs or {})):
+            raise ValueError(f"env_wrapper {path!r} kwargs must be a mapping of names to values, got {kwargs!r}")
+        cls = resolve_wrapper(path)
         factories.append(lambda env, cls=cls, kwargs=dict(kwargs or {}): cls(env, **kwargs))
     return factories
 
@@ -72,16 +89,19 @@ def env_maker(
     """A picklable thunk that builds one worker env (for ``DummyVecEnv``/``SubprocVecEnv``).
 
     It carries the id's ``EnvSpec``, so a spawned worker process builds the env without having
-    imported the package that registered the id.
+    imported the package that registered the id, and the wrapper classes, resolved (and refused)
+    here rather than in the worker.
     """
-    spec = gym.spec(registered_id(env_id))
+    check_env_id(env_id)
+    spec = gym.spec(registry_name(env_id))
+    factories = wrapper_factories(wrappers)
 
     def make() -> gym.Env:
         kwargs = dict(env_kwargs or {})
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
         env = gym.make(spec, **kwargs)
-        for wrap in wrapper_factories(wrappers):
+        for wrap in factories:
             env = wrap(env)
         return EpisodeRecorder(Monitor(env))
 
@@ -99,8 +119,7 @@ def make_vec_env(
     device: str = "auto",
 ) -> VecEnv:
     """``n_envs`` copies of ``env_id`` as one SB3 ``VecEnv``, seeded ``seed, seed + 1, ...``."""
-    if vec_env not in VEC_ENVS:
-        raise ValueError(f"unknown vec_env {vec_env!r}; valid: {', '.join(VEC_ENVS)}")
+    check_choice("vec_env", vec_env, VEC_ENVS)
     if n_envs < 1:
         raise ValueError(f"n_envs must be >= 1, got {n_envs}")
     if vec_env == "batched":
@@ -116,7 +135,7 @@ def _batched(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None, device
     adapter = optional_module("agents.sb3.vec_env")
     if adapter is None:
         raise ImportError("--vec-env batched needs agents.sb3.vec_env (the batched-world adapter), not installed")
-    vector_env = gym.make_vec(registered_id(env_id), num_envs=n_envs, device=device, **(env_kwargs or {}))
+    vector_env = gym.make_vec(registry_name(env_id), num_envs=n_envs, device=device, **(env_kwargs or {}))
     return VecMonitor(adapter.VectorEnvToSB3(vector_env))  # episode returns for SB3's logs
 
 

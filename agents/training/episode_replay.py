@@ -37,7 +37,8 @@ class EpisodeRecorder(gym.Wrapper):
         """What :meth:`replay` needs: ``{"rng": json, "seed": int | -1, "actions": [T, A]}``."""
         shape = self.action_space.shape or ()
         actions = np.stack(self._actions) if self._actions else np.zeros((0, *shape), self.action_space.dtype)
-        return {"rng": self._rng_state, "seed": -1 if self._reset_seed is None else self._reset_seed, "actions": actions}
+        return {"rng": self._rng_state, "seed": -1 if self._reset_seed is None else self._reset_seed,
+                "actions": actions}
 
     def replay(self, snapshot: dict[str, Any]) -> bool:
         """Reset as recorded and re-apply the actions; True if every replayed step stayed inside

@@ -16,7 +16,8 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from gymnasium import spaces
@@ -27,10 +28,12 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.training.hyperparams import SPECIAL_KEYS, parse_value
 from agents.training.names import ALGOS
+from foresight_base.checks import check_choice
 
 SB3_ALGOS = {"a2c": A2C, "ddpg": DDPG, "dqn": DQN, "ppo": PPO, "sac": SAC, "td3": TD3}
 CONTRIB_ALGOS = {"tqc": "TQC"}
-PLANNING_ALGOS = {"mpc": ("agents.planning.mpc", "PlanningAgent")}
+PLANNING_ALGOS = {"mpc": ("agents.planning.mpc", "PlanningAgent"),
+                  "lmpc": ("agents.planning.latent_agent", "LatentPlanningAgent")}
 OFF_POLICY = {"ddpg", "dqn", "sac", "td3", "tqc"}
 GOAL_KEYS = {"observation", "achieved_goal", "desired_goal"}
 # Names allowed in zoo-style ``policy_kwargs`` strings, e.g. ``activation_fn=nn.ReLU``.
@@ -39,7 +42,8 @@ TORCH_NAMES = {
     for prefix in ("nn.", "th.nn.", "torch.nn.")
     for name in ("ReLU", "Tanh", "ELU", "LeakyReLU", "GELU", "SiLU", "Mish")
 }
-TORCH_NAMES |= {f"{p}optim.{n}": getattr(torch.optim, n) for p in ("th.", "torch.") for n in ("Adam", "AdamW", "RMSprop", "SGD")}
+TORCH_NAMES |= {f"{p}optim.{n}": getattr(torch.optim, n) for p in ("th.", "torch.") for n in ("Adam", "AdamW",
+                                                                                              "RMSprop", "SGD")}
 # Keys handled here, not passed to the algorithm's constructor.
 NOISE_KEYS = ("noise_type", "noise_std")
 
@@ -141,12 +145,14 @@ class LinearSchedule:
 
 
 def resolve_names(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Replace allowed torch names (``"nn.ReLU"``) by their classes; reject any other name."""
-    for key in ("activation_fn", "optimizer_class"):
-        name = policy_kwargs.get(key)
-        if isinstance(name, str):
-            if name not in TORCH_NAMES:
-                raise ValueError(f"{key}={name!r} not allowed; valid: {', '.join(sorted(TORCH_NAMES))}")
+    """Replace allowed torch names (``"nn.ReLU"``) by their classes; reject any other name, also in
+    any other ``*_class`` / ``*_fn`` entry (a file never names the code we call)."""
+    named = ("activation_fn", "optimizer_class")
+    for key, name in list(policy_kwargs.items()):
+        if isinstance(name, str) and (key in named or key.endswith(("_class", "_fn"))):
+            if name not in TORCH_NAMES or key not in named:
+                valid = ", ".join(sorted(TORCH_NAMES)) if key in named else "none by name"
+                raise ValueError(f"policy_kwargs {key}={name!r} not allowed; valid: {valid}")
             policy_kwargs[key] = TORCH_NAMES[name]
     return policy_kwargs
 
@@ -156,15 +162,14 @@ def action_noise(hyperparams: dict[str, Any], action_space: spaces.Space):
     kind = hyperparams.get("noise_type")
     if kind is None:
         return None
+    check_choice("noise_type", kind, ("normal", "ornstein-uhlenbeck"))
     import numpy as np
 
     dim = action_space.shape[-1]
     mean, sigma = np.zeros(dim), float(hyperparams.get("noise_std", 0.1)) * np.ones(dim)
     if kind == "normal":
         return NormalActionNoise(mean, sigma)
-    if kind == "ornstein-uhlenbeck":
-        return OrnsteinUhlenbeckActionNoise(mean, sigma)
-    raise ValueError(f"noise_type {kind!r} unknown; valid: normal, ornstein-uhlenbeck")
+    return OrnsteinUhlenbeckActionNoise(mean, sigma)
 
 
 def make_agent(

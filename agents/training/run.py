@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from stable_baselines3.common.callbacks import CallbackList
@@ -18,17 +19,28 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents import checkpoints
-
+from agents.agent import Agent, Predictor
+from agents.evaluation import media
+from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
+from agents.evaluation.media import optional_output, plot_curve
 from agents.training import state as train_state
 from agents.training.callbacks import ProgressCallback, RestoreActionNoise, RunCallback, planned_steps
 from agents.training.checks import check_env_builds, check_hyperparams
-from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
+from agents.training.env_setup import (
+    VEC_ENVS,
+    check_env_id,
+    env_maker,
+    make_vec_env,
+    normalize,
+    registered_id,
+    registry_name,
+    wrapper_factories,
+)
 from agents.training.factory import ALGOS, algo_class, make_agent
 from agents.training.hyperparams import load_hyperparams
-from agents.evaluation import media
-from agents.evaluation.media import optional_output, plot_curve
 from agents.training.run_folder import RunFolder
-from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize, registered_id
+from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes never share start states with training envs
 
@@ -85,10 +97,9 @@ class RunConfig:
 
 def validate(config: RunConfig) -> None:
     """Fail before any work, naming the bad value and what would be valid."""
-    if config.algo not in ALGOS:
-        raise ValueError(f"unknown algo {config.algo!r}; valid: {', '.join(ALGOS)}")
-    if config.vec_env is not None and config.vec_env not in VEC_ENVS:
-        raise ValueError(f"unknown vec_env {config.vec_env!r}; valid: {', '.join(VEC_ENVS)}")
+    check_choice("algo", config.algo, ALGOS)
+    if config.vec_env is not None:
+        check_choice("vec_env", config.vec_env, VEC_ENVS)
     for name in ("eval_freq", "save_freq", "video_episodes", "torch_threads"):
         if getattr(config, name) is not None and getattr(config, name) < 0:
             raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
@@ -96,8 +107,7 @@ def validate(config: RunConfig) -> None:
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
-    if config.device != "auto" and not config.device.startswith(("cpu", "cuda", "mps")):
-        raise ValueError(f"unknown device {config.device!r}; valid: auto, cpu, cuda, cuda:N, mps")
+    resolve_device(config.device)  # the name stays as given (SB3 resolves it); refused now if unusable here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +122,7 @@ class TrainResult:
 def resolve_hyperparams(config: RunConfig) -> dict[str, Any]:
     """The file's entry for the env (or ``default``), overridden by ``config.params``, plus run sizes."""
     folder = pathlib.Path(config.hyperparams_folder) if config.hyperparams_folder else None
-    hyperparams = {**load_hyperparams(config.algo, registered_id(config.env_id), folder), **config.params}
+    hyperparams = {**load_hyperparams(config.algo, registry_name(config.env_id), folder), **config.params}
     if config.n_timesteps is not None:
         hyperparams["n_timesteps"] = config.n_timesteps
     if config.n_envs is not None:
@@ -121,8 +131,7 @@ def resolve_hyperparams(config: RunConfig) -> dict[str, Any]:
     hyperparams["n_timesteps"] = int(float(hyperparams.get("n_timesteps", 100_000)))
     hyperparams["n_envs"] = int(hyperparams.get("n_envs", 1))
     hyperparams["vec_env"] = config.vec_env or hyperparams.get("vec_env", "dummy")
-    if hyperparams["vec_env"] not in VEC_ENVS:
-        raise ValueError(f"vec_env {hyperparams['vec_env']!r} in the hyperparameter file; valid: {', '.join(VEC_ENVS)}")
+    check_choice("vec_env", hyperparams["vec_env"], VEC_ENVS, context=" in the hyperparameter file")
     return hyperparams
 
 
@@ -157,7 +166,7 @@ class Evaluator:
         self.transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
         self.episodes, self.seed = config.eval_episodes, config.seed + EVAL_SEED_OFFSET
 
-    def __call__(self, model) -> EvalSummary:
+    def __call__(self, model: Predictor) -> EvalSummary:
         policy = model_policy(model, deterministic=True, obs_transform=self.transform)
         episodes, _ = evaluate(self.env, policy, self.episodes, seed=self.seed)
         return summarize(episodes)
@@ -184,9 +193,11 @@ class PreparedRun:
 def prepare_run(config: RunConfig) -> PreparedRun:
     """Check everything a new run needs (env id, algorithm back-end, hyperparameter names, that the
     env builds with its kwargs); write nothing."""
+    registered_id(config.env_id)  # the user's own --env: gymnasium's module:Id imports its module here
     check_env_id(config.env_id)
     algo_class(config.algo)
     hyperparams = resolve_hyperparams(config)
+    wrapper_factories(hyperparams.get("env_wrapper"))  # refuse unknown, untrusted wrappers before any work
     check_hyperparams(config.algo, hyperparams)
     check_env_builds(config.env_id, hyperparams["env_kwargs"], hyperparams.get("env_wrapper"),
                      hyperparams["vec_env"], config.device)
@@ -206,13 +217,18 @@ def prepare_resume(run_dir: str | pathlib.Path, **overrides: Any) -> PreparedRun
     longer), never the model.
     """
     run = RunFolder.open(run_dir)
-    record = run.read_yaml()
-    config = RunConfig(**{**record["config"], **overrides})
-    hyperparams = dict(record["hyperparams"])
+    saved, hyperparams = run.read_record()
+    unknown = set(saved) - {f.name for f in dataclasses.fields(RunConfig)}
+    if unknown:
+        raise ValueError(f"{run.config}: unknown config fields {sorted(unknown)}; valid: "
+                         f"{', '.join(f.name for f in dataclasses.fields(RunConfig))}")
+    config = RunConfig(**{**saved, **overrides})
+    hyperparams = dict(hyperparams)
     if config.n_timesteps is not None:
         hyperparams["n_timesteps"] = config.n_timesteps
     check_env_id(config.env_id)
-    state, path, warnings = checkpoints.load_latest(run.checkpoints)
+    wrapper_factories(hyperparams.get("env_wrapper"))  # a run folder never chooses the code we import
+    state, path, warnings = checkpoints.load_latest(run.checkpoints, train_state.REQUIRED)
     for warning in warnings:
         log.warning(warning)
     log.info("resuming %s from %s (step %d)", run.path, path.name, train_state.step_of(state))
@@ -238,7 +254,7 @@ def start(prepared: PreparedRun) -> StartedRun:
     venv, model = build(config, hyperparams)
     run = prepared.run
     if run is None:
-        run = RunFolder.create(config.log_folder, registered_id(config.env_id), config.algo, config.seed)
+        run = RunFolder.create(config.log_folder, registry_name(config.env_id), config.algo, config.seed)
         run.write_yaml(config_record(config, hyperparams))
     formats = ["tensorboard", *(["stdout"] if config.verbose else [])]
     model.set_logger(configure(str(run.tensorboard), formats))
@@ -290,9 +306,11 @@ def learn(started: StartedRun, on_evaluation: Callable[[int, EvalSummary], None]
         evaluate_model.close()
 
 
-def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: RunCallback) -> TrainResult:
+def _finish(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, model: Agent, venv: VecEnv,
+            callback: RunCallback) -> TrainResult:
     """Final evaluation, ``eval.json``, ``episodes.csv``, ``curve.png`` and ``video.mp4``."""
-    summary = callback.evaluate() if not callback.history or callback.history[-1]["step"] != model.num_timesteps else None
+    evaluated_now = callback.history and callback.history[-1]["step"] == model.num_timesteps
+    summary = None if evaluated_now else callback.evaluate()
     summary = summary or EvalSummary(**{k: v for k, v in callback.history[-1].items() if k != "step"})
     run.write_json(run.eval_json, {"step": model.num_timesteps, "deterministic": True, **summary.as_dict()})
     with optional_output("curve.png"):
@@ -305,7 +323,8 @@ def _finish(config, hyperparams, run: RunFolder, model, venv: VecEnv, callback: 
     return TrainResult(run, summary, model.num_timesteps)
 
 
-def record_video(config: RunConfig, hyperparams: dict[str, Any], model, venv: VecEnv, path: pathlib.Path) -> None:
+def record_video(config: RunConfig, hyperparams: dict[str, Any], model: Predictor, venv: VecEnv,
+                 path: pathlib.Path) -> None:
     """MP4 of the final policy's first evaluation episodes."""
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
     make_env = lambda mode: env_maker(config.env_id, hyperparams.get("env_kwargs"),  # noqa: E731

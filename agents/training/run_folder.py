@@ -28,7 +28,7 @@ class RunFolder:
     path: pathlib.Path
 
     @classmethod
-    def create(cls, log_folder: str | os.PathLike, env_id: str, algo: str, seed: int) -> "RunFolder":
+    def create(cls, log_folder: str | os.PathLike, env_id: str, algo: str, seed: int) -> RunFolder:
         """A new, unique folder ``<log_folder>/<env>/<algo>/<UTC stamp>_s<seed>``."""
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
         base = pathlib.Path(log_folder) / env_id.replace("/", "_") / algo / f"{stamp}_s{seed}"
@@ -40,7 +40,7 @@ class RunFolder:
         return cls(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "RunFolder":
+    def open(cls, path: str | os.PathLike) -> RunFolder:
         """An existing run folder (it must hold ``config.yaml``)."""
         run = cls(pathlib.Path(path))
         if not run.config.is_file():
@@ -63,6 +63,24 @@ class RunFolder:
     def read_yaml(self) -> dict[str, Any]:
         with self.config.open() as f:
             return yaml.safe_load(f)
+
+    def read_record(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``config.yaml``'s ``config`` and ``hyperparams`` mappings, checked for shape (safe YAML).
+
+        Raises:
+            ValueError: the file is not YAML, or lacks either mapping.
+        """
+        try:
+            record = self.read_yaml()
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise ValueError(f"{self.config} is not readable YAML: {err}") from None
+        if not (isinstance(record, dict) and isinstance(record.get("config"), dict)
+                and isinstance(record.get("hyperparams"), dict)):
+            raise ValueError(f"{self.config} must map 'config' and 'hyperparams' to mappings (a train.py run folder)")
+        if not isinstance(record["config"].get("env_id"), str):
+            raise ValueError(f"{self.config}: config.env_id must be a gymnasium id string, "
+                             f"got {record['config'].get('env_id')!r}")
+        return record["config"], record["hyperparams"]
 
     def write_json(self, path: pathlib.Path, data: Any) -> None:
         write_text_atomic(path, json.dumps(data, indent=2))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import VectorizedActionNoise
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -25,17 +26,20 @@ from agents.agent import Agent
 from agents.checkpoints import to_numpy, to_tensors
 
 FORMAT = "foresight-train-state-1"
+REQUIRED = ("format", "algo", "rng", "episodes", "extra")
+"""Keys every checkpoint of :func:`gather` has (a file without them is not a training state)."""
 COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining", "_total_timesteps")
 LAST = ("_last_obs", "_last_original_obs", "_last_episode_starts")
 BUFFER_SKIP = {"observation_space", "action_space", "device", "env", "obs_shape", "action_dim", "n_envs"}
 
 
-def rng_state(model) -> dict[str, Any]:
+def rng_state(model: Agent) -> dict[str, Any]:
     """Every RNG a run draws from, as tensors and JSON strings."""
     np_state = np.random.get_state()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "rest": json.dumps([np_state[2], np_state[3], np_state[4]])},
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "rest": json.dumps([np_state[2], np_state[3],
+                                                                                              np_state[4]])},
         "python": json.dumps(random.getstate()),
         "action_space": json.dumps(model.action_space.np_random.bit_generator.state),
     }
@@ -44,7 +48,7 @@ def rng_state(model) -> dict[str, Any]:
     return state
 
 
-def set_rng_state(model, state: dict[str, Any]) -> None:
+def set_rng_state(model: Agent, state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     pos, has_gauss, gauss = json.loads(state["numpy"]["rest"])
     np.random.set_state(("MT19937", state["numpy"]["keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
@@ -121,11 +125,12 @@ def set_normalize_state(env: VecEnv, state: dict[str, Any] | None) -> None:
     rms = env.obs_rms if isinstance(env.obs_rms, dict) else {"": env.obs_rms}
     for key, saved in state["obs"].items():
         rms[key].mean, rms[key].var, rms[key].count = saved["mean"], saved["var"], saved["count"]
-    env.ret_rms.mean, env.ret_rms.var, env.ret_rms.count = state["ret"]["mean"], state["ret"]["var"], state["ret"]["count"]
+    ret = state["ret"]
+    env.ret_rms.mean, env.ret_rms.var, env.ret_rms.count = ret["mean"], ret["var"], ret["count"]
     env.returns = state["returns"]
 
 
-def noise_state(model) -> list[dict[str, Any]] | None:
+def noise_state(model: BaseAlgorithm) -> list[dict[str, Any]] | None:
     """Arrays inside the action noise (Ornstein-Uhlenbeck's last value), one dict per env's noise."""
     noise = getattr(model, "action_noise", None)
     if noise is None:
@@ -134,18 +139,18 @@ def noise_state(model) -> list[dict[str, Any]] | None:
     return [to_tensors({k: v for k, v in vars(m).items() if isinstance(v, np.ndarray)}) for m in members]
 
 
-def set_noise_state(model, state: list[dict[str, Any]] | None) -> None:
+def set_noise_state(model: BaseAlgorithm, state: list[dict[str, Any]] | None) -> None:
     noise = getattr(model, "action_noise", None)
     if noise is None or state is None:
         return
     if len(state) > 1 and not isinstance(noise, VectorizedActionNoise):
         noise = model.action_noise = VectorizedActionNoise(noise, len(state))  # as SB3's learn() would
-    for member, saved in zip(getattr(noise, "noises", [noise]), state):
+    for member, saved in zip(getattr(noise, "noises", [noise]), state, strict=True):
         for key, value in to_numpy(saved).items():
             setattr(member, key, value)
 
 
-def weights_state(model) -> dict[str, Any]:
+def weights_state(model: BaseAlgorithm) -> dict[str, Any]:
     """Network weights, optimizer states and extra tensors (SB3's own list of what to save)."""
     modules, tensors = model._get_torch_save_params()
     out = {"modules": {}, "tensors": {}}
@@ -156,7 +161,7 @@ def weights_state(model) -> dict[str, Any]:
     return out
 
 
-def set_weights_state(model, state: dict[str, Any]) -> None:
+def set_weights_state(model: BaseAlgorithm, state: dict[str, Any]) -> None:
     for name, value in state["modules"].items():
         _getattr_path(model, name).load_state_dict(value)
     for name, value in state["tensors"].items():
@@ -223,8 +228,15 @@ def _episode_snapshots(env: VecEnv) -> list[dict[str, Any]] | None:
     return [to_tensors(s) for s in snaps]
 
 
-def restore(model, state: dict[str, Any]) -> bool:
-    """Load ``state`` into a freshly built ``model`` and its env; True if the envs replayed exactly."""
+def restore(model: Agent, state: dict[str, Any]) -> bool:
+    """Load ``state`` into a freshly built ``model`` and its env; True if the envs replayed exactly.
+
+    Raises:
+        ValueError: if the checkpoint was written by another algorithm (before anything is loaded).
+    """
+    if state.get("algo") != type(model).__name__:
+        raise ValueError(f"checkpoint of a {state.get('algo')} cannot resume a {type(model).__name__}; resume it "
+                         f"with the algorithm that wrote it (its run folder's config.yaml names it)")
     if "agent" in state:
         return _restore_own_agent(model, state)
     set_weights_state(model, state["weights"])
@@ -247,7 +259,7 @@ def restore(model, state: dict[str, Any]) -> bool:
     return exact
 
 
-def _restore_own_agent(model: Any, state: dict[str, Any]) -> bool:
+def _restore_own_agent(model: Agent, state: dict[str, Any]) -> bool:
     model.load_training_state(state["agent"])
     exact = _replay_episodes(model.get_env(), state["episodes"])
     if state["episodes"] is None:
@@ -256,7 +268,7 @@ def _restore_own_agent(model: Any, state: dict[str, Any]) -> bool:
     return exact
 
 
-def _start_fresh_episodes(model) -> None:
+def _start_fresh_episodes(model: BaseAlgorithm) -> None:
     """Envs that cannot replay their episodes (batched worlds) start new ones, as SB3 does at step 0."""
     env = model.get_env()
     model._last_obs = env.reset()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
 from agents.evaluation.episodes import EvalSummary
 from agents.training.run import RunConfig, execute, prepare_run
+from foresight_base.checks import check_choice
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "none")
@@ -95,10 +97,8 @@ class TuneConfig:
     """Evaluations per trial (each reported to the pruner)."""
 
     def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {self.sampler!r}; valid: {', '.join(SAMPLERS)}")
-        if self.pruner not in PRUNERS:
-            raise ValueError(f"unknown pruner {self.pruner!r}; valid: {', '.join(PRUNERS)}")
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("pruner", self.pruner, PRUNERS)
         if self.n_trials < 1 or self.n_evaluations < 1:
             raise ValueError(f"n_trials and n_evaluations must be >= 1, got {self.n_trials}, {self.n_evaluations}")
 
@@ -107,7 +107,8 @@ def make_study(config: TuneConfig):
     """Create the study, or join the existing one of that name in ``storage``."""
     optuna = _optuna()
     seed = config.base.seed
-    sampler = optuna.samplers.TPESampler(seed=seed) if config.sampler == "tpe" else optuna.samplers.RandomSampler(seed=seed)
+    samplers = optuna.samplers
+    sampler = samplers.TPESampler(seed=seed) if config.sampler == "tpe" else samplers.RandomSampler(seed=seed)
     pruner = optuna.pruners.MedianPruner(n_warmup_steps=1) if config.pruner == "median" else optuna.pruners.NopPruner()
     return optuna.create_study(study_name=config.study_name, storage=config.storage, sampler=sampler, pruner=pruner,
                                direction="maximize", load_if_exists=True)

@@ -3,8 +3,11 @@
 Subclasses implement ``_connect``, ``_observe``, ``_act``, ``_stop`` and ``_close``; this base adds
 what every robot needs and no subclass should re-invent: one I/O lock (a watchdog thread and the
 control loop may both call in), a last-line check that no non-finite or out-of-limit command is
-ever sent, ``close()`` that is safe to call twice, and a context manager that issues the safe stop
-first on any exception or SIGINT/SIGTERM, before any slow cleanup.
+ever sent, the per-step change limit measured from the command last sent (a robot protects itself
+from any client: a command that jumps further than ``max_delta`` is clamped, ``rate_clamps``
+counts them; ``stop()`` resets velocity-like keys to rest), ``close()`` that is safe to call
+twice, and a context manager that issues the safe stop first on any exception or SIGINT/SIGTERM,
+before any slow cleanup.
 
 Example (``PointRobotAdapter`` stands in for any robot):
     >>> from envs.adapters.point import PointRobotAdapter
@@ -22,8 +25,9 @@ import signal
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +73,9 @@ class RobotAdapter(ABC):
     def __init__(self, limits: CommandLimits) -> None:
         self.limits = limits
         self.stop_count = 0
+        self.rate_clamps = 0
         self.last_stop_time_s: float | None = None
+        self._last_sent: Command = limits.zero_command()
         self._io = threading.RLock()
         self._connected = False
         self._closed = False
@@ -104,6 +110,7 @@ class RobotAdapter(ABC):
             if not self._connected:
                 self._connect()
                 self._connected = True
+                self._last_sent = self.limits.zero_command()
         return self
 
     def observe(self) -> Observation:
@@ -112,13 +119,27 @@ class RobotAdapter(ABC):
             return self._observe()
 
     def act(self, command: Mapping[str, Any]) -> Command:
-        """Send one command; raises a ``SafetyError`` rather than send anything invalid."""
+        """Send one command, its change since the last sent one clamped to ``max_delta``; returns
+        what was sent. Raises a ``SafetyError`` rather than send anything invalid or out of bounds."""
         clean = validate_command(command, self.limits)
         if not self.limits.in_bounds(clean):
             raise SafetyError(f"command {clean} is outside the declared limits {self.limits.to_dict()}")
         with self._io:
             self._require_connected()
-            return self._act(clean)
+            limited = self._limit_change(clean)
+            sent = self._act(limited)
+            self._last_sent = {k: np.array(v, dtype=np.float64) for k, v in
+                               (sent if self.limits.within(sent) else limited).items() if k in self.limits.fields}
+            return sent
+
+    def _limit_change(self, command: Command) -> Command:
+        out, clamped = {}, False
+        for key, f in self.limits.fields.items():
+            last = self._last_sent.get(key, np.zeros(f.size))
+            out[key] = np.clip(command[key], last - f.max_delta, last + f.max_delta)
+            clamped |= not np.array_equal(out[key], command[key])
+        self.rate_clamps += clamped
+        return out
 
     def stop(self) -> None:
         """Safe stop; a no-op when not connected. Counted, and its time recorded (monotonic s)."""
@@ -128,6 +149,9 @@ class RobotAdapter(ABC):
             self._stop()
             self.stop_count += 1
             self.last_stop_time_s = time.monotonic()
+            zero = self.limits.zero_command()  # at rest: velocity-like keys ramp up from zero again
+            self._last_sent = {k: (self._last_sent.get(k, zero[k]) if f.hold == "last" else zero[k])
+                               for k, f in self.limits.fields.items()}
 
     def close(self) -> None:
         """Safe-stop then release the robot; calling it again does nothing."""

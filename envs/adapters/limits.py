@@ -7,9 +7,10 @@ how the robot holds still: ``"zero"`` (velocity-like keys: holding means sending
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class CommandLimits:
             parts = [np.asarray(command[k], dtype=np.float64) for k in self.fields]
         except (KeyError, TypeError, ValueError):
             return False
-        if any(p.shape != (f.size,) for p, f in zip(parts, self.fields.values())):
+        if any(p.shape != (f.size,) for p, f in zip(parts, self.fields.values(), strict=True)):
             return False
         return self.in_bounds(parts, atol)
 

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import itertools
 import logging
+import uuid
 from typing import Any
 
 import numpy as np
 import zmq
 
 from envs.adapters.base import Command, Observation, RobotAdapter
-from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand,
-                                  ProtocolError, RobotError, RobotRestarted, RobotTimeout, SafetyError)
+from envs.adapters.errors import (
+    CommandKeyError,
+    CommandShapeError,
+    CommandTypeError,
+    NonFiniteCommand,
+    ProtocolError,
+    RobotError,
+    RobotRestarted,
+    RobotTimeout,
+    SafetyError,
+)
 from envs.adapters.limits import CommandLimits
-from envs.adapters.protocol import decode, encode
+from envs.adapters.protocol import MAX_ARRAY_BYTES, decode, encode
 from envs.adapters.server import DEFAULT_ENDPOINT, check_endpoint
 
 log = logging.getLogger(__name__)
@@ -47,6 +57,7 @@ class NetworkRobotAdapter(RobotAdapter):
         self.endpoint = check_endpoint(endpoint, allow_remote)
         self.timeout_s, self.retries = timeout_s, retries
         self.session: str | None = None
+        self.client = uuid.uuid4().hex  # the server tells this client's retried acts from anyone else's
         self._restarted = False
         self._ids = itertools.count(1)
         self._context = zmq.Context.instance()
@@ -58,6 +69,7 @@ class NetworkRobotAdapter(RobotAdapter):
             self._socket.close(linger=0)
         self._socket = self._context.socket(zmq.REQ)
         self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.MAXMSGSIZE, MAX_ARRAY_BYTES)  # no reply frame is ever bigger
         self._socket.connect(self.endpoint)
         return self._socket
 
@@ -67,7 +79,7 @@ class NetworkRobotAdapter(RobotAdapter):
         request_id = next(self._ids)
         # The session this request is meant for: a restarted robot process refuses an act
         # addressed to its predecessor (a retry queued in ZeroMQ reaches whoever serves next).
-        request = encode({"op": op, "id": request_id, "session": self.session}, arrays)
+        request = encode({"op": op, "id": request_id, "session": self.session, "client": self.client}, arrays)
         attempts = self.retries + 1 if attempts is None else attempts
         for attempt in range(attempts):
             socket = self._socket or self._fresh_socket()
@@ -113,6 +125,7 @@ class NetworkRobotAdapter(RobotAdapter):
             self._fresh_socket()
             self._hello()
             self._connected = True
+            self._last_sent = self.limits.zero_command()  # a fresh robot process starts at rest
 
     def _observe(self) -> Observation:
         header, arrays = self._call("observe")

@@ -10,7 +10,7 @@ Commands: ``velocity`` [2] (m/s, within +-1, change <= 0.5 per step, holds at ze
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

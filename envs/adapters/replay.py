@@ -7,8 +7,9 @@ latency does not explain (friction, calibration, contacts: the sim-to-real gap).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -22,6 +23,7 @@ class Replayable(Protocol):
     limits: CommandLimits
 
     def reset_to(self, observation: Mapping[str, np.ndarray]) -> None: ...
+    def stop(self) -> None: ...
     def act(self, command: Mapping[str, np.ndarray]) -> Command: ...
     def observe(self) -> Observation: ...
 
@@ -53,6 +55,7 @@ class ReplayReport:
 
 def _rollout(sim: Replayable, start: Mapping[str, np.ndarray], commands: list[Command], hold: Command,
              delay: int, key: str) -> np.ndarray:
+    sim.stop()  # at rest, so the adapter's change limit starts from zero as the logged run did
     sim.reset_to(start)
     out = []
     for t in range(len(commands)):

@@ -4,6 +4,12 @@ It validates (typed errors; the robot holds), clamps to the declared bounds and 
 per step (on by default), slows or stops when a world model's uncertainty is high, latches a safe
 stop when the watchdog expires, and counts every intervention so an evaluation in simulation
 reports how often a policy would have been overruled on the robot.
+
+The change limit is measured from the command last *sent*, holds included: after a refused
+command the robot is on its way to holding, and the next valid command ramps from there (it does
+not jump back to the last valid one). Holding itself is approached at ``max_delta`` per step too
+(a velocity of 1 with ``max_delta`` 0.5 reaches zero in two steps); the immediate stop is the
+adapter's ``stop()``, which the watchdog, errors and signals use.
 """
 from __future__ import annotations
 
@@ -11,8 +17,9 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +35,16 @@ INTERVENTIONS = ("rejected_non_finite", "rejected_wrong_shape", "rejected_wrong_
                  "rejected_invalid", "clamped_limits", "clamped_rate", "uncertainty_slowed",
                  "uncertainty_stopped")
 """Every name a :class:`Decision` may carry, in a fixed order (logs store them as a bitmask)."""
+
+
+def _as_score(value: Any) -> float:
+    """An uncertainty score as a float; anything that is not one real number counts as unknown (NaN)."""
+    if isinstance(value, (str, bytes, bool)):
+        return float("nan")
+    try:
+        return float(np.asarray(value, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _is_power_of_ten(n: int) -> bool:
@@ -59,6 +76,13 @@ class SafetyConfig:
             raise ValueError(f"watchdog_s must be > 0 seconds or None, got {self.watchdog_s}")
         if not 0 < self.slow_factor <= 1:
             raise ValueError(f"slow_factor must be in (0, 1], got {self.slow_factor}")
+        for name in ("uncertainty_slow", "uncertainty_stop"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ValueError(f"{name} must be >= 0 (a disagreement) or None, got {value}")
+        if None not in (self.uncertainty_slow, self.uncertainty_stop) and self.uncertainty_slow > self.uncertainty_stop:
+            raise ValueError(f"uncertainty_slow ({self.uncertainty_slow}) must not exceed uncertainty_stop "
+                             f"({self.uncertainty_stop}): the robot slows before it holds")
 
 
 @dataclass(frozen=True)
@@ -98,8 +122,9 @@ class SafetySupervisor:
         self._stopped_reason: str | None = None
 
     # ----------------------------------------------------------------- the gate
-    def supervise(self, command: Any, uncertainty: float | None = None) -> Decision:
-        """Turn any proposed command into one that is safe to send (never raises for bad input).
+    def supervise(self, command: Any, uncertainty: Any = None) -> Decision:
+        """Turn any proposed command into one that is safe to send (never raises for bad input; an
+        ``uncertainty`` that is not one real number counts as unknown and holds).
 
         Raises:
             RobotStopped: the supervisor latched a safe stop; call :meth:`resume` first.
@@ -116,11 +141,13 @@ class SafetySupervisor:
                 self.counts[key] += 1
                 if _is_power_of_ten(self.counts[key]):  # a broken policy at 50 Hz must not flood the log
                     log.warning("command rejected (%s #%d), holding: %s", key, self.counts[key], err)
-                return Decision(self._hold_command(), (f"rejected_{err.reason}",), err)
+                held = self._clamp(self._hold_command(), [])  # towards holding, within max_delta
+                self._last = {k: v.copy() for k, v in held.items()}
+                return Decision(held, (f"rejected_{err.reason}",), err)
             self._last_valid_t = self.clock()
             return self._shape(clean, uncertainty)
 
-    def _shape(self, command: Command, uncertainty: float | None) -> Decision:
+    def _shape(self, command: Command, uncertainty: Any) -> Decision:
         notes: list[str] = []
         command = self._gate(command, uncertainty, notes)
         command = self._clamp(command, notes)
@@ -129,10 +156,11 @@ class SafetySupervisor:
             self.counts[note] += 1
         return Decision(command, tuple(notes))
 
-    def _gate(self, command: Command, uncertainty: float | None, notes: list[str]) -> Command:
+    def _gate(self, command: Command, uncertainty: Any, notes: list[str]) -> Command:
         cfg = self.config
         if uncertainty is None:
             return command
+        uncertainty = _as_score(uncertainty)
         if not np.isfinite(uncertainty) or (cfg.uncertainty_stop is not None and uncertainty > cfg.uncertainty_stop):
             notes.append("uncertainty_stopped")
             return self._hold_command()
@@ -203,7 +231,7 @@ class SafetySupervisor:
             if last_command is not None:
                 clean = validate_command(last_command, self.limits)
                 self._last = {k: np.clip(v, f.low, f.high) for (k, v), f in
-                              zip(clean.items(), self.limits.fields.values())}
+                              zip(clean.items(), self.limits.fields.values(), strict=True)}
             else:
                 self._last = self._hold_command()
             if self._stopped_reason is not None:

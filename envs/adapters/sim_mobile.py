@@ -7,15 +7,15 @@ env's: x, y m, cos/sin heading, forward/lateral speed m/s, turn rate rad/s) and 
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from envs.adapters.limits import CommandField, CommandLimits
-from envs.adapters.sim import SimRobotAdapter
-from envs.tasks.scene import build_floor_scene
+from envs.adapters.sim_base import SimRobotAdapter
 from envs.robots.mobile_base import MobileBase
 from envs.sim.bullet import PhysicsConfig, Simulator
+from envs.tasks.scene import build_floor_scene
 
 
 def mobile_base_limits(max_delta: float = 0.5) -> CommandLimits:

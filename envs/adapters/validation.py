@@ -5,7 +5,8 @@ would be valid; nothing here clamps or guesses (that is the supervisor's job, af
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

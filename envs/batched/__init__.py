@@ -19,7 +19,7 @@ from envs.batched.raster import Canvas
 from envs.batched.rollout import rollout
 from envs.batched.single_env import BatchedWorldEnv
 from envs.batched.spaceship import Spaceship
-from envs.batched.vector_env import BatchedVectorEnv, resolve_device
+from envs.batched.vector_env import BatchedVectorEnv
 from envs.batched.world import BatchedWorld
 
 __all__ = [
@@ -35,6 +35,5 @@ __all__ = [
     "WORLDS",
     "make_batched",
     "make_single",
-    "resolve_device",
     "rollout",
 ]

@@ -7,11 +7,12 @@ from typing import Any
 from envs.batched.arm import ArmReach
 from envs.batched.cartpole import CartPole
 from envs.batched.pendulum import Pendulum
-from envs.batched.single_env import BatchedWorldEnv
 from envs.batched.point_mass import PointMassReach
+from envs.batched.single_env import BatchedWorldEnv
 from envs.batched.spaceship import Spaceship
 from envs.batched.vector_env import BatchedVectorEnv
 from envs.batched.world import BatchedWorld
+from foresight_base.checks import check_choice
 
 WORLDS: dict[str, type[BatchedWorld]] = {
     "cartpole": CartPole,
@@ -24,8 +25,7 @@ WORLDS: dict[str, type[BatchedWorld]] = {
 
 def _split_options(world: str, kwargs: dict[str, Any], env_type: type) -> tuple[dict, dict]:
     """Split ``kwargs`` into (world parameters, env options); unknown names raise, listing both."""
-    if world not in WORLDS:
-        raise ValueError(f"unknown batched world {world!r}; valid: {', '.join(sorted(WORLDS))}")
+    check_choice("batched world", world, sorted(WORLDS))
     env_options = set(inspect.signature(env_type).parameters) - {"world", "num_envs"}
     world_fields = WORLDS[world].fields()
     unknown = set(kwargs) - env_options - set(world_fields)

@@ -7,7 +7,8 @@ Every operation works along the last axis, so a state may be batched ``[..., S]`
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -5,8 +5,10 @@ for K shapes per world, and every later shape paints over the earlier ones. Each
 only on a fixed-size pixel window around it (sized from a static bound on its extent, so shapes
 stay fixed and nothing waits on the device), as a row of window x-coordinates ``[N, K, w]``
 broadcast against a column of y-coordinates ``[N, K, h]``; covered pixels are scattered into the
-images. There is no loop over worlds or pixels. The result is ``uint8 [N, 3, H, W]``, channel
-first as SB3's ``CnnPolicy`` expects; row 0 is the top of the view (largest y).
+images. There is no loop over worlds or pixels. The canvas holds channel planes, ``uint8 [N, 3, H, W]``
+(a shape's pixels are scattered into three contiguous planes); the envs hand images out channel-last,
+``[N, H, W, 3]`` like every Foresight env, as a view of those planes. Row 0 is the top of the view
+(largest y).
 """
 from __future__ import annotations
 

@@ -15,6 +15,8 @@ from envs.batched.ops import NumpyOps
 from envs.batched.raster import Canvas
 from envs.batched.vector_env import OBS_MODES, observation_space
 from envs.batched.world import BatchedWorld
+from foresight_base.action_check import check_action
+from foresight_base.checks import check_choice
 
 
 class BatchedWorldEnv(gym.Env):
@@ -22,7 +24,7 @@ class BatchedWorldEnv(gym.Env):
 
     Args:
         world: The world's parameters and pure functions.
-        obs_mode: ``"state"``, ``"rgb"`` (uint8 ``[3, H, W]`` from the batched rasterizer) or
+        obs_mode: ``"state"``, ``"rgb"`` (uint8 ``[H, W, 3]`` from the batched rasterizer) or
             ``"rgb+state"`` (a dict of both under ``"image"`` and ``"state"``).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
         render_mode: ``None`` or ``"rgb_array"``.
@@ -37,10 +39,8 @@ class BatchedWorldEnv(gym.Env):
         image_size: int | tuple[int, int] = 64,
         render_mode: str | None = None,
     ):
-        if obs_mode not in OBS_MODES:
-            raise ValueError(f"unknown obs_mode {obs_mode!r}; valid: {', '.join(OBS_MODES)}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
+        check_choice("obs_mode", obs_mode, OBS_MODES)
+        check_choice("render_mode", render_mode, (None, "rgb_array"))
         self.world, self.obs_mode, self.render_mode = world, obs_mode, render_mode
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.action_space = world.single_action_space
@@ -55,6 +55,7 @@ class BatchedWorldEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        action = check_action(action, self.action_space, f"{type(self.world).__name__} env")
         action = self.world.action_input(np.asarray(action, dtype=np.float64))
         self.state, reward = self.world.dynamics(self.state, action)
         return self._observe(), float(reward), bool(self.world.terminated(self.state)), False, {}
@@ -63,12 +64,13 @@ class BatchedWorldEnv(gym.Env):
         """The current frame, ``uint8 [H, W, 3]`` (``render_mode="rgb_array"``)."""
         if self.render_mode is None or self.state is None:
             return None
-        return self._image().transpose(1, 2, 0)
+        return self._image()
 
     def _image(self) -> np.ndarray:
+        """The current frame, ``uint8 [H, W, 3]`` (observation and ``render()`` alike)."""
         canvas = Canvas(1, self.world.view, self.image_size)
         self.world.draw(canvas, torch.as_tensor(self.state)[None])
-        return canvas.image[0].numpy()
+        return np.ascontiguousarray(canvas.image[0].permute(1, 2, 0).numpy())
 
     def _observe(self) -> np.ndarray | dict[str, np.ndarray]:
         if self.obs_mode == "rgb":

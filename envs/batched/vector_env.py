@@ -21,39 +21,23 @@ from gymnasium.vector.utils import batch_space
 from envs.batched.ops import Array, NumpyOps, TorchOps
 from envs.batched.raster import Canvas
 from envs.batched.world import BatchedWorld
+from foresight_base.action_check import check_action
+from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 
 OBS_MODES = ("state", "rgb", "rgb+state")
 ARRAY_TYPES = ("torch", "numpy")
 BACKENDS = ("auto", "torch", "numpy")
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when present else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:1"``... as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"unknown device {device!r}; valid: 'auto', 'cpu', 'cuda', 'cuda:<index>'") from error
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for but CUDA is not available; use 'auto' or 'cpu'")
-    return resolved
-
-
 def observation_space(world: BatchedWorld, obs_mode: str, image_size: tuple[int, int]) -> gym.spaces.Space:
-    """One world's observation space in ``obs_mode`` (images are uint8 ``[3, H, W]``)."""
-    image = gym.spaces.Box(0, 255, (3, *image_size), np.uint8)
+    """One world's observation space in ``obs_mode`` (images are uint8 ``[H, W, 3]``, as every Foresight env's)."""
+    image = gym.spaces.Box(0, 255, (*image_size, 3), np.uint8)
     if obs_mode == "rgb":
         return image
     if obs_mode == "rgb+state":
         return gym.spaces.Dict({"image": image, "state": world.single_observation_space})
     return world.single_observation_space
-
-
-def _choose(name: str, value: str, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
-    return value
 
 
 class BatchedVectorEnv(gym.vector.VectorEnv):
@@ -64,7 +48,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         num_envs: N, the number of worlds.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or a ``torch.device``.
         max_episode_steps: Truncation length; ``None`` takes the world's default (as gymnasium).
-        obs_mode: ``"state"`` (float32 ``[N, O]``), ``"rgb"`` (uint8 ``[N, 3, H, W]``, top-down
+        obs_mode: ``"state"`` (float32 ``[N, O]``), ``"rgb"`` (uint8 ``[N, H, W, 3]``, top-down
             or side view drawn by the batched rasterizer) or ``"rgb+state"`` (a dict of both under
             ``"image"`` and ``"state"``, the PyBullet envs' keys).
         image_size: ``(H, W)`` of ``"rgb"`` observations and of ``render()``.
@@ -91,17 +75,15 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
     ):
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
+        check_choice("render_mode", render_mode, (None, "rgb_array"))
         self.world, self.num_envs, self.render_mode = world, int(num_envs), render_mode
         self.device = resolve_device(device)
-        self.obs_mode = _choose("obs_mode", obs_mode, OBS_MODES)
-        self.array_type = _choose("array_type", array_type, ARRAY_TYPES)
-        self.backend = self._pick_backend(_choose("backend", backend, BACKENDS))
+        self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
+        self.array_type = check_choice("array_type", array_type, ARRAY_TYPES)
+        self.backend = self._pick_backend(check_choice("backend", backend, BACKENDS))
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.max_episode_steps = max_episode_steps or world.default_max_episode_steps
-        if dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"unknown dtype {dtype}; valid: torch.float32, torch.float64")
+        check_choice("dtype", dtype, (torch.float32, torch.float64))
         numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
         self.ops = TorchOps(self.device, dtype) if self.backend == "torch" else NumpyOps(numpy_dtype)
         #: Fixed-shape autoreset (see ``_autoreset``); on for accelerators, where shapes must not depend on data.
@@ -143,9 +125,15 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         return self._output(self._observe(self.state)), {}
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        """Advance every world one step; finished worlds restart in the same step (SAME_STEP)."""
+        """Advance every world one step; finished worlds restart in the same step (SAME_STEP).
+
+        Raises ``InvalidActionError`` for actions of the wrong shape or dtype, NaN/inf, or
+        ``Discrete`` indices out of range, before any world moves (on an accelerator the check
+        reads one scalar back per step).
+        """
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        actions = check_action(actions, self.single_action_space, f"Batched {type(self.world).__name__}", self.num_envs)
         action = self.world.action_input(self._to_backend(actions, dtype="float"))
         next_state, reward = self.world.dynamics(self.state, action)
         terminated = self.world.terminated(next_state)
@@ -179,15 +167,19 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         """The N current frames as ``uint8 [H, W, 3]`` numpy arrays (``render_mode="rgb_array"``)."""
         if self.render_mode is None or self.state is None:
             return None
-        frames = self.images(self.state).permute(0, 2, 3, 1).cpu().numpy()
+        frames = self.images(self.state).cpu().numpy()
         return tuple(frames)
 
     def images(self, state: Array) -> torch.Tensor:
-        """Draw each world of ``state [N, S]`` as ``uint8 [N, 3, H, W]`` on the env's device."""
+        """Draw each world of ``state [N, S]`` as ``uint8 [N, H, W, 3]`` on the env's device.
+
+        The rasterizer paints channel planes; the channel-last result is a view of them (no copy),
+        and a network that wants ``[N, 3, H, W]`` gets it back as a view with ``permute(0, 3, 1, 2)``.
+        """
         state = torch.as_tensor(state, device=self.device)
         canvas = Canvas(state.shape[0], self.world.view, self.image_size, self.device)
         self.world.draw(canvas, state)
-        return canvas.image
+        return canvas.image.permute(0, 2, 3, 1)
 
     # -- conversions -------------------------------------------------------------------------------
 

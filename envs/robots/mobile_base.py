@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.sim.bullet import Simulator
+from foresight_base.checks import check_choice
 
 LEFT_WHEELS = (2, 4)
 RIGHT_WHEELS = (3, 5)
@@ -42,8 +43,7 @@ class MobileBase:
     action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
 
     def __init__(self, sim: Simulator, visuals: str = "low_poly") -> None:
-        if visuals not in ("low_poly", "full"):
-            raise ValueError(f"unknown visuals {visuals!r}; valid: low_poly, full")
+        check_choice("visuals", visuals, ("low_poly", "full"))
         self.sim = sim
         self.body = sim.load_urdf("husky/husky.urdf", position=(0.0, 0.0, 0.0), low_poly=visuals == "low_poly")
         if visuals == "low_poly":

@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.sim.bullet import Simulator
+from foresight_base.checks import check_choice
 
 CONTROLS = ("ee", "joints")
 VISUALS = ("low_poly", "full")
@@ -51,10 +52,8 @@ class Panda:
 
     def __init__(self, sim: Simulator, control: str = "ee", block_gripper: bool = False,
                  base_position=(-0.6, 0.0, 0.0), visuals: str = "low_poly") -> None:
-        if control not in CONTROLS:
-            raise ValueError(f"unknown control {control!r}; valid: {', '.join(CONTROLS)}")
-        if visuals not in VISUALS:
-            raise ValueError(f"unknown visuals {visuals!r}; valid: {', '.join(VISUALS)}")
+        check_choice("control", control, CONTROLS)
+        check_choice("visuals", visuals, VISUALS)
         self.sim = sim
         self.control = control
         self.block_gripper = block_gripper
@@ -113,7 +112,8 @@ class Panda:
         if self.control == "ee":
             arm = self._arm_targets_for_ee(action[0] * MAX_EE_STEP, action[1] * MAX_EE_STEP, action[2] * MAX_EE_STEP)
         else:
-            arm = [q + a * MAX_JOINT_STEP for q, a in zip(self._joint_positions, action[: len(ARM_JOINTS)])]
+            arm = [q + a * MAX_JOINT_STEP for q, a in zip(self._joint_positions[: len(ARM_JOINTS)],
+                                                          action[: len(ARM_JOINTS)], strict=True)]
         width = 0.0 if self.block_gripper else self.gripper_width() + action[-1] * MAX_FINGER_STEP
         width = min(max(width, 0.0), MAX_WIDTH)
         self.sim.set_joint_targets(self.body, self._joints, [*arm, width / 2, width / 2], self._forces)

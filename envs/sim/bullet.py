@@ -20,6 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
+from envs.sim.kinematics import damped_least_squares, orientation_error
+from envs.sim.urdf import low_poly_urdf
+from foresight_base.checks import check_choice
+
 
 @contextlib.contextmanager
 def _silence_banners() -> Iterator[None]:
@@ -62,10 +67,6 @@ with _silence_banners():
     import pybullet
 import pybullet_data  # noqa: E402
 from pybullet_utils.bullet_client import BulletClient  # noqa: E402
-
-from envs.sim.camera import CameraSpec, gl_projection_matrix, gl_view_matrix, linearize_depth
-from envs.sim.kinematics import damped_least_squares, orientation_error
-from envs.sim.urdf import low_poly_urdf
 
 RENDERERS = ("tiny", "egl")
 # Where each renderer samples a pixel relative to its centre (window pixels, x right, y up):
@@ -142,8 +143,7 @@ class Simulator:
     """
 
     def __init__(self, physics: PhysicsConfig = PhysicsConfig(), gui: bool = False, renderer: str = "tiny") -> None:
-        if renderer not in RENDERERS:
-            raise ValueError(f"unknown renderer {renderer!r}; valid: {', '.join(RENDERERS)}")
+        check_choice("renderer", renderer, RENDERERS)
         if gui and not display_available():
             raise RuntimeError("render_mode='human' opens a PyBullet window, but this machine has no display "
                                "(DISPLAY is unset); use render_mode='rgb_array' for frames (videos, images), "
@@ -158,7 +158,8 @@ class Simulator:
         self.client.setTimeStep(physics.timestep)
         self.client.setGravity(0.0, 0.0, physics.gravity)
         # Same seed, same episode: contact pairs in a fixed order whatever happened before.
-        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1, numSolverIterations=physics.solver_iterations)
+        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1,
+                                              numSolverIterations=physics.solver_iterations)
         if gui:
             self.client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
 
@@ -263,7 +264,7 @@ class Simulator:
 
     def reset_joints(self, body: int, joints, positions) -> None:
         """Teleport joints to positions (radians or metres) with zero velocity."""
-        for joint, position in zip(joints, positions):
+        for joint, position in zip(joints, positions, strict=True):
             self.client.resetJointState(body, joint, position, 0.0)
 
     def set_joint_targets(self, body: int, joints, positions, forces) -> None:
@@ -296,7 +297,8 @@ class Simulator:
         linear, angular = self.client.calculateJacobian(body, link, (0.0, 0.0, 0.0), positions, zeros, zeros)
         return np.array(linear + angular)
 
-    def inverse_kinematics(self, body: int, link: int, position, orientation, joint_positions, link_pose) -> list[float]:
+    def inverse_kinematics(self, body: int, link: int, position, orientation, joint_positions,
+                           link_pose) -> list[float]:
         """Joint targets [J] that move ``link`` to a pose: one damped least-squares step.
 
         Args:
@@ -310,10 +312,10 @@ class Simulator:
         a fraction of PyBullet's iterative ``calculateInverseKinematics``.
         """
         current_position, current_orientation = link_pose
-        error = np.array((*(p - c for p, c in zip(position, current_position)),
+        error = np.array((*(p - c for p, c in zip(position, current_position, strict=True)),
                           *orientation_error(orientation, current_orientation)))
         step = damped_least_squares(self.jacobian(body, link, joint_positions), error).tolist()
-        return [q + d for q, d in zip(joint_positions, step)]
+        return [q + d for q, d in zip(joint_positions, step, strict=True)]
 
     def couple_joints(self, body: int, joint_a: int, joint_b: int, max_force: float) -> None:
         """Make two joints move as mirror images (a gear), like the Panda's mechanically coupled fingers."""
@@ -356,7 +358,8 @@ class Simulator:
             width,
             height,
             viewMatrix=gl_view_matrix(pose),
-            projectionMatrix=gl_projection_matrix(spec.fov_deg, width, height, spec.near, spec.far, self._sample_offset),
+            projectionMatrix=gl_projection_matrix(spec.fov_deg, width, height, spec.near, spec.far,
+                                                  self._sample_offset),
             shadow=0,
             renderer=self._render_flags,
             **kwargs,

@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from foresight_base.checks import check_choice
+
 REWARD_TYPES = ("sparse", "dense")
 GOAL_RGBA = (0.1, 0.9, 0.1, 0.4)  # every goal marker is translucent green; randomized colours avoid it
 
@@ -20,13 +22,12 @@ def goal_distance(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
 
 
 def check_reward_type(reward_type: str) -> str:
-    if reward_type not in REWARD_TYPES:
-        raise ValueError(f"unknown reward_type {reward_type!r}; valid: {', '.join(REWARD_TYPES)}")
-    return reward_type
+    return check_choice("reward_type", reward_type, REWARD_TYPES)
 
 
 def goal_reward(achieved: np.ndarray, desired: np.ndarray, reward_type: str, distance_threshold: float) -> np.ndarray:
-    """``[..., G], [..., G] -> [...]`` float32: sparse -1 until within the threshold, else 0; dense minus the distance."""
+    """``[..., G], [..., G] -> [...]`` float32: sparse -1 until within the threshold, else 0; dense minus the
+    distance."""
     distance = goal_distance(achieved, desired)
     if reward_type == "sparse":
         return -(distance >= distance_threshold).astype(np.float32)
@@ -83,7 +84,7 @@ class GoalTask(ABC):
     def restore(self, snapshot: dict[str, np.ndarray]) -> None:
         self.goal = snapshot["goal"].copy()
 
-    def update(self) -> None:
+    def update(self) -> None:  # noqa: B027 - an optional hook, not abstract: most tasks have nothing to read
         """Read task state from the simulator once per step (objects); default: nothing."""
 
     def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """PointNav: drive a mobile base to a goal position on the floor among random cylinder obstacles."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Reach: move the end effector to a target point above the table."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,7 +28,8 @@ class Reach(GoalTask):
         distance_threshold: Success radius, metres.
     """
 
-    def __init__(self, sim: Simulator, ee_position: Callable[[], np.ndarray], reward_type: str = "sparse", distance_threshold: float = 0.05) -> None:
+    def __init__(self, sim: Simulator, ee_position: Callable[[], np.ndarray], reward_type: str = "sparse",
+                 distance_threshold: float = 0.05) -> None:
         super().__init__(reward_type, distance_threshold)
         self.sim = sim
         self.ee_position = ee_position

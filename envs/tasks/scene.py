@@ -1,13 +1,20 @@
-"""The static scenes: the tabletop every arm task shares (table top at z = 0) and the mobile base's floor."""
+"""The static scenes: the tabletop every arm task shares (table top at z = 0) and the mobile base's floor.
+
+A scene owns the camera that watches it, so the gym envs and the simulated robots behind the
+deploy adapters render the same view from one definition.
+"""
 from __future__ import annotations
 
 from envs.sim.bullet import Simulator
+from envs.sim.camera import CameraSpec
 
 TABLE_HALF_EXTENTS = (0.55, 0.35, 0.2)  # metres
 TABLE_CENTRE_X = -0.15  # metres; the robot base sits on the table at x = -0.6
 FLOOR_RGBA = (0.92, 0.92, 0.92, 1.0)
 TABLE_RGBA = (0.55, 0.55, 0.55, 1.0)
 GROUND_RGBA = (0.75, 0.75, 0.72, 1.0)  # the mobile base's floor
+# Third-person view from the front right of the table, looking at the workspace (metres, degrees).
+ARM_CAMERA = CameraSpec(eye=(0.4, 0.65, 0.6), target=(-0.15, 0.0, 0.12), fov_deg=50.0, near=0.05, far=3.0)
 
 
 def build_table_scene(sim: Simulator) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Tasks about one cube on the table: its state, its target marker and how both are reset."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

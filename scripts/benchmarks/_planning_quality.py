@@ -9,11 +9,11 @@ import gymnasium as gym
 
 from world_models.data import EpisodeWriter, read_episodes
 from world_models.evaluation import rotation_error, scaled_error
+from world_models.fitting import FitConfig
 from world_models.models import ModelConfig, floored_std
 from world_models.report import fit_and_report, format_report
 from world_models.rollouts import noisy_policy, random_policy, run_episodes
 from world_models.spaces import StateLayout
-from world_models.fitting import FitConfig
 
 PUSH_EULER = 10  # PandaPush goal state: ee pos 0-2, ee vel 3-5, gripper 6, object pos 7-9, rpy 10-12,
                  # object linear velocity 13-15, angular velocity 16-18, achieved goal 19-21

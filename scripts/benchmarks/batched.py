@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -54,20 +54,30 @@ def report(title: str, unit: str, results: dict[str, float], peer: str) -> None:
         print(f"    {name:34s} {value:14,.0f} {unit}{ratio}")
 
 
-def vector_stepper(env: gym.vector.VectorEnv, n: int, seed: int = 0) -> Callable[[], int]:
-    """Steps ``env`` 20 times with pre-drawn random actions; returns world-steps done."""
+def synchronize(device: torch.device | None) -> None:
+    """Wait for queued CUDA work, so a timing covers the work and not only its launch."""
+    if device is not None and device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def vector_stepper(env: gym.vector.VectorEnv, n: int, seed: int = 0, steps: int = 20) -> Callable[[], int]:
+    """Steps ``env`` ``steps`` times with pre-drawn random actions; returns world-steps done.
+
+    Four action batches are drawn from ``env.action_space`` (seeded) and cycled; on a CUDA env
+    they are put on the device first, so a timing holds no host-to-device copies.
+    """
     env.reset(seed=seed)
-    actions = [np.random.default_rng(i).integers(2, size=n) for i in range(20)]
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(min(steps, 4))]
     device = getattr(env, "device", None)
     if device is not None and device.type == "cuda":
         actions = [torch.as_tensor(a, device=device) for a in actions]
 
     def run() -> int:
-        for action in actions:
-            env.step(action)
-        if device is not None and device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return 20 * n
+        for i in range(steps):
+            env.step(actions[i % len(actions)])
+        synchronize(device)
+        return steps * n
 
     return run
 
@@ -123,8 +133,11 @@ ZOO_PPO = dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=
                learning_rate=1e-3, clip_range=0.2)
 
 
-def ppo_frames_per_second(venv, timesteps: int) -> tuple[float, float]:
-    """(whole ``learn()`` frames/s, rollout-collection frames/s) of SB3 PPO on ``venv``."""
+def ppo_frames_per_second(venv, timesteps: int, device: str = "cpu",
+                          hyperparams: dict | None = None) -> tuple[float, float]:
+    """(whole ``learn()`` frames/s, rollout-collection frames/s) of SB3 PPO on ``venv``.
+
+    ``device`` holds the policy and its updates; ``hyperparams`` default to rl-zoo's CartPole ones."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -142,7 +155,7 @@ def ppo_frames_per_second(venv, timesteps: int) -> tuple[float, float]:
         def _on_step(self) -> bool:
             return True
 
-    model = PPO("MlpPolicy", venv, seed=0, device="cpu", **ZOO_PPO)
+    model = PPO("MlpPolicy", venv, seed=0, device=device, **(ZOO_PPO if hyperparams is None else hyperparams))
     timer = CollectionTimer()
     start = time.perf_counter()
     model.learn(timesteps, callback=timer)
@@ -158,7 +171,7 @@ def bench_ppo(args: argparse.Namespace) -> None:
     for _ in range(args.ppo_repeats):
         peer = make_vec_env("CartPole-v1", n_envs=8, seed=0)
         ours = VectorEnvToSB3(gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=256, device="cpu"))
-        for name, venv in zip(learn, (peer, ours)):
+        for name, venv in zip(learn, (peer, ours), strict=True):
             whole, rollouts = ppo_frames_per_second(venv, args.ppo_steps)
             learn[name].append(whole), collect[name].append(rollouts)
     median = lambda d: {k: statistics.median(v) for k, v in d.items()}  # noqa: E731
@@ -190,10 +203,17 @@ def pybullet_renderer(size: int) -> Callable[[], int]:
     return run
 
 
-def batched_renderer(n: int, size: int) -> Callable[[], int]:
-    env = make_batched("arm_reach", n, device="cpu", backend="torch", image_size=size)
+def batched_renderer(n: int, size: int, device: str = "cpu") -> Callable[[], int]:
+    """``n`` ArmReach frames per call, drawn by the batched rasterizer on ``device``."""
+    env = make_batched("arm_reach", n, device=device, backend="torch", image_size=size)
     env.reset(seed=0)
-    return lambda: env.images(env.state).shape[0]
+
+    def run() -> int:
+        frames = env.images(env.state).shape[0]
+        synchronize(env.device)
+        return frames
+
+    return run
 
 
 def bench_render(args: argparse.Namespace) -> None:

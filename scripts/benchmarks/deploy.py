@@ -27,7 +27,8 @@ from agents.deploy.export import export_onnx, export_program
 from agents.deploy.runtime import load_policy
 from envs.adapters.gym_env import SupervisedEnv
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import make_sim_robot, panda_limits, panda_reach_goal, physics_for_rate
+from envs.adapters.sim import make_sim_robot, physics_for_rate
+from envs.adapters.sim_panda import panda_limits, panda_reach_goal
 
 
 def parse_args() -> argparse.Namespace:

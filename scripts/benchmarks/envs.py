@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -93,7 +93,8 @@ def _panda_gym(task: str, **kwargs) -> gym.Env:
 def _report(section: str, task: str, unit: str, ours: float, peer: float) -> None:
     target = TARGETS.get((section, task))
     verdict = "" if target is None else f"  target >= {target:.2f}x: {'met' if ours / peer >= target else 'NOT met'}"
-    print(f"{section:13s} {task:6s} ours {ours:8.1f} {unit}  panda-gym {peer:8.1f} {unit}  ratio {ours / peer:5.2f}x{verdict}")
+    print(f"{section:13s} {task:6s} ours {ours:8.1f} {unit}  panda-gym {peer:8.1f} {unit}  "
+          f"ratio {ours / peer:5.2f}x{verdict}")
 
 
 def bench_physics(section: str, args: argparse.Namespace) -> None:
@@ -107,8 +108,9 @@ def bench_physics(section: str, args: argparse.Namespace) -> None:
         result = compare(_stepper(ours, 0), _stepper(peer, 0), args.steps, args.repeats)
         _report(section, task, "steps/s", result["ours"], result["peer"])
         ours_physics, peer_physics = (clock.per_step_us() for clock in clocks)
-        print(f"{'':13s} {task:6s} mean per step: physics ours {ours_physics:5.0f} us, panda-gym {peer_physics:5.0f} us; "
-              f"the rest ours {result['ours_us'] - ours_physics:4.0f} us, panda-gym {result['peer_us'] - peer_physics:4.0f} us")
+        ours_rest, peer_rest = result["ours_us"] - ours_physics, result["peer_us"] - peer_physics
+        print(f"{'':13s} {task:6s} mean per step: physics ours {ours_physics:5.0f} us, "
+              f"panda-gym {peer_physics:5.0f} us; the rest ours {ours_rest:4.0f} us, panda-gym {peer_rest:4.0f} us")
         ours.close(), peer.close()
 
 
@@ -119,7 +121,7 @@ def bench_pixels(args: argparse.Namespace) -> None:
         peer = _panda_gym(task, render_mode="rgb_array", render_width=size, render_height=size)
         result = compare(_stepper(ours, 0), _stepper(peer, 0, render=True), args.steps // 4, args.repeats)
         _report("pixels", task, "obs/s  ", result["ours"], result["peer"])
-        renders = compare(lambda: ours.unwrapped.render_frames(), peer.render, args.steps // 4, args.repeats)
+        renders = compare(ours.unwrapped.render_frames, peer.render, args.steps // 4, args.repeats)
         _report("render-only", task, "frames/s", renders["ours"], renders["peer"])
         ours.close(), peer.close()
 

@@ -19,9 +19,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from foresight_base.devices import resolve_device
 from perception.augment import RandomShift
 from perception.encoders import NatureCNN
-from perception.devices import resolve_device
 
 
 def interleaved(candidates: dict[str, Callable[[], object]], repeats: int, sync: Callable[[], None]) -> dict:
@@ -63,7 +63,7 @@ def loop_shift(images: torch.Tensor, pad: int = 4) -> torch.Tensor:
     padded = F.pad(images.float(), (pad,) * 4, mode="replicate")
     offsets = torch.randint(0, 2 * pad + 1, (len(images), 2)).tolist()
     h, w = images.shape[-2:]
-    return torch.stack([p[:, dy : dy + h, dx : dx + w] for p, (dy, dx) in zip(padded, offsets)])
+    return torch.stack([p[:, dy : dy + h, dx : dx + w] for p, (dy, dx) in zip(padded, offsets, strict=True)])
 
 
 def bench_augment(args: argparse.Namespace) -> None:
@@ -112,7 +112,8 @@ def bench_probe(args: argparse.Namespace) -> None:
     # short episodes: many object and goal placements in few frames
     env = gym.make(args.env, obs_mode="rgb", image_size=args.image_size, max_episode_steps=args.episode_steps)
     start = time.perf_counter()
-    data = collect_frames(env, args.frames, policy=noisy_expert(env, 0.7, args.seed), labels=probe_labels, seed=args.seed)
+    data = collect_frames(env, args.frames, policy=noisy_expert(env, 0.7, args.seed), labels=probe_labels,
+                          seed=args.seed)
     print(f"{args.env}: {len(data)} frames {tuple(data.frames.shape[1:])} in {time.perf_counter() - start:.0f} s")
     train, test = data.split(0.7)
     names = ["object x", "object y", "object z", "gripper x", "gripper y", "gripper z"]

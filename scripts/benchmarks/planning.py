@@ -18,22 +18,26 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import pathlib
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
+from itertools import pairwise
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
-from world_models.devices import resolve_device
+from foresight_base.devices import resolve_device
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.planners import CEMConfig, CEMPlanner
 from world_models.scoring import model_score_fn
+
+CPU = torch.device("cpu")
 
 
 def timed_ms(fn: Callable[[], object], device: torch.device) -> float:
@@ -136,20 +140,16 @@ def latency(args: argparse.Namespace) -> None:
 def model_flops(model: EnsembleDynamics, rows: int) -> float:
     """Multiply-adds x 2 of ``rows`` state-action rows through one member (mean head only)."""
     sizes = [model.coding.feature_dim + model.action_dim] + [model.config.hidden_size] * model.config.num_layers
-    per_row = sum(i * o for i, o in zip(sizes[:-1], sizes[1:])) + sizes[-1] * model.out_dim
+    per_row = sum(i * o for i, o in pairwise(sizes)) + sizes[-1] * model.out_dim
     return 2.0 * rows * per_row
 
 
-def gemm_peak(hidden: int, members: int = 5, rows: int = 100, repeats: int = 60) -> float:
+def gemm_peak(hidden: int, members: int = 5, rows: int = 100, repeats: int = 60, device: torch.device = CPU) -> float:
     """Median fp32 GFLOP/s of ``[M, rows, hidden] @ [M, hidden, hidden]``: a hidden layer of the planner's model."""
-    x, w = torch.randn(members, rows, hidden), torch.randn(members, hidden, hidden)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(10):
-            torch.bmm(x, w)
-        times.append((time.perf_counter() - start) / 10)
-    return 2 * members * rows * hidden * hidden / statistics.median(times) / 1e9
+    x = torch.randn(members, rows, hidden, device=device)
+    w = torch.randn(members, hidden, hidden, device=device)
+    times = [timed_ms(lambda: [torch.bmm(x, w) for _ in range(10)], device) / 10 for _ in range(repeats)]
+    return 2 * members * rows * hidden * hidden / statistics.median(times) / 1e6
 
 
 # --------------------------------------------------------------------------- distill
@@ -234,7 +234,7 @@ def make_env(env_id: str) -> gym.Env:
 
 
 def make_sac(env: gym.Env, seed: int):
-    from stable_baselines3 import HerReplayBuffer, SAC
+    from stable_baselines3 import SAC, HerReplayBuffer
     if isinstance(env.observation_space, gym.spaces.Dict):
         return SAC("MultiInputPolicy", env, seed=seed, learning_rate=1e-3, batch_size=256, gamma=0.95,
                    replay_buffer_class=HerReplayBuffer,
@@ -245,8 +245,8 @@ def make_sac(env: gym.Env, seed: int):
 
 def sample_efficiency(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
-    from agents.planning.mpc import PlanningAgent
     from agents.evaluation.curves import learning_curve, steps_to_reach
+    from agents.planning.mpc import PlanningAgent
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for env_id in args.envs:
@@ -257,9 +257,10 @@ def sample_efficiency(args: argparse.Namespace) -> None:
         print(f"  PlanningAgent {preset}")
         mpc = PlanningAgent(make_env(env_id), seed=args.seed, **preset)
         sac = make_sac(make_env(env_id), args.seed)
-        curves = {"mpc": learning_curve(mpc, lambda: make_env(env_id), args.mpc_steps, args.mpc_eval_every,
+        make_eval_env = functools.partial(make_env, env_id)
+        curves = {"mpc": learning_curve(mpc, make_eval_env, args.mpc_steps, args.mpc_eval_every,
                                         args.eval_episodes, log=print),
-                  "sac": learning_curve(sac, lambda: make_env(env_id), args.sac_steps, args.sac_eval_every,
+                  "sac": learning_curve(sac, make_eval_env, args.sac_steps, args.sac_eval_every,
                                         args.eval_episodes, log=print)}
         if args.final_episodes:
             final_evaluation({"mpc": mpc, "sac": sac}, make_env(env_id), args.final_episodes, metric)
@@ -279,10 +280,16 @@ def sample_efficiency(args: argparse.Namespace) -> None:
 
 
 def do_nothing_level(env: gym.Env, episodes: int, metric: str, seed: int = 10_000) -> float:
-    """``metric`` of the zero action on ``learning_curve``'s evaluation episodes: the level that means nothing learned."""
+    """``metric`` of the zero action on ``learning_curve``'s evaluation episodes: the level that means nothing
+    learned."""
     from world_models.rollouts import run_episodes
     zero = np.zeros(env.action_space.shape, dtype=env.action_space.dtype)
     return run_episodes(env, lambda obs: zero, episodes, seed).summary()[metric]
+
+
+def _act(agent, obs):
+    """``agent``'s deterministic action for one observation."""
+    return agent.predict(obs, deterministic=True)[0]
 
 
 def final_evaluation(agents: dict, env: gym.Env, episodes: int, metric: str, seed: int = 20_000) -> None:
@@ -293,7 +300,7 @@ def final_evaluation(agents: dict, env: gym.Env, episodes: int, metric: str, see
     results = {}
     for name, agent in agents.items():
         planner = getattr(agent, "planner", None)
-        stats = run_episodes(env, lambda obs: agent.predict(obs, deterministic=True)[0], episodes, seed,
+        stats = run_episodes(env, functools.partial(_act, agent), episodes, seed,
                              on_reset=planner.reset if planner is not None else None)
         results[name] = np.asarray(stats.successes if metric == "success_rate" else stats.returns, dtype=float)
         low, high = bootstrap_ci(results[name][None], statistic=np.mean)

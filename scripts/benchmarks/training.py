@@ -39,8 +39,8 @@ def time_to_target(env_id: str, hyperparams: dict, seed: int, args) -> tuple[flo
     from stable_baselines3.common.vec_env import VecNormalize
 
     from agents.evaluation.episodes import evaluate, model_policy, summarize
-    from agents.training.factory import make_agent
     from agents.training.env_setup import env_maker, make_vec_env, normalize
+    from agents.training.factory import make_agent
 
     env_kwargs = hyperparams.get("env_kwargs")
     venv = make_vec_env(env_id, seed=seed, env_kwargs=env_kwargs)
@@ -61,9 +61,9 @@ def time_to_target(env_id: str, hyperparams: dict, seed: int, args) -> tuple[flo
 
 
 def part_reach(args) -> None:
-    import envs  # noqa: F401  (registers Foresight ids)
     import panda_gym  # noqa: F401  (the peer; a benchmark extra, never a dependency)
 
+    import envs  # noqa: F401  (registers Foresight ids)
     from agents.training.hyperparams import load_hyperparams
 
     ours_hp = {k: v for k, v in load_hyperparams("sac", "Foresight/PandaReach-v0").items() if k != "n_timesteps"}
@@ -85,14 +85,14 @@ def report(rows: dict, target: float) -> None:
         medians[name] = statistics.median(times) if len(times) == len(results) else None
         med_steps = statistics.median(steps) if steps else float("nan")
         shown = "n/a (some seeds missed the target)" if medians[name] is None else f"{medians[name]:.1f} s"
-        print(f"{name}: median time to {target:.0%} success {shown}, median steps {med_steps:.0f}, reached {len(times)}/{len(results)}")
+        print(f"{name}: median time to {target:.0%} success {shown}, median steps {med_steps:.0f}, "
+              f"reached {len(times)}/{len(results)}")
     if medians["ours"] and medians["zoo"]:
         print(f"ratio zoo/ours (speed-up): {medians['zoo'] / medians['ours']:.2f}x")
 
 
 def part_ray(args) -> None:
     import envs  # noqa: F401
-
     from agents.runs.parallel import benchmark_ray
 
     benchmark_ray(args.ray_run, args.eval_episodes_ray, args.repeats)

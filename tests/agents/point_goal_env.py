@@ -55,7 +55,8 @@ class NoPygamePointGoalEnv(PointGoalEnv):
     envs do on a machine without pygame (``Pendulum-v1``: ``DependencyNotInstalled`` at ``render``)."""
 
     def render(self) -> np.ndarray:
-        raise gym.error.DependencyNotInstalled('pygame is not installed, run `pip install "gymnasium[classic-control]"`')
+        raise gym.error.DependencyNotInstalled(
+            'pygame is not installed, run `pip install "gymnasium[classic-control]"`')
 
 
 def register() -> None:

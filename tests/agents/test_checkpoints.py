@@ -64,7 +64,7 @@ def test_truncated_checkpoint_raises_a_typed_error_and_latest_falls_back(tmp_pat
     checkpoints.save_step(state(1), tmp_path, 1)
     second = checkpoints.save_step(state(2), tmp_path, 2)
     second.write_bytes(second.read_bytes()[: second.stat().st_size // 2])
-    with pytest.raises(checkpoints.CheckpointError, match="truncated or corrupt"):
+    with pytest.raises(checkpoints.CheckpointError, match="damaged"):
         checkpoints.load(second)
     loaded, path, warnings = checkpoints.load_latest(tmp_path)
     assert loaded["step"] == 1 and path.name == "step_0000000001.pt"
@@ -88,3 +88,33 @@ def test_keeps_only_the_newest_files_and_reports_when_none_is_readable(tmp_path)
         path.write_bytes(b"garbage")
     with pytest.raises(checkpoints.CheckpointError, match="no readable checkpoint"):
         checkpoints.load_latest(tmp_path)
+
+
+def test_a_flipped_exponent_bit_in_a_weight_is_caught_and_latest_falls_back(tmp_path):
+    """The silent -3.8e37 weight of issue 13: one bit in the middle of the tensor data."""
+    checkpoints.save_step(state(1), tmp_path, 1)
+    second = checkpoints.save_step(state(2), tmp_path, 2)
+    data = bytearray(second.read_bytes())
+    data[len(data) // 2 | 3] ^= 0x40  # the high byte of a little-endian float32: its exponent
+    second.write_bytes(bytes(data))
+    with pytest.raises(checkpoints.CheckpointError, match="damaged"):
+        checkpoints.load(second)
+    loaded, path, warnings = checkpoints.load_latest(tmp_path)
+    assert loaded["step"] == 1 and "step_0000000002.pt" in warnings[0]
+
+
+def test_a_damaged_best_checkpoint_falls_back_to_the_newest_step_file(tmp_path, caplog):
+    from agents.runs.loading import checkpoint_path
+    from agents.training.run_folder import RunFolder
+    from agents.training.state import REQUIRED
+
+    run = RunFolder(tmp_path)
+    full = {key: None for key in REQUIRED} | {"format": "test", "step": 7, "extra": {}}
+    checkpoints.save_step(full, run.checkpoints, 7)
+    checkpoints.atomic_save({**full, "step": 9}, run.best)
+    run.best.write_bytes(run.best.read_bytes()[:100])  # truncated, as a full disk or a bad copy leaves it
+    loaded, path = checkpoint_path(run, "best")
+    assert loaded["step"] == 7 and path.name == "step_0000000007.pt"
+    assert "best.pt" in caplog.text and "newest readable step" in caplog.text
+    with pytest.raises(checkpoints.CheckpointError, match="no 'missing' key"):
+        checkpoints.load(run.checkpoints / "step_0000000007.pt", ("format", "algo", "missing"))

@@ -35,7 +35,8 @@ def test_lines_not_carriage_returns_when_the_output_is_a_file():
 def test_an_mpc_run_logs_its_progress_while_it_trains(tmp_path):
     """The issue's case: ``train.py --algo mpc > log`` printed nothing until the end."""
     cmd = [sys.executable, str(SCRIPTS / "train.py"), "--algo", "mpc", "--env", point_goal_env.ENV_ID, "--gym-packages",
-           "tests.agents.point_goal_env", "-n", "60", "--eval-freq", "0", "--eval-episodes", "1", "--video-episodes", "0",
+           "tests.agents.point_goal_env", "-n", "60", "--eval-freq", "0", "--eval-episodes", "1",
+           "--video-episodes", "0",
            "-f", str(tmp_path), "--params", *MPC_TINY]
     done = subprocess.run(cmd, env={**subprocess_env(), "FORESIGHT_PROGRESS_EVERY_S": "0"}, capture_output=True,
                           text=True, timeout=300)

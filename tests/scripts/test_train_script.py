@@ -27,11 +27,11 @@ def test_help_lists_every_flag_users_expect():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--algo", "sacc"], "'sacc' (choose from 'a2c', 'ddpg', 'dqn', 'mpc', 'ppo', 'sac', 'td3', 'tqc')"),
+        (["--algo", "sacc"], "'sacc' (choose from 'a2c', 'ddpg', 'dqn', 'lmpc', 'mpc', 'ppo', 'sac', 'td3', 'tqc')"),
         (["--vec-env", "threads"], "'threads' (choose from 'dummy', 'subproc', 'batched')"),
         (["--env", "Foresight/PandaReech-v0"], "unknown env id 'Foresight/PandaReech-v0'"),
         (["--n-envs", "0"], "n_envs must be >= 1, got 0"),
-        (["--device", "tpu"], "valid: auto, cpu, cuda, cuda:N, mps"),
+        (["--device", "tpu"], "valid: 'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps'"),
         (["--params", "gamma"], "expected key=value, got 'gamma'"),
         (["--resume", "/nonexistent/run"], "not a run folder"),
         (["--env-kwargs", "obs_mode=bogus"], "cannot make Foresight/PandaReach-v0 with env kwargs obs_mode=bogus: "
@@ -79,7 +79,8 @@ def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsy
     short = ["--env", ENV, "-n", "100", "--eval-freq", "0", "--eval-episodes", "2", "--save-freq", "0"]
     train_main([*short, "--seed", "1", "-f", str(second), "--no-progress", "--video-episodes", "0", *TINY])
     other = next(second.glob(f"{ENV}/sac/*_s1"))
-    assert evaluate_main([str(run), str(other), "--episodes", "6", "--out", str(tmp_path / "cmp"), "--plot", "--video-episodes", "1"]) == 0
+    assert evaluate_main([str(run), str(other), "--episodes", "6", "--out", str(tmp_path / "cmp"), "--plot",
+                          "--video-episodes", "1"]) == 0
     table = capsys.readouterr().out
     assert "| run | env | algo | episodes |" in table and "return IQM" in table
     summary = json.loads((tmp_path / "cmp" / "summary.json").read_text())
@@ -89,7 +90,8 @@ def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsy
 
 
 def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_path):
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages", "tests.agents.point_goal_env",
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--env", ENV, "--gym-packages",
+           "tests.agents.point_goal_env",
            "-n", "400", "--eval-freq", "100", "--eval-episodes", "2", "--save-freq", "100", "-f", str(tmp_path),
            "--no-progress", "--video-episodes", "0", *TINY]
     proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -100,7 +102,8 @@ def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_
     proc.wait()
     run = next(tmp_path.glob(f"{ENV}/sac/*_s0"))
     assert not (run / "eval.json").exists()  # it really died mid-training
-    done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "tests.agents.point_goal_env", "--no-progress"],
+    done = subprocess.run([*cmd[:2], "--resume", str(run), "--gym-packages", "tests.agents.point_goal_env",
+                           "--no-progress"],
                           env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resuming" in done.stdout and "after 400 steps" in done.stdout
@@ -111,7 +114,8 @@ def test_kill_9_mid_training_then_resume_continues_the_step_count_and_curve(tmp_
 def test_the_main_job_defaults_run_on_pybullet_reach(tmp_path, capsys):
     """``train.py`` with no flags, shortened: SAC + HER on Foresight/PandaReach-v0 in goal mode."""
     torch.set_num_threads(1)
-    args = ["-n", "200", "--eval-freq", "0", "--eval-episodes", "2", "--video-episodes", "1", "-f", str(tmp_path), "--no-progress"]
+    args = ["-n", "200", "--eval-freq", "0", "--eval-episodes", "2", "--video-episodes", "1", "-f", str(tmp_path),
+            "--no-progress"]
     assert train_main(args) == 0
     run = next(tmp_path.glob("Foresight_PandaReach-v0/sac/*_s0"))
     config = (run / "config.yaml").read_text()

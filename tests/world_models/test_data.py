@@ -71,5 +71,5 @@ def test_replay_ring_buffer_saves_and_restores():
         buffer.add([[i, i]], [[i]], [i], [[i + 1, i + 1]], [0])
     assert len(buffer) == 5 and buffer.all().rewards.tolist() == [2, 3, 4, 5, 6]
     clone = ReplayBuffer.from_state_dict(buffer.state_dict())
-    for a, b in zip(buffer.all(), clone.all()):
+    for a, b in zip(buffer.all(), clone.all(), strict=True):
         assert torch.equal(a, b)

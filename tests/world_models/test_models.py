@@ -2,13 +2,12 @@
 import io
 
 import pytest
-
 import torch
 
-from world_models.evaluation import LinearModel, calibration, compare_to_baselines, copy_last, Windows
+from world_models.evaluation import LinearModel, Windows, calibration, compare_to_baselines, copy_last
+from world_models.fitting import FitConfig, fit
 from world_models.models import EnsembleDynamics, ModelConfig, build_model
 from world_models.replay import Transitions
-from world_models.fitting import FitConfig, fit
 
 A = torch.tensor([[0.9, 0.2], [-0.1, 0.95]])
 B = torch.tensor([[0.5], [0.3]])

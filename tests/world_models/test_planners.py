@@ -37,7 +37,9 @@ def test_cem_warm_start_reuses_shifted_plan():
     planner = make_planner("cem", -torch.ones(1), torch.ones(1), horizon=5, num_candidates=100,
                            num_elites=10, iterations=4, seed=0)
     ramp = torch.linspace(-0.8, 0.8, 5)
-    score = lambda a: -((a[..., 0] - ramp) ** 2).sum(-1)
+    def score(a):
+        return -((a[..., 0] - ramp) ** 2).sum(-1)
+
     planner.plan(score)
     warm = planner.initial_mean(1)[0, :, 0]
     assert torch.allclose(warm[:4], ramp[1:], atol=0.1)  # shifted previous plan
@@ -69,7 +71,7 @@ def test_configs_are_frozen_dataclasses():
 
 
 def test_discrete_cem_finds_the_best_index_sequence():
-    from world_models.planners import DiscreteCEMConfig, DiscreteCEMPlanner
+    from world_models.discrete_planning import DiscreteCEMConfig, DiscreteCEMPlanner
     target = torch.tensor([[0.0, 3.0, 1.0, 2.0], [2.0, 2.0, 0.0, 3.0]])  # best action per step, per env
     planner = DiscreteCEMPlanner(4, DiscreteCEMConfig(horizon=4, num_candidates=100, num_elites=10), seed=0)
     result = planner.plan(lambda a: -((a[..., 0] - target[:, None]) ** 2).sum(-1), num_envs=2)

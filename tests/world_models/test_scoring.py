@@ -6,8 +6,14 @@ import torch
 
 from world_models.models import EnsembleDynamics, ModelConfig
 from world_models.planners import make_planner
-from world_models.scoring import (discounted_sum, dynamics_score_fn, env_goal_reward, env_score_fn,
-                                  goal_distance_reward, model_score_fn)
+from world_models.scoring import (
+    discounted_sum,
+    dynamics_score_fn,
+    env_goal_reward,
+    env_score_fn,
+    goal_distance_reward,
+    model_score_fn,
+)
 from world_models.spaces import StateLayout
 
 
@@ -72,7 +78,9 @@ def test_model_score_with_particles_and_goal_rewards():
     states = torch.tensor([[[[9.0, 9.0, 0.0, 0.0], [9.0, 9.0, 0.0, 1.0]]]])  # [E=1, B=1, H=2, S=4]
     dense = goal_distance_reward(layout, goals)(states, torch.zeros(1, 1, 2, 2))
     assert torch.allclose(dense, torch.tensor([[[-1.0, 0.0]]]))
-    sparse = lambda a, d, info: -(np.linalg.norm(a - d, axis=-1) > 0.05).astype(np.float32)
+    def sparse(a, d, info):
+        return -(np.linalg.norm(a - d, axis=-1) > 0.05).astype(np.float32)
+
     assert env_goal_reward(sparse, layout, goals)(states, None).tolist() == [[[-1.0, 0.0]]]
     assert discounted_sum(torch.ones(2, 3), 0.5).tolist() == [1.75, 1.75]
     with pytest.raises(ValueError, match="uncertainty_penalty needs propagation='mean'"):
@@ -96,7 +104,7 @@ def test_planners_fly_batched_spaceship_through_its_exact_dynamics(name, options
 def test_discrete_cem_balances_batched_cartpole_through_its_exact_dynamics():
     from envs.batched.cartpole import CartPole
     from envs.batched.ops import TorchOps
-    from world_models.planners import DiscreteCEMConfig, DiscreteCEMPlanner
+    from world_models.discrete_planning import DiscreteCEMConfig, DiscreteCEMPlanner
     world = CartPole()
     state = world.initial_state(TorchOps(torch.device("cpu")), torch.Generator().manual_seed(0), 4)
     planner = DiscreteCEMPlanner(2, DiscreteCEMConfig(horizon=10, num_candidates=32, num_elites=4, iterations=2))

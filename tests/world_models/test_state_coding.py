@@ -17,7 +17,7 @@ def random_euler(count: int, seed: int = 0) -> torch.Tensor:
 
 def test_euler_matrix_matches_pybullet_and_round_trips():
     euler = random_euler(50)
-    for e, m in zip(euler[:5], euler_to_matrix(euler[:5])):
+    for e, m in zip(euler[:5], euler_to_matrix(euler[:5]), strict=True):
         expected = torch.tensor(pybullet.getMatrixFromQuaternion(pybullet.getQuaternionFromEuler(e.tolist())))
         assert torch.allclose(m.flatten(), expected.double(), atol=1e-9)
     back = matrix_to_euler(euler_to_matrix(euler))

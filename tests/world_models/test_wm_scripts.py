@@ -9,7 +9,6 @@ from tests.helpers import SCRIPTS
 from world_models.models import load_model
 
 
-
 def script(name: str):
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)

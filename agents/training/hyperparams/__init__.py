@@ -3,9 +3,10 @@
 Each ``<algo>.yml`` in this folder maps an env id to the keyword arguments of the SB3 algorithm,
 plus the zoo's special keys (``n_timesteps``, ``policy``, ``n_envs``, ``normalize``,
 ``env_wrapper``, ``frame_stack``), and our ``env_kwargs`` (``gymnasium.make`` keyword arguments the
-preset needs, e.g. ``obs_mode: goal``) and ``vec_env`` (``batched`` for batched torch worlds). ``default`` is used for ids without an entry. Values written as
-strings in the zoo's style (``"dict(net_arch=[64, 64])"``, ``lin_7.3e-4``) are parsed without
-``eval``: only literals are accepted, so a hyperparameter file can never run code.
+preset needs, e.g. ``obs_mode: goal``) and ``vec_env`` (``batched`` for batched torch worlds).
+``default`` is used for ids without an entry. Values written as strings in the zoo's style
+(``"dict(net_arch=[64, 64])"``, ``lin_7.3e-4``) are parsed without ``eval``: only literals are
+accepted, so a hyperparameter file can never run code.
 
 Example:
     >>> hp = load_hyperparams("sac", "Foresight/PandaReach-v0")
@@ -80,7 +81,7 @@ def _literal(node: ast.AST) -> Any:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
         return {kw.arg: _literal(kw.value) for kw in node.keywords}
     if isinstance(node, ast.Dict):
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_literal(item) for item in node.elts]
         return items if isinstance(node, ast.List) else tuple(items)

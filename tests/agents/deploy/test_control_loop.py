@@ -11,9 +11,9 @@ import pytest
 from agents.deploy.control_loop import ControlLoop, LoopConfig
 from envs.adapters.base import SignalStop
 from envs.adapters.errors import RobotStopped
+from envs.adapters.point import PointRobotAdapter
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.watchdog import Watchdog
-from envs.adapters.point import PointRobotAdapter
 from tests.helpers import FakeClock
 
 PERIOD = 0.02

@@ -6,45 +6,27 @@ import subprocess
 import sys
 import time
 
-import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
-from stable_baselines3 import SAC
-
-import envs  # noqa: F401
-from agents.deploy.flows import export_sb3_zip
 from agents.deploy.log import read_deploy_log
 from tests.helpers import ROOT, subprocess_env
 
 
-
 def _deploy(*args: str, timeout: float = 120.0) -> dict:
-    out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=subprocess_env(), capture_output=True,
+    out = subprocess.run([sys.executable, "scripts/deploy.py", *args], cwd=ROOT, env=subprocess_env(),
+                         capture_output=True,
                          text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout[out.stdout.index("{"):out.stdout.rindex("}") + 1])  # PyBullet prints banners
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("deploy")
-    env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
-    torch.set_num_threads(1)  # tiny network on a shared CPU
-    SAC("MultiInputPolicy", env, policy_kwargs={"net_arch": [16]}, device="cpu", seed=0).save(tmp / "model.zip")
-    env.close()
-    result = export_sb3_zip(tmp / "model.zip", "SAC", "Foresight/PandaReach-v0", {"obs_mode": "goal"},
-                            tmp / "policy.onnx")  # what `deploy.py export --model` runs, in-process
-    assert result["max_abs_error"] <= 1e-5
-    return tmp
 
 
 def test_run_stops_on_sigint_writes_log_and_replays(exported):
     log = exported / "log"
     proc = subprocess.Popen([sys.executable, "scripts/deploy.py", "run", "--policy", str(exported / "policy.onnx"),
                              "--robot", "panda", "--block-gripper", "--rate", "25", "--duration", "60",
-                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE,
+                             "--log", str(log), "--no-resume", "--watchdog-s", "1.0"], cwd=ROOT, env=subprocess_env(),
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -9,7 +9,6 @@ import threading
 import numpy as np
 import pytest
 
-
 pytest.importorskip("zmq")
 
 from agents.deploy.control_loop import ControlLoop, LoopConfig  # noqa: E402
@@ -18,7 +17,6 @@ from envs.adapters.errors import RobotStopped  # noqa: E402
 from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
 from envs.adapters.safety import SafetyConfig, SafetySupervisor  # noqa: E402
 from tests.helpers import ROOT, subprocess_env  # noqa: E402
-
 
 
 def _free_port() -> int:

@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-
 from agents.deploy.control_loop import ControlLoop, LoopConfig  # noqa: E402
 from agents.deploy.uncertainty import ensemble_disagreement  # noqa: E402
-from envs.adapters.safety import SafetyConfig, SafetySupervisor  # noqa: E402
 from envs.adapters.point import PointRobotAdapter  # noqa: E402
+from envs.adapters.safety import SafetyConfig, SafetySupervisor  # noqa: E402
+from world_models.fitting import FitConfig, fit  # noqa: E402
 from world_models.models import EnsembleDynamics, ModelConfig  # noqa: E402
 from world_models.replay import Transitions  # noqa: E402
-from world_models.fitting import FitConfig, fit  # noqa: E402
 
 
 @pytest.fixture(scope="module")

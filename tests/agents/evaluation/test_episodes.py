@@ -1,10 +1,10 @@
 """Seeded evaluation episodes: known success rates, same seeds same episodes, frames recorded."""
 import gymnasium as gym
 import numpy as np
-from tests.agents import point_goal_env
 import pytest
 
 from agents.evaluation.episodes import evaluate, summarize
+from tests.agents import point_goal_env
 
 
 def straight_to_goal(obs):
@@ -26,7 +26,8 @@ def test_scripted_controller_reports_its_known_success_rate():
     # the rate of a partial controller equals the fraction of seeds it can solve, computed independently
     half, _ = evaluate(env, only_left_half, 40, seed=5)
     starts = [env.reset(seed=5 + i)[0] for i in range(40)]
-    solvable = [o["desired_goal"][0] < 0 or np.linalg.norm(o["desired_goal"] - o["achieved_goal"]) <= 0.1 for o in starts]
+    solvable = [o["desired_goal"][0] < 0 or np.linalg.norm(o["desired_goal"] - o["achieved_goal"]) <= 0.1
+                for o in starts]
     assert summarize(half).success_rate == pytest.approx(np.mean(solvable))
     assert 0.2 < np.mean(solvable) < 0.8
 

@@ -6,7 +6,6 @@ from tests.agents.planning_fixtures import make_reach, trained_reach_agent  # no
 from world_models.rollouts import run_episodes
 
 
-
 def test_distilled_planner_reaches_and_round_trips(tmp_path):
     env = make_reach()
     teacher = trained_reach_agent()

@@ -115,6 +115,7 @@ def test_bad_hyperparameters_and_spaces_are_named():
 
 def test_training_factory_builds_it_on_a_vec_env_and_it_plans_for_all_envs():
     from stable_baselines3.common.env_util import make_vec_env
+
     from agents.training.factory import make_agent
     venv = make_vec_env(make_reach, n_envs=2, seed=0)
     hyperparams = dict(n_timesteps=100, learning_starts=40, train_freq=40, num_candidates=20, num_elites=4,
@@ -128,8 +129,10 @@ def test_training_factory_builds_it_on_a_vec_env_and_it_plans_for_all_envs():
 def test_training_checkpoints_round_trip_model_and_replay():
     """The training helper's generic checkpointing (written for SB3 models) saves and restores this agent."""
     import io
+
     import torch
     from stable_baselines3.common.env_util import make_vec_env
+
     from agents.training import state as train_state
     from agents.training.factory import make_agent
     hyperparams = dict(learning_starts=40, train_freq=40, num_candidates=20, num_elites=4, horizon=3, iterations=1,
@@ -150,6 +153,7 @@ def test_push_preset_model_options_reach_the_model_and_survive_save_load(tmp_pat
     """mpc.yml's Push entry (Euler triple as rotation features, std floor) builds, learns, plans and reloads."""
     import gymnasium as gym
     import numpy as np
+
     from agents.training.hyperparams import SPECIAL_KEYS, load_hyperparams
     preset = {k: v for k, v in load_hyperparams("mpc", "Foresight/PandaPush-v0").items() if k not in SPECIAL_KEYS}
     assert preset["euler_dims"] == [10]

@@ -39,7 +39,7 @@ def test_runs_of_different_algos_and_envs_are_labelled_and_never_pooled(tmp_path
 
 def _report(returns, successes=None):
     successes = successes or [None] * len(returns)
-    episodes = [Episode(i, r, 10, s) for i, (r, s) in enumerate(zip(returns, successes))]
+    episodes = [Episode(i, r, 10, s) for i, (r, s) in enumerate(zip(returns, successes, strict=False))]
     return RunReport(None, episodes, summarize(episodes))
 
 

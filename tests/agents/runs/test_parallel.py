@@ -3,15 +3,15 @@ import os
 import shutil
 import tempfile
 
-from tests.agents import point_goal_env
-from tests.helpers import pythonpath_with_root
 import pytest
 import torch
 
 from agents.runs.cli import evaluate_main
-from agents.runs.parallel import episode_slices
 from agents.runs.evaluate import EvalRequest, evaluate_run
+from agents.runs.parallel import episode_slices
 from agents.training.run import RunConfig, train
+from tests.agents import point_goal_env
+from tests.helpers import pythonpath_with_root
 
 ray = pytest.importorskip("ray")
 
@@ -36,7 +36,8 @@ def test_ray_evaluation_equals_the_local_one_and_leaves_nothing_behind(tmp_path,
     monkeypatch.setenv("PYTHONPATH", pythonpath_with_root())  # Ray's workers import tests.agents
     run = train(RunConfig(env_id=point_goal_env.ENV_ID, n_timesteps=200, eval_freq=0, eval_episodes=2, save_freq=0,
                             log_folder=str(tmp_path), video_episodes=0, progress=False,
-                            params={"learning_starts": 50, "buffer_size": 500, "policy_kwargs": "dict(net_arch=[16])"})).run
+                            params={"learning_starts": 50, "buffer_size": 500,
+                                    "policy_kwargs": "dict(net_arch=[16])"})).run
     request = EvalRequest(n_episodes=6, seed=123)
     local = evaluate_run(run.path, request)
     sessions = []  # where Ray was told to keep its sessions (a spy on Ray's own init; it still runs)
@@ -50,7 +51,8 @@ def test_ray_evaluation_equals_the_local_one_and_leaves_nothing_behind(tmp_path,
         ray.shutdown()
         leftovers = os.listdir(temp)
         shutil.rmtree(temp, ignore_errors=True)
-    assert [(int(r[1]), float(r[2])) for r in remote] == [(e.seed, pytest.approx(e.episode_return)) for e in local.episodes]
+    assert [(int(r[1]), float(r[2])) for r in remote] == [(e.seed,
+                                                           pytest.approx(e.episode_return)) for e in local.episodes]
     assert local.summary.line() in capsys.readouterr().out
     assert not (home / ".ray").exists()  # no ~/.ray/auth_token (matplotlib's font cache is all HOME holds)
     assert len(sessions) == 1 and sessions[0].startswith(temp)  # not /tmp/ray...

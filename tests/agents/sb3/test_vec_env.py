@@ -30,7 +30,7 @@ def test_same_transitions_as_dummy_vec_env(mode):
         np.testing.assert_array_equal(obs, ref_obs)
         np.testing.assert_array_equal(reward, ref_reward)
         np.testing.assert_array_equal(done, ref_done)
-        for info, ref_info in zip(infos, ref_infos):
+        for info, ref_info in zip(infos, ref_infos, strict=True):
             assert info["TimeLimit.truncated"] == ref_info["TimeLimit.truncated"]
             timeouts += ref_info["TimeLimit.truncated"]
             if "terminal_observation" in ref_info:
@@ -57,7 +57,9 @@ def test_torch_vector_env_gets_tensor_actions_and_gives_numpy_with_timeouts():
 
 
 def test_ppo_learns_batched_cartpole_far_better_than_random():
-    make = lambda n: VecMonitor(VectorEnvToSB3(gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=n, device="cpu")))
+    def make(n):
+        return VecMonitor(VectorEnvToSB3(gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=n, device="cpu")))
+
     model = PPO("MlpPolicy", make(64), n_steps=32, batch_size=256, n_epochs=4, gamma=0.98, gae_lambda=0.8,
                 learning_rate=3e-3, policy_kwargs={"net_arch": [32, 32]}, seed=0, device="cpu")
     model.learn(32_768)
@@ -84,8 +86,9 @@ def test_cnn_policy_trains_on_pixel_observations():
 
     venv = gym.make_vec("Foresight/BatchedCartPole-v0", num_envs=2, device="cpu", obs_mode="rgb", image_size=40)
     env = VectorEnvToSB3(venv)
-    assert env.observation_space.shape == (3, 40, 40) and env.observation_space.dtype == np.uint8
-    model = A2C("CnnPolicy", env, n_steps=4, seed=0, device="cpu", policy_kwargs={"features_extractor_kwargs": {"features_dim": 16}})
+    assert env.observation_space.shape == (40, 40, 3) and env.observation_space.dtype == np.uint8
+    model = A2C("CnnPolicy", env, n_steps=4, seed=0, device="cpu",
+                policy_kwargs={"features_extractor_kwargs": {"features_dim": 16}})
     model.learn(16)
     assert model.num_timesteps == 16
 
@@ -108,7 +111,7 @@ def test_sb3_vec_env_wrappers_stack_on_the_adapter():
     env = VecCheckNan(VecFrameStack(VecNormalize(VectorEnvToSB3(venv)), n_stack=2), raise_exception=True)
     env.seed(0)
     assert env.reset().shape == (3, 6)
-    for step in range(4):
+    for _ in range(4):
         obs, reward, done, infos = env.step(np.zeros((3, 1), np.float32))
     assert obs.shape == (3, 6) and done.all()
     assert all(info["terminal_observation"].shape == (6,) and info["TimeLimit.truncated"] for info in infos)

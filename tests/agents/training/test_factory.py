@@ -1,17 +1,16 @@
 """The agent factory: every algorithm trains a tiny budget, and saves/loads/predicts identically."""
 import gymnasium as gym
 import numpy as np
-from tests.agents import point_goal_env
 import pytest
 import torch
 from stable_baselines3 import HerReplayBuffer
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents import checkpoints
-
 from agents.training import state as train_state
-from agents.training.factory import ALGOS, LinearSchedule, make_agent
 from agents.training.env_setup import make_vec_env
+from agents.training.factory import ALGOS, LinearSchedule, make_agent
+from tests.agents import point_goal_env
 
 TINY = {"policy_kwargs": "dict(net_arch=[16])"}
 CASES = {
@@ -63,7 +62,7 @@ def test_zoo_strings_become_values():
 @pytest.mark.parametrize(
     "algo, params, message",
     [
-        ("sacc", {}, "valid: a2c, ddpg, dqn, mpc, ppo, sac, td3, tqc"),
+        ("sacc", {}, "valid: a2c, ddpg, dqn, lmpc, mpc, ppo, sac, td3, tqc"),
         ("sac", {"policy_kwargs": "dict(activation_fn=os.system)"}, "not allowed; valid:"),
         ("td3", {"noise_type": "pink"}, "valid: normal, ornstein-uhlenbeck"),
         ("sac", {"replay_buffer_class": "PrioritizedReplayBuffer"}, "valid: HerReplayBuffer"),
@@ -77,4 +76,4 @@ def test_bad_hyperparameters_name_the_valid_choices(algo, params, message):
 
 
 def test_algos_list_is_complete():
-    assert set(CASES) | {"mpc"} == set(ALGOS)
+    assert set(CASES) | {"mpc", "lmpc"} == set(ALGOS)

@@ -29,8 +29,10 @@ def test_zoo_style_strings_parse_as_literals_only():
 
 
 def test_overrides_read_numbers_lists_and_zoo_dicts():
-    got = parse_overrides(["gamma=0.9", "learning_rate=1e-3", "train_freq=[1, episode]", "policy_kwargs=dict(net_arch=[8])"])
-    assert got == {"gamma": 0.9, "learning_rate": 1e-3, "train_freq": [1, "episode"], "policy_kwargs": {"net_arch": [8]}}
+    got = parse_overrides(["gamma=0.9", "learning_rate=1e-3", "train_freq=[1, episode]",
+                           "policy_kwargs=dict(net_arch=[8])"])
+    assert got == {"gamma": 0.9, "learning_rate": 1e-3, "train_freq": [1, "episode"],
+                   "policy_kwargs": {"net_arch": [8]}}
     with pytest.raises(ValueError, match="expected key=value"):
         parse_overrides(["gamma"])
 
@@ -43,5 +45,5 @@ def test_overrides_also_take_one_json_mapping_as_every_script_did():
 
 
 def test_unknown_algo_names_the_valid_ones():
-    with pytest.raises(ValueError, match="valid: a2c, ddpg, dqn, mpc, ppo, sac, td3, tqc"):
+    with pytest.raises(ValueError, match="valid: a2c, ddpg, dqn, lmpc, mpc, ppo, sac, td3, tqc"):
         read_table("sacc")

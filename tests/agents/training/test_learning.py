@@ -1,10 +1,10 @@
 """Learning happens: SAC + HER through the whole training path beats a random policy."""
 import gymnasium as gym
-from tests.agents import point_goal_env
 import torch
 
 from agents.evaluation.episodes import evaluate, summarize
 from agents.training.run import EVAL_SEED_OFFSET, RunConfig, train
+from tests.agents import point_goal_env
 
 FAST_HER = {"learning_starts": 100, "batch_size": 64, "buffer_size": 5000, "gamma": 0.9, "tau": 0.05,
             "learning_rate": 3e-3, "policy_kwargs": "dict(net_arch=[32, 32])"}

@@ -21,7 +21,8 @@ def test_mpc_preset_learns_reach_and_its_run_re_evaluates(tmp_path):
 
     env = gym.make(REACH, obs_mode="goal")
     env.action_space.seed(0)
-    random_rate = summarize(evaluate(env, lambda obs: env.action_space.sample(), 10, seed=EVAL_SEED_OFFSET)[0]).success_rate
+    random_rate = summarize(evaluate(env, lambda obs: env.action_space.sample(), 10,
+                                     seed=EVAL_SEED_OFFSET)[0]).success_rate
     env.close()
     assert result.summary.success_rate >= random_rate + 0.5, result.summary.line()
 
@@ -42,4 +43,5 @@ def test_mpc_run_evaluates_and_checkpoints_on_schedule(tmp_path):
     run = train(config).run
     steps = [row["step"] for row in json.loads(run.evaluations.read_text())]
     assert steps[:3] == [20, 40, 60], steps
-    assert sorted(path.name for path in run.checkpoints.glob("step_*.pt")) == ["step_0000000030.pt", "step_0000000060.pt"]
+    assert sorted(path.name for path in run.checkpoints.glob("step_*.pt")) == ["step_0000000030.pt",
+                                                                               "step_0000000060.pt"]

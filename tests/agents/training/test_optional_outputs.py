@@ -17,7 +17,8 @@ def test_a_renderer_that_needs_pygame_costs_the_video_not_the_run(tmp_path, caps
     out = capsys.readouterr().out
     run = next(tmp_path.glob(f"{env}/sac/*_s0"))
     assert "warning: video.mp4 not written (DependencyNotInstalled: pygame is not installed" in out
-    assert "to get it: pip install pygame" in out and f"then: python scripts/evaluate.py {run} --video-episodes 1" in out
+    assert "to get it: pip install pygame" in out
+    assert f"then: python scripts/evaluate.py {run} --video-episodes 1" in out
     assert json.loads((run / "eval.json").read_text())["step"] == 40  # the work before it is all there
     assert (run / "checkpoints" / "best.pt").is_file() and (run / "curve.png").is_file()
     assert not (run / "video.mp4").exists() and "video.mp4" not in out.split("results in")[1]
@@ -29,7 +30,8 @@ def test_a_renderer_that_needs_pygame_costs_the_video_not_the_run(tmp_path, caps
 def test_hints_name_the_fix_for_the_usual_failures():
     import gymnasium as gym
 
-    assert "MUJOCO_GL=egl" in how_to_get(RuntimeError("mujoco.FatalError: an OpenGL platform library has not been loaded"))
+    no_gl = RuntimeError("mujoco.FatalError: an OpenGL platform library has not been loaded")
+    assert "MUJOCO_GL=egl" in how_to_get(no_gl)
     assert "pip install pygame" in how_to_get(gym.error.DependencyNotInstalled("pygame is not installed"))
     assert how_to_get(ModuleNotFoundError("No module named 'imageio_ffmpeg'", name="imageio_ffmpeg")) == \
         "pip install imageio-ffmpeg"

@@ -2,14 +2,13 @@
 import json
 
 import numpy as np
-from tests.agents import point_goal_env
 import pytest
 import torch
 
 from agents import checkpoints
-
 from agents.training import state as train_state
 from agents.training.run import RunConfig, resume, train
+from tests.agents import point_goal_env
 
 TINY = {"learning_starts": 100, "batch_size": 32, "buffer_size": 2000, "policy_kwargs": "dict(net_arch=[16])"}
 

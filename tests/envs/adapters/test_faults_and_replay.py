@@ -3,14 +3,15 @@ import numpy as np
 import pytest
 
 from envs.adapters.faults import FaultConfig, FaultyAdapter
-from envs.adapters.replay import replay_divergence
 from envs.adapters.point import PointRobotAdapter
+from envs.adapters.replay import replay_divergence
 
 PERIOD = 0.02
 
 
 def _command(t: int) -> dict:
-    return {"velocity": np.array([np.sin(0.3 * t), np.cos(0.2 * t)]), "gripper": np.array([0.0])}
+    """Changes of at most 0.5 per step, as the point robot declares (it clamps anything faster)."""
+    return {"velocity": np.array([np.sin(0.3 * t), 0.5 * np.cos(0.2 * t)]), "gripper": np.array([0.0])}
 
 
 def _deploy(faults: FaultConfig, steps: int = 60):

@@ -5,8 +5,8 @@ from gymnasium.utils.env_checker import check_env
 
 from envs.adapters.gym_env import AdapterEnv, GoalSpec, SupervisedEnv
 from envs.adapters.limits import CommandField, CommandLimits
-from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.point import PointRobotAdapter
+from envs.adapters.safety import SafetyConfig, SafetySupervisor
 
 
 def _distance(a, b):

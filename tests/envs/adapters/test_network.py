@@ -1,6 +1,5 @@
 """The network path on loopback: protocol round trip, timeouts, hostile input, the robot-side watchdog."""
 import pickle
-import threading
 import time
 
 import numpy as np
@@ -10,9 +9,10 @@ pytest.importorskip("zmq")
 
 from envs.adapters.errors import ProtocolError, RobotTimeout, SafetyError  # noqa: E402
 from envs.adapters.network import NetworkRobotAdapter  # noqa: E402
-from envs.adapters.protocol import decode, encode  # noqa: E402
-from envs.adapters.server import RobotServer, check_endpoint  # noqa: E402
 from envs.adapters.point import PointRobotAdapter  # noqa: E402
+from envs.adapters.protocol import decode, encode  # noqa: E402
+from envs.adapters.server import check_endpoint  # noqa: E402
+from tests.attacks.serving import serving  # noqa: E402
 from tests.helpers import MkdirOnUnpickle  # noqa: E402
 
 
@@ -20,14 +20,8 @@ from tests.helpers import MkdirOnUnpickle  # noqa: E402
 def served():
     """A RobotServer over a PointRobotAdapter in a thread, on a free loopback port; always shut down."""
     robot = PointRobotAdapter()
-    server = RobotServer(robot, "tcp://127.0.0.1:*", watchdog_s=0.1)
-    ready = threading.Event()
-    thread = threading.Thread(target=server.serve, kwargs={"ready": ready}, daemon=True)
-    thread.start()
-    assert ready.wait(5.0), "server did not start"
-    yield server, robot
-    server.shutdown()
-    thread.join(5.0)
+    with serving(robot, watchdog_s=0.1) as (server, thread):
+        yield server, robot
     assert not thread.is_alive()
 
 
@@ -103,7 +97,7 @@ def test_decoder_never_raises_anything_but_protocol_error():
 
 def test_retried_act_is_not_executed_twice(served):
     server, robot = served
-    frames = encode({"op": "act", "id": 7, "session": server.session},
+    frames = encode({"op": "act", "id": 7, "session": server.session, "client": "a"},
                     {"velocity": np.array([0.1, 0.1]), "gripper": np.zeros(1)})
     first, again = server.handle(frames), server.handle(frames)
     assert first == again and robot.acts == 1 and server.counts["duplicate_acts"] == 1

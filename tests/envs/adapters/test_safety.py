@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from envs.adapters.errors import (CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand,
-                                  RobotStopped)
+from envs.adapters.errors import CommandKeyError, CommandShapeError, CommandTypeError, NonFiniteCommand, RobotStopped
 from envs.adapters.limits import CommandField, CommandLimits
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
 from envs.adapters.validation import validate_command
@@ -112,3 +111,11 @@ def test_bad_configuration_is_refused():
         CommandField.box(-1, 1, 0.1, 2, hold="freeze")
     with pytest.raises(ValueError, match="takes 5"):
         arm_limits().split(np.zeros(3))
+
+
+def test_uncertainty_thresholds_are_checked_when_configured():
+    with pytest.raises(ValueError, match="uncertainty_stop must be >= 0"):
+        SafetyConfig(uncertainty_stop=-1.0)
+    with pytest.raises(ValueError, match=r"uncertainty_slow \(2.0\) must not exceed uncertainty_stop \(1.0\)"):
+        SafetyConfig(uncertainty_slow=2.0, uncertainty_stop=1.0)
+    assert SafetyConfig(uncertainty_slow=0.0, uncertainty_stop=0.0).uncertainty_stop == 0.0

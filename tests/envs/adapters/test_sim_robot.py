@@ -4,14 +4,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-
 import envs  # noqa: F401  (registers the ids)
 from agents.deploy.control_loop import ControlLoop, LoopConfig
 from envs.adapters.faults import FaultConfig
 from envs.adapters.gym_env import AdapterEnv
 from envs.adapters.replay import replay_divergence
 from envs.adapters.safety import SafetyConfig, SafetySupervisor
-from envs.adapters.sim import SimPandaAdapter, make_sim_robot, panda_reach_goal, sim_robot_for_commands
+from envs.adapters.sim import make_sim_robot, sim_robot_for_commands
+from envs.adapters.sim_panda import SimPandaAdapter, panda_reach_goal
 from envs.sim.bullet import PhysicsConfig
 from tests.envs.adapters.hostile_commands import hostile_command
 
@@ -60,6 +60,9 @@ def test_fuzzed_commands_never_crash_never_reach_pybullet_and_stay_in_limits():
         final = robot.observe().data
     sent_all, low, high = np.stack(sent), *robot.limits.bounds
     assert sent_all.shape[0] == N_FUZZ and np.all((sent_all >= low) & (sent_all <= high))
+    max_delta = np.concatenate([f.max_delta for f in robot.limits.fields.values()])
+    steps = np.abs(np.diff(np.vstack([np.zeros_like(low), sent_all]), axis=0))  # refusals included
+    assert np.all(steps <= max_delta + 1e-12) and robot.rate_clamps == 0  # the supervisor kept the limit
     assert len(reaching_pybullet) >= 2 * N_FUZZ and np.isfinite(np.concatenate(reaching_pybullet)).all()
     report = supervisor.report()
     assert sum(v for k, v in report.items() if k.startswith("rejected_") and not k.endswith("_rate")) > 0.8 * N_FUZZ

@@ -21,7 +21,8 @@ def test_cartpole_matches_gymnasium_from_the_same_state(backend):
         state = np.array(reference.state, dtype=np.float64)
         action = int(rng.integers(2))
         _, gym_reward, gym_terminated, _, _ = reference.step(action)
-        ours, reward, terminated = world.step(_as_backend(state, backend), _as_backend(np.array([action]), backend) * 1.0)
+        ours, reward, terminated = world.step(_as_backend(state, backend), _as_backend(np.array([action]),
+                                                                                       backend) * 1.0)
         np.testing.assert_allclose(np.asarray(ours), reference.state, rtol=0, atol=1e-12)
         assert float(reward) == gym_reward and bool(terminated) == gym_terminated
         if gym_terminated:
@@ -58,7 +59,8 @@ def test_pendulum_matches_gymnasium_including_torque_clipping(backend):
         state = np.array(reference.state, dtype=np.float64)
         action = rng.uniform(-3.0, 3.0, size=(1,))  # beyond +-2 N m to exercise the clip
         gym_obs, gym_reward, *_ = reference.step(action.astype(np.float32))
-        ours, reward, terminated = world.step(_as_backend(state, backend), _as_backend(action.astype(np.float32).astype(np.float64), backend))
+        ours, reward, terminated = world.step(_as_backend(state, backend),
+                                              _as_backend(action.astype(np.float32).astype(np.float64), backend))
         np.testing.assert_allclose(np.asarray(world.observe(ours)), gym_obs, atol=1e-6)
         np.testing.assert_allclose(float(reward), gym_reward, rtol=1e-9, atol=1e-9)
         assert not bool(terminated)

@@ -26,7 +26,7 @@ def test_shapes_land_on_the_right_pixels():
 def test_a_worlds_pixels_change_when_its_state_does_and_only_its_own(name):
     env = make_batched(name, 3, device="cpu", obs_mode="rgb", image_size=(48, 64), backend="torch")
     obs, _ = env.reset(seed=0)
-    assert obs.shape == (3, 3, 48, 64) and obs.dtype == torch.uint8
+    assert obs.shape == (3, 48, 64, 3) and obs.dtype == torch.uint8
     assert env.observation_space.contains(obs.numpy())
     before = env.images(env.state)
     moved = env.state.clone()
@@ -61,7 +61,7 @@ def test_rgb_plus_state_gives_a_dict_with_the_pybullet_envs_keys():
     obs, _ = env.reset(seed=0)
     assert env.observation_space.contains(obs) and set(obs) == {"image", "state"}
     _, _, _, _, info = env.step(np.zeros((3, 2), np.float32))
-    assert info["final_obs"]["image"].shape == (3, 3, 32, 32) and info["final_obs"]["state"].shape == (3, 8)
+    assert info["final_obs"]["image"].shape == (3, 32, 32, 3) and info["final_obs"]["state"].shape == (3, 8)
 
 
 def test_tight_windows_draw_exactly_what_whole_image_tests_draw():
@@ -79,3 +79,23 @@ def test_tight_windows_draw_exactly_what_whole_image_tests_draw():
         canvas.boxes(centres[..., 3], centres[..., 0], 0.2, 0.05, (0, 0, 200))
         images.append(canvas.image)
     assert images[0].any() and torch.equal(images[0], images[1])
+
+
+def test_rgb_is_channel_last_like_the_pybullet_envs_and_a_free_view_of_the_planes():
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the ids)
+
+    pybullet = gym.make("Foresight/PandaReach-v0", obs_mode="rgb", image_size=32)
+    batched = make_batched("cartpole", 2, device="cpu", obs_mode="rgb", image_size=32, backend="torch")
+    single = gym.make("Foresight/BatchedCartPole-v0", obs_mode="rgb", image_size=32)
+    try:
+        assert pybullet.observation_space.shape == batched.single_observation_space.shape == (32, 32, 3)
+        assert single.observation_space.shape == (32, 32, 3)
+        obs, _ = batched.reset(seed=0)
+        assert obs.permute(0, 3, 1, 2)[0, 0].is_contiguous()  # a view of the rasterizer's planes, not a copy
+        single_obs, _ = single.reset(seed=0)
+        assert single.observation_space.contains(single_obs)
+    finally:
+        pybullet.close()
+        single.close()

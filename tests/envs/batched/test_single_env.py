@@ -34,7 +34,7 @@ def test_sync_vectorization_and_rgb_observations_work_through_make():
     env = gym.make_vec("Foresight/BatchedArmReach-v0", num_envs=2, vectorization_mode="sync", obs_mode="rgb",
                        image_size=32)
     obs, _ = env.reset(seed=0)
-    assert obs.shape == (2, 3, 32, 32) and obs.dtype == np.uint8
+    assert obs.shape == (2, 32, 32, 3) and obs.dtype == np.uint8
     frame = gym.make("Foresight/BatchedSpaceship-v0", render_mode="rgb_array")
     frame.reset(seed=0)
     assert frame.render().shape == (64, 64, 3)

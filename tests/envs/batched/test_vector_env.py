@@ -97,7 +97,7 @@ def test_bad_world_and_bad_action_shape_raise_clear_errors():
         make_batched("cartpol", 2)
     env = make_batched("cartpole", 2, device="cpu")
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"expected shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"shape \(3,\), expected \(2,\)"):
         env.step(np.zeros(3, np.int64))
 
 

@@ -1,4 +1,6 @@
 """Every batched world: backends agree, gradients reach the actions, physics does what it says."""
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -80,7 +82,7 @@ def test_point_mass_never_enters_an_obstacle():
 def test_point_mass_controller_reaches_the_goal_without_obstacles():
     world = PointMassReach(num_obstacles=0)
     state = torch.tensor([[-0.5, -0.5, 0.0, 0.0, 0.6, 0.3]])
-    for step in range(100):
+    for _ in range(100):
         position, velocity, goal = state[:, :2], state[:, 2:4], state[:, 4:6]
         state, reward, done = world.step(state, 2.0 * (goal - position) - 0.8 * velocity)
         if done.all():
@@ -104,4 +106,4 @@ def test_spaceship_falls_into_the_planet_and_pays_for_it():
         if done.all():
             break
     assert done.all() and distances[-1] < ship.planet_radius and rewards[-1] < -0.5
-    assert all(a >= b for a, b in zip(distances, distances[1:]))  # pulled straight in
+    assert all(a >= b for a, b in pairwise(distances))  # pulled straight in

@@ -1,0 +1,302 @@
+"""The latent planning agent: plan in a learned latent with imagined reward plus a terminal value.
+
+``LatentPlanningAgent`` (``--algo lmpc``) is of TD-MPC2's class, built from Foresight's parts: the
+observation is encoded (perception's CNNs for images, with DrQ shift) into a latent
+(:mod:`world_models.latent_value`), MPPI searches action sequences through the planners' score
+seam (:mod:`world_models.latent_scoring`: reward over the horizon + ``Q`` at its end, policy-prior
+samples among the candidates), and every env step brings one update on H-step sub-sequences
+(:mod:`agents.planning.latent_update`) drawn with hindsight goals (:mod:`agents.planning.sequence_replay`).
+The loop, callbacks and logging are :class:`agents.planning.loop.OnlineAgent`'s.
+
+Sparse goals: relabelling reuses the env's batched ``compute_reward``; where success needs contacts
+random actions rarely make, ``demo_episodes`` seeds with the env's scripted expert and ``demos``
+with any Minari-format dataset; both count as env steps. Acting: ``act="plan"`` (default) or
+``act="prior"`` (the policy prior alone, thousands of actions per second, what ONNX export ships).
+
+Example:
+    >>> import gymnasium as gym
+    >>> agent = LatentPlanningAgent(gym.make("Pendulum-v1"), seed=0, learning_starts=20, batch_size=8,
+    ...                             hidden_dim=16, latent_dim=16, num_candidates=16, num_elites=4, num_prior=2,
+    ...                             iterations=1, pretrain_updates=2)
+    >>> agent = agent.learn(24)
+    >>> action, _ = agent.predict(agent.env.reset(seed=1)[0])
+    >>> action.shape, agent.num_timesteps
+    ((1,), 24)
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from dataclasses import asdict
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.vec_env import VecEnv
+
+from agents.checkpoints import atomic_save
+from agents.checkpoints import load as load_checkpoint
+from agents.planning.latent_config import LatentAgentConfig, auto_discount
+from agents.planning.latent_update import LatentValueLearner
+from agents.planning.loop import OnlineAgent
+from agents.planning.sequence_replay import SequenceReplay
+from foresight_base.devices import resolve_device
+from perception.augment import RandomShift
+from world_models.data import read_episodes, read_metadata
+from world_models.latent_scoring import latent_value_score_fn, prior_proposals
+from world_models.latent_value import LatentValueModel, PriorPolicy
+from world_models.observation_coding import ObservationCoding
+from world_models.planners import make_planner
+from world_models.spaces import space_from_json, space_to_json
+
+CHECKPOINT_FORMAT = "foresight.latent_planning_agent/1"
+
+
+class LatentPlanningAgent(OnlineAgent):
+    """Latent value-guided MPC with a policy prior, behind SB3's ``learn / predict / save / load``.
+
+    Args:
+        env: A gymnasium env or an SB3 ``VecEnv`` with a bounded ``Box`` action space and ``Box``,
+            flat ``Dict`` (goal dicts included) or image observations (``None`` only when loading).
+        seed: Seeds env resets, exploration, initialisation, updates and planning.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
+        verbose: 1 prints training records to stdout.
+        tensorboard_log: Folder for TensorBoard events (``LMPC_<n>`` runs inside), or ``None``.
+        **hyperparams: Fields of :class:`agents.planning.latent_config.LatentAgentConfig`.
+    """
+
+    def __init__(self, env: gym.Env | VecEnv | None, seed: int = 0, device: str | torch.device = "auto",
+                 verbose: int = 0, tensorboard_log: str | None = None, *, observation_space: gym.Space | None = None,
+                 action_space: gym.Space | None = None, **hyperparams: Any) -> None:
+        policy_kwargs = hyperparams.pop("policy_kwargs", None)
+        if policy_kwargs:
+            raise ValueError(f"LatentPlanningAgent sizes its networks with hyperparameters (latent_dim, hidden_dim, "
+                             f"image_encoder...); policy_kwargs {policy_kwargs} cannot apply")
+        super().__init__(env, seed, verbose, tensorboard_log, log_name="LMPC")
+        self.config = c = LatentAgentConfig.from_kwargs(**hyperparams)
+        self.device = resolve_device(device)
+        self.observation_space = observation_space or env.observation_space
+        self.action_space = _check_action_space(action_space or env.action_space)
+        self.coding = ObservationCoding(self.observation_space)
+        self.action_dim = int(np.prod(self.action_space.shape))
+        self._low, self._high = (b.reshape(-1).astype(np.float64) for b in (self.action_space.low,
+                                                                            self.action_space.high))
+        self.discount = c.discount if c.discount is not None else auto_discount(self._episode_length())
+        torch.manual_seed(seed)
+        self.model = LatentValueModel(self.coding, self.action_dim, c.model_config()).to(self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self.augment_generator = torch.Generator(device=self.device).manual_seed(seed + 2)
+        shift = self.coding.image_keys and c.image_shift
+        augment = RandomShift(c.image_shift, self.augment_generator) if shift else None
+        self.learner = LatentValueLearner(self.model, c.update_config(self.discount), self.generator, augment)
+        ones = torch.ones(self.action_dim)
+        self.planner = make_planner(c.planner, -ones, ones, self.device, seed, **c.planner_options())
+        self.rng = np.random.default_rng(seed + 3)
+        self.action_space.seed(seed)
+        self.replay: SequenceReplay | None = None
+        self.owed_updates, self.demo_episodes_done, self.demo_steps = 0.0, 0, 0
+        self.last_losses: dict[str, torch.Tensor] = {}
+
+    # ----------------------------------------------------------------- set-up
+    def _episode_length(self) -> int | None:
+        spec = self.env_attr("spec") if self.env is not None else None
+        return getattr(spec, "max_episode_steps", None)
+
+    def _make_replay(self, num_envs: int) -> SequenceReplay:
+        compute_reward = self.env_attr("compute_reward") if self.coding.is_goal else None
+        if self.coding.is_goal and compute_reward is None:
+            raise ValueError("a goal-dict env needs a batched compute_reward(achieved, desired, info) for hindsight "
+                             "relabelling; this env has none (set her_ratio=0 with a non-goal observation)")
+        return SequenceReplay(self.config.buffer_size, num_envs, self.config.horizon, compute_reward,
+                              self.config.her_ratio, self.seed)
+
+    # ----------------------------------------------------------------- actions
+    def to_env_action(self, normalised: np.ndarray) -> np.ndarray:
+        """``[E, A]`` in [-1, 1] -> the env's bounds."""
+        return self._low + (np.clip(normalised, -1, 1) + 1) * (self._high - self._low) / 2
+
+    def to_normalised(self, actions: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`to_env_action`, ``[E, A]`` float32."""
+        actions = np.asarray(actions, dtype=np.float64).reshape(-1, self.action_dim)
+        return (2 * (actions - self._low) / (self._high - self._low) - 1).clip(-1, 1).astype(np.float32)
+
+    @torch.no_grad()
+    def act(self, obs: Any, explore: bool = False, mode: str | None = None) -> np.ndarray:
+        """Normalised actions ``[E, A]``: MPPI over the latent, or the prior alone (``mode`` or ``act="prior"``)."""
+        c = self.config
+        self.model.eval()
+        tensors = self.coding.tensors(obs, self.device)
+        z = self.model.encode(tensors)
+        goal = tensors.get("goal", torch.zeros(z.shape[0], 0, device=self.device))
+        if (mode or c.act) == "prior" and not explore:
+            actions = self.model.pi(z, goal, deterministic=True)[0]
+        else:
+            proposals = (prior_proposals(self.model, z, goal, c.num_prior, c.horizon, self.generator)
+                         if c.num_prior else None)
+            score = latent_value_score_fn(self.model, z, goal, self.discount, self.generator)
+            actions = self.planner.plan(score, z.shape[0], proposals).actions[:, 0]
+        if explore and c.explore_std:
+            noise = torch.randn(actions.shape, generator=self.generator, device=self.device)
+            actions = (actions + 2 * c.explore_std * noise).clamp(-1, 1)
+        self.model.train()
+        return actions.cpu().numpy()
+
+    def predict(self, observation: Any, state: Any = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """SB3's ``predict``: one observation -> ``[A]``, a batch of E -> ``[E, A]``; no recurrent state.
+
+        ``episode_start[E]`` clears the warm-start plan of envs that just reset. Planning is seeded,
+        so ``deterministic`` changes nothing (exploration noise is for training only).
+        """
+        single = self.coding.batch_shape(observation) == ()
+        if episode_start is not None:
+            self.planner.reset(torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(-1)))
+        actions = self.to_env_action(self.act(observation)).reshape(-1, *self.action_space.shape)
+        actions = actions.astype(self.action_space.dtype)
+        return (actions[0] if single else actions), None
+
+    def predict_prior(self, observation: Any) -> np.ndarray:
+        """The deterministic policy prior's actions in env units (``[A]`` or ``[E, A]``), no planning."""
+        single = self.coding.batch_shape(observation) == ()
+        actions = self.to_env_action(self.act(observation, mode="prior")).reshape(-1, *self.action_space.shape)
+        return actions[0] if single else actions
+
+    def prior_policy(self) -> PriorPolicy:
+        """The policy prior as a CPU module, observation tensors -> env actions: what ONNX export ships."""
+        return PriorPolicy(self.coding, self.model, torch.as_tensor(self._low),
+                           torch.as_tensor(self._high)).cpu().eval()
+
+    def reseed(self, seed: int) -> None:
+        """Restart planning's random streams from ``seed`` (evaluation: an episode's outcome depends on its seed)."""
+        self.planner.generator.manual_seed(seed)
+        self.generator.manual_seed(seed + 1)
+
+    # ----------------------------------------------------------------- the loop's hooks
+    def before_learning(self, env: VecEnv) -> None:
+        """Build the replay for these envs and load a demonstration dataset once."""
+        if self.replay is None or self.replay.num_envs != env.num_envs:
+            self.replay = self._make_replay(env.num_envs)
+            self.replay.end_episodes()
+        if self.config.demos and not self.demo_steps:
+            self.demo_steps = self._load_demos(self.config.demos)
+            self.num_timesteps += self.demo_steps
+
+    def _load_demos(self, path: str) -> int:
+        """Episodes of a Minari-format dataset into the replay; their step count (they count as env steps)."""
+        metadata = read_metadata(path)
+        for key, mine in (("observation_space", self.observation_space), ("action_space", self.action_space)):
+            if metadata[key] != mine:
+                raise ValueError(f"dataset {path} has {key} {metadata[key]}, the env has {mine}; record "
+                                 "demonstrations with the same env id and env_kwargs")
+        steps = 0
+        for episode in read_episodes(path):
+            rewards, terminations = (np.asarray(x, np.float32) for x in (episode.rewards, episode.terminations))
+            self.replay.add_episode(self.coding.numpy(episode.observations), self.to_normalised(episode.actions),
+                                    rewards, terminations)
+            steps += len(episode)
+        return steps
+
+    def explore(self, obs: Any, envs: int) -> np.ndarray:
+        """Expert (demo episodes), then random until ``learning_starts``, then planned + noise; env units."""
+        c = self.config
+        if self.demo_episodes_done < c.demo_episodes:
+            expert = np.stack(self.get_env().env_method("scripted_action")).reshape(envs, -1)
+            noisy = self.to_normalised(expert) + 2 * c.demo_noise * self.rng.standard_normal((envs, self.action_dim))
+            return self.to_env_action(noisy).reshape(envs, *self.action_space.shape).astype(self.action_space.dtype)
+        if self.num_timesteps < c.learning_starts:
+            return np.stack([self.action_space.sample() for _ in range(envs)])
+        actions = self.to_env_action(self.act(obs, explore=True))
+        return actions.reshape(envs, *self.action_space.shape).astype(self.action_space.dtype)
+
+    def observe(self, obs: Any, actions: np.ndarray, rewards: np.ndarray, next_obs: Any,
+                terminated: np.ndarray) -> None:
+        """Store E transitions, then run the updates owed (``updates_per_step`` per env step)."""
+        envs = len(rewards)
+        self.replay.add(self.coding.numpy(obs), self.to_normalised(actions), rewards, self.coding.numpy(next_obs),
+                        terminated)
+        if self.num_timesteps < self.config.learning_starts:
+            return
+        if self.learner.updates == 0:
+            pretrain = self.config.pretrain_updates
+            self.owed_updates += self.config.learning_starts if pretrain is None else pretrain
+        else:
+            self.owed_updates += self.config.updates_per_step * envs
+        for _ in range(int(self.owed_updates)):
+            self.last_losses = self.learner.update(self.replay.sample(self.config.batch_size, self.device))
+        self.owed_updates -= int(self.owed_updates)
+
+    def on_episode_start(self, starts: np.ndarray | None) -> None:
+        self.planner.reset(None if starts is None else torch.as_tensor(starts))
+        if self.replay is not None:
+            self.replay.end_episodes(starts)
+        if starts is not None and self.demo_episodes_done < self.config.demo_episodes:
+            self.demo_episodes_done += int(np.sum(starts))
+
+    def episode_records(self) -> dict[str, float]:
+        """Latest losses (read here, at episode ends: the only host syncs of training besides acting)."""
+        records = {f"loss_{k}": float(v) for k, v in self.last_losses.items()}
+        records["updates"] = float(self.learner.updates)
+        return records
+
+    # ----------------------------------------------------------------- persistence
+    def learner_state(self, with_buffer: bool) -> dict[str, Any]:
+        state = {"model": self.model.state_dict(), "learner": self.learner.state_dict(),
+                 "generator": self.generator.get_state(), "augment_generator": self.augment_generator.get_state(),
+                 "planner": self.planner.state_dict(), "rng": json.dumps(self.rng.bit_generator.state),
+                 "owed_updates": self.owed_updates, "demo_episodes_done": self.demo_episodes_done,
+                 "demo_steps": self.demo_steps}
+        if with_buffer and self.replay is not None:
+            state["replay"] = {"num_envs": self.replay.num_envs, "state": self.replay.state_dict()}
+        return state
+
+    def load_learner_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.learner.load_state_dict(state["learner"])
+        self.generator.set_state(state["generator"])
+        self.augment_generator.set_state(state["augment_generator"])
+        self.planner.load_state_dict(state["planner"])
+        self.rng.bit_generator.state = json.loads(state["rng"])
+        self.owed_updates = float(state["owed_updates"])
+        self.demo_episodes_done, self.demo_steps = int(state["demo_episodes_done"]), int(state["demo_steps"])
+        if "replay" in state:
+            self.replay = self._make_replay(int(state["replay"]["num_envs"]))
+            self.replay.load_state_dict(state["replay"]["state"])
+
+    def save(self, path: str | os.PathLike) -> None:
+        """One file of tensors and JSON strings (``torch.load(weights_only=True)``), written atomically.
+
+        It holds the model, optimisers and counters, not the replay (the run folder's checkpoints do).
+        """
+        checkpoint = {"format": CHECKPOINT_FORMAT, "config": json.dumps(asdict(self.config)), "seed": self.seed,
+                      "observation_space": space_to_json(self.observation_space),
+                      "action_space": space_to_json(self.action_space), "discount": self.discount,
+                      "num_timesteps": self.num_timesteps, "learner_state": self.learner_state(with_buffer=False)}
+        atomic_save(checkpoint, pathlib.Path(path))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, env: gym.Env | VecEnv | None = None, device: str | torch.device = "auto",
+             **kwargs: Any) -> LatentPlanningAgent:
+        """Rebuild an agent saved by :meth:`save`; ``env`` is needed only to keep learning."""
+        checkpoint = load_checkpoint(pathlib.Path(path))  # digest checked, no code run
+        if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+            found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+            raise ValueError(f"{path} is not a LatentPlanningAgent checkpoint (format {found!r}, "
+                             f"expected {CHECKPOINT_FORMAT!r})")
+        hyperparams = {**json.loads(checkpoint["config"]), "discount": checkpoint["discount"], **kwargs}
+        agent = cls(env, seed=checkpoint["seed"], device=device,
+                    observation_space=space_from_json(checkpoint["observation_space"]),
+                    action_space=space_from_json(checkpoint["action_space"]), **hyperparams)
+        agent.load_learner_state(checkpoint["learner_state"])
+        agent.num_timesteps = int(checkpoint["num_timesteps"])
+        return agent
+
+
+def _check_action_space(space: gym.Space) -> gym.spaces.Box:
+    if not isinstance(space, gym.spaces.Box):
+        raise TypeError(f"LatentPlanningAgent needs a continuous Box action space, got {space}; for Discrete "
+                        "actions use a DQN/PPO agent")
+    if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
+        raise ValueError(f"LatentPlanningAgent needs finite action bounds (it plans in [-1, 1]), got {space}")
+    return space

@@ -1,0 +1,123 @@
+"""Hyperparameters of the latent planning agent (one frozen dataclass, every field documented).
+
+Defaults follow TD-MPC2's where they fit a 2-core CPU (a 64-wide latent and 128-wide MLPs instead
+of 512; 128 + 16 planner samples x 4 iterations instead of 512 + 24 x 6); presets per env id live in
+``agents/training/hyperparams/lmpc.yml``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from agents.planning.latent_update import UpdateConfig
+from foresight_base.checks import check_choice, check_keys
+from world_models.latent_value import LatentValueConfig
+
+ACTING = ("plan", "prior")
+
+
+@dataclass(frozen=True)
+class LatentAgentConfig:
+    """Latent value-guided planning (TD-MPC2 class) with hindsight goals and optional demonstrations."""
+
+    # --- model
+    latent_dim: int = 64
+    """Width of the latent state (a multiple of ``simnorm_dim``)."""
+    hidden_dim: int = 128
+    """Width of every hidden MLP layer (TD-MPC2: 512; 128 keeps planning near 10 ms on 2 CPU cores)."""
+    num_q: int = 5
+    simnorm_dim: int = 8
+    image_encoder: str = "nature"
+    """Perception CNN for image entries: ``nature``, ``impala`` or ``keypoints``."""
+    image_features: int = 256
+    image_shift: int = 4
+    """DrQ random shift in pixels applied to training images (0: none)."""
+    # --- learning
+    horizon: int = 3
+    """Steps of latent rollout in training and planning."""
+    batch_size: int = 256
+    learning_rate: float = 3e-4
+    updates_per_step: float = 1.0
+    """Gradient updates per env step (all envs together)."""
+    learning_starts: int = 1000
+    """Env steps (random or demonstration actions) before the first update."""
+    pretrain_updates: int | None = None
+    """Updates run once when learning starts (TD-MPC2 runs one per seed step); ``None``: ``learning_starts``."""
+    buffer_size: int = 1_000_000
+    """Transitions kept (saved with the agent)."""
+    discount: float | None = None
+    """``None``: from the episode length T as TD-MPC2 does, ``clip((T/5 - 1) / (T/5), 0.95, 0.995)``."""
+    consistency_coef: float = 20.0
+    reward_coef: float = 0.1
+    value_coef: float = 0.1
+    entropy_coef: float = 1e-4
+    rho: float = 0.5
+    tau: float = 0.01
+    grad_clip: float = 20.0
+    encoder_lr_scale: float = 0.3
+    # --- goals and demonstrations
+    her_ratio: float = 0.8
+    """Fraction of sampled sub-sequences whose goal is relabelled to one achieved later (goal envs)."""
+    demo_episodes: int = 0
+    """Episodes of the env's scripted expert (``scripted_action``) at the start; they count as env steps."""
+    demo_noise: float = 0.1
+    """Gaussian noise (fraction of the action range) on the expert's actions."""
+    demos: str | None = None
+    """A Minari-format dataset folder (``scripts/collect.py``) loaded into the replay; its steps count."""
+    # --- planning and acting
+    planner: str = "mppi"
+    """``mppi`` or ``cem`` (sampling planners: they take the prior's proposals)."""
+    num_candidates: int = 128
+    """Sequences sampled per planner iteration (TD-MPC2: 512)."""
+    num_elites: int = 32
+    num_prior: int = 16
+    """Policy-prior sequences mixed into the candidates of every iteration (TD-MPC2: 24)."""
+    iterations: int = 4
+    """Planner iterations per action (TD-MPC2: 6)."""
+    temperature: float = 0.5
+    min_std: float = 0.05
+    init_std: float = 1.0
+    """Initial sampling std as a fraction of the action range (TD-MPC2's max_std 2 on [-1, 1])."""
+    explore_std: float = 0.1
+    """Gaussian noise (fraction of the action range) on planned actions while training."""
+    act: str = "plan"
+    """``plan`` (MPPI with the value) or ``prior`` (the policy prior alone: deployment speed)."""
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> LatentAgentConfig:
+        """Build from keyword hyperparameters, naming any unknown or invalid ones and the valid set."""
+        check_keys("LatentPlanningAgent hyperparameter", kwargs, {f.name for f in fields(cls)})
+        config = cls(**kwargs)
+        check_choice("act", config.act, ACTING)
+        check_choice("planner", config.planner, ("mppi", "cem"), context=" for the latent agent")
+        if config.horizon < 1 or config.batch_size < 1 or config.updates_per_step < 0:
+            raise ValueError(f"horizon and batch_size must be >= 1 and updates_per_step >= 0, got "
+                             f"{config.horizon}, {config.batch_size}, {config.updates_per_step}")
+        return config
+
+    def model_config(self) -> LatentValueConfig:
+        return LatentValueConfig(latent_dim=self.latent_dim, hidden_dim=self.hidden_dim, num_q=self.num_q,
+                                 simnorm_dim=self.simnorm_dim, image_encoder=self.image_encoder,
+                                 image_features=self.image_features)
+
+    def update_config(self, discount: float) -> UpdateConfig:
+        return UpdateConfig(learning_rate=self.learning_rate, encoder_lr_scale=self.encoder_lr_scale,
+                            consistency_coef=self.consistency_coef, reward_coef=self.reward_coef,
+                            value_coef=self.value_coef, entropy_coef=self.entropy_coef, rho=self.rho, tau=self.tau,
+                            grad_clip=self.grad_clip, discount=discount)
+
+    def planner_options(self) -> dict[str, Any]:
+        options = {"horizon": self.horizon, "num_candidates": self.num_candidates, "iterations": self.iterations,
+                   "num_elites": min(self.num_elites, self.num_candidates), "min_std": self.min_std,
+                   "init_std": self.init_std}
+        if self.planner == "mppi":
+            options["temperature"] = self.temperature
+        return options
+
+
+def auto_discount(episode_length: int | None) -> float:
+    """TD-MPC2's heuristic: longer episodes look further ahead (0.99 when the length is unknown)."""
+    if not episode_length:
+        return 0.99
+    frac = episode_length / 5
+    return float(min(max((frac - 1) / frac, 0.95), 0.995))

@@ -1,0 +1,169 @@
+"""One gradient update of a latent value model on a batch of H-step sub-sequences.
+
+The losses of TD-MPC2 (Hansen et al. 2024), written for our model:
+
+1. Encode every observation of the sub-sequence; the later ones (no gradient) are targets.
+2. Roll the latent forward from the first with the real actions: *consistency* of each predicted
+   latent with the encoded one, weighted ``rho ** t`` (near steps count more).
+3. On the rolled latents: the *reward* head against the (relabelled) rewards, and every Q member
+   against the TD target ``r + discount * (1 - terminated) * min(two target Qs at pi(z'))``, both as
+   cross-entropy against a two-hot code (:class:`world_models.latent_value.TwoHot`).
+4. The policy prior, on detached latents: maximise the mean of two Qs, scaled by a running 5-95%
+   range of Q (so one entropy weight fits any reward scale), plus a small entropy bonus.
+
+Everything stays on the device: the losses come back as tensors, and are read (a host sync) only
+when the loop logs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from agents.planning.sequence_replay import SequenceBatch
+from world_models.latent_value import LatentValueModel
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    """Weights and rates of the update."""
+
+    learning_rate: float = 3e-4
+    encoder_lr_scale: float = 0.3
+    """The encoder learns slower than the heads (TD-MPC2's ``enc_lr_scale``)."""
+    consistency_coef: float = 20.0
+    reward_coef: float = 0.1
+    value_coef: float = 0.1
+    entropy_coef: float = 1e-4
+    rho: float = 0.5
+    """Per-step weight decay of the losses along the horizon."""
+    tau: float = 0.01
+    """Polyak rate of the target Q ensemble."""
+    grad_clip: float = 20.0
+    discount: float = 0.99
+
+
+class RunningScale(torch.nn.Module):
+    """Slow average of the 5-95% range of Q values: the policy loss divides Q by it (at least 1)."""
+
+    def __init__(self, tau: float = 0.01) -> None:
+        super().__init__()
+        self.tau = tau
+        self.register_buffer("value", torch.ones(()))
+        self.register_buffer("started", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def update(self, q: torch.Tensor) -> None:
+        low, high = torch.quantile(q.detach().float().flatten(), torch.tensor([0.05, 0.95], device=q.device))
+        spread = high - low
+        self.value.copy_(torch.where(self.started, torch.lerp(self.value, spread, self.tau), spread))
+        self.started.fill_(True)
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        return q / self.value.clamp_min(1.0)
+
+
+class LatentValueLearner:
+    """Optimisers and the update step for a :class:`LatentValueModel`.
+
+    Args:
+        model: The model to train (its ``q_target`` is updated here too).
+        config: Loss weights and rates.
+        generator: Seeds the policy samples and the choice of Q members.
+        augment: Applied to image tensors ``[N, C, H, W]`` before encoding (DrQ's random shift), or ``None``.
+    """
+
+    def __init__(self, model: LatentValueModel, config: UpdateConfig, generator: torch.Generator,
+                 augment: torch.nn.Module | None = None) -> None:
+        self.model, self.config, self.generator, self.augment = model, config, generator, augment
+        lr = config.learning_rate
+        self.optimiser = torch.optim.Adam([
+            {"params": model.encoder.parameters(), "lr": lr * config.encoder_lr_scale},
+            {"params": [*model.dynamics.parameters(), *model.reward.parameters(), *model.q.parameters()]},
+        ], lr=lr)
+        self.policy_optimiser = torch.optim.Adam(model.policy.parameters(), lr=lr, eps=1e-5)
+        self.scale = RunningScale(config.tau).to(next(model.parameters()).device)
+        self.updates = 0
+
+    def _encode_sequence(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``{name: [H + 1, B, ...]}`` -> latents ``[H + 1, B, L]`` (images augmented per sample)."""
+        steps, batch = next(iter(obs.values())).shape[:2]
+        flat = {}
+        for name, value in obs.items():
+            value = value.flatten(0, 1)
+            if self.augment is not None and value.dim() == 4:
+                value = self.augment(value)
+            flat[name] = value
+        return self.model.encode(flat).unflatten(0, (steps, batch))
+
+    @torch.no_grad()
+    def _td_targets(self, next_z: torch.Tensor, rewards: torch.Tensor, terminated: torch.Tensor,
+                    goal: torch.Tensor) -> torch.Tensor:
+        """``[H, B]`` targets from the encoded next latents ``[H, B, L]``."""
+        horizon, batch = rewards.shape
+        z, g = next_z.flatten(0, 1), goal.repeat(horizon, 1)
+        action, _ = self.model.pi(z, g, self.generator)
+        q = self.model.q_pair(z, action, g, self.generator, target=True).min(0).values.view(horizon, batch)
+        return rewards + self.config.discount * (1 - terminated) * q
+
+    def update(self, batch: SequenceBatch) -> dict[str, torch.Tensor]:
+        """One step of both optimisers; the losses as 0-d tensors (no host sync)."""
+        c, model = self.config, self.model
+        horizon = batch.actions.shape[0]
+        latents = self._encode_sequence(batch.obs)
+        targets = self._td_targets(latents[1:].detach(), batch.rewards, batch.terminated, batch.goal)
+        weights = c.rho ** torch.arange(horizon, device=latents.device, dtype=torch.float32)
+        z, rolled, consistency = latents[0], [], []
+        for t in range(horizon):
+            rolled.append(z)
+            z = model.next(z, batch.actions[t])
+            consistency.append(F.mse_loss(z, latents[t + 1].detach()))
+        zs = torch.stack(rolled)  # [H, B, L]
+        flat_z, flat_a, flat_g = zs.flatten(0, 1), batch.actions.flatten(0, 1), batch.goal.repeat(horizon, 1)
+        two_hot = model.two_hot
+        reward_logits = model.reward_logits(flat_z, flat_a, flat_g)
+        reward_error = two_hot.loss(reward_logits, batch.rewards.flatten()).view(horizon, -1).mean(1)
+        q_logits = model.q_logits(flat_z, flat_a, flat_g)  # [M, H * B, K]
+        q_targets = targets.flatten().expand(q_logits.shape[0], -1)
+        q_error = two_hot.loss(q_logits, q_targets).view(-1, horizon, batch.actions.shape[1])
+        losses = {"consistency": (weights * torch.stack(consistency)).sum() / horizon,
+                  "reward": (weights * reward_error).sum() / horizon,
+                  "value": (weights * q_error.mean((0, 2))).sum() / horizon}
+        total = (c.consistency_coef * losses["consistency"] + c.reward_coef * losses["reward"]
+                 + c.value_coef * losses["value"])
+        self.optimiser.zero_grad(set_to_none=True)
+        total.backward()
+        losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(self._model_parameters(), c.grad_clip)
+        self.optimiser.step()
+        losses["policy"] = self._update_policy(zs.detach(), batch.goal, weights)
+        model.update_target(c.tau)
+        self.updates += 1
+        return {k: v.detach() for k, v in losses.items()}
+
+    def _model_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for group in self.optimiser.param_groups for p in group["params"]]
+
+    def _update_policy(self, zs: torch.Tensor, goal: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        horizon, batch = zs.shape[:2]
+        z, g = zs.flatten(0, 1), goal.repeat(horizon, 1)
+        action, log_prob = self.model.pi(z, g, self.generator)
+        q = self.model.q_pair(z, action, g, self.generator).mean(0)
+        self.scale.update(q.view(horizon, batch)[0])
+        per_step = (self.config.entropy_coef * log_prob - self.scale(q)).view(horizon, batch).mean(1)
+        loss = (weights * per_step).sum() / horizon
+        self.policy_optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.policy.parameters(), self.config.grad_clip)
+        self.policy_optimiser.step()
+        return loss
+
+    def state_dict(self) -> dict:
+        return {"optimiser": self.optimiser.state_dict(), "policy_optimiser": self.policy_optimiser.state_dict(),
+                "scale": self.scale.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimiser.load_state_dict(state["optimiser"])
+        self.policy_optimiser.load_state_dict(state["policy_optimiser"])
+        self.scale.load_state_dict(state["scale"])
+        self.updates = int(state["updates"])

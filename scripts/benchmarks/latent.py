@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""The latent planning agent (``lmpc``) against its peers, side by side in one run.
+
+Sections (``--what``):
+  speed   ms per planned action, updates per second and prior-only actions per second of ``lmpc`` at
+          its default preset, beside ``mpc`` (PlanningAgent) at its PandaPush preset: medians of
+          interleaved repeats, ratios printed.
+  learn   learning curves of ``lmpc`` and a peer (``sac``: SAC, +HER on goal dicts; ``tqc``; ``ppo``)
+          built by the same factory from their YAML presets, at equal env steps (demonstration steps
+          count), over several seeds; each seed's curve and final per-episode scores land in
+          ``--out`` as JSON (a finished seed is skipped on rerun, so runs can be split across processes).
+  report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
+          final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
+
+    python scripts/benchmark.py latent --what speed
+    python scripts/benchmark.py latent --what learn --env Pendulum-v1 --steps 4000 --peer-steps 20000 --seeds 0 1 2
+    python scripts/benchmark.py latent --what learn --env Foresight/PandaPush-v0 --steps 100000 --seeds 0 1 2
+    python scripts/benchmark.py latent --what report --env Pendulum-v1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+# ----------------------------------------------------------------------------- agents and envs
+def preset(algo: str, env_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The algorithm's YAML preset for ``env_id`` (its ``default`` otherwise) with ``overrides`` on top."""
+    from agents.training.hyperparams import load_hyperparams
+    return {**load_hyperparams(algo, env_id), **overrides}
+
+
+def make_agent(algo: str, env_id: str, env_kwargs: dict[str, Any], hyperparams: dict[str, Any], seed: int):
+    from agents.training.env_setup import make_vec_env
+    from agents.training.factory import make_agent as factory
+    venv = make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
+    return factory(algo, venv, hyperparams, seed=seed, device="cpu")
+
+
+def final_scores(agent: Any, env: gym.Env, episodes: int, metric: str, seed: int = 20_000) -> list[float]:
+    """Per-episode success (or return) of the final agent on ``episodes`` seeded episodes."""
+    from agents.evaluation.episodes import evaluate, model_policy
+    rows = evaluate(env, model_policy(agent), episodes, seed=seed)[0]
+    return [float(r.success) if metric == "success_rate" else float(r.episode_return) for r in rows]
+
+
+def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], overrides: dict[str, Any],
+              steps: int, seed: int, path: pathlib.Path) -> None:
+    """Train one seed with evaluations along the way; write its curve and final scores to ``path``."""
+    from agents.evaluation.curves import learning_curve
+    hyperparams = preset(algo, args.env, overrides)
+    env_kwargs = {**hyperparams.pop("env_kwargs", {}), **env_kwargs}
+    make_env: Callable[[], gym.Env] = lambda: gym.make(args.env, **env_kwargs)  # noqa: E731
+    metric = metric_of(make_env())
+    print(f"{algo} seed {seed}: {steps} steps on {args.env} {env_kwargs}, {hyperparams}", flush=True)
+    agent = make_agent(algo, args.env, env_kwargs, hyperparams, seed)
+    start = time.perf_counter()
+    curve = learning_curve(agent, make_env, steps, args.eval_every or max(steps // 10, 1), args.eval_episodes,
+                           log=lambda line: print(line, flush=True))
+    record = {"algo": algo, "env": args.env, "env_kwargs": env_kwargs, "seed": seed, "metric": metric,
+              "hyperparams": {k: str(v) for k, v in hyperparams.items()}, "seconds": time.perf_counter() - start,
+              "curve": [p._asdict() for p in curve],
+              "final": final_scores(agent, make_env(), args.final_episodes, metric)}
+    path.write_text(json.dumps(record, indent=1))
+    print(f"  wrote {path}", flush=True)
+
+
+def metric_of(env: gym.Env) -> str:
+    """``success_rate`` where the env's step reports ``is_success``, else ``mean_return``."""
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    info = env.step(env.action_space.sample())[-1]
+    env.close()
+    return "success_rate" if "is_success" in info else "mean_return"
+
+
+def learn(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from agents.training.hyperparams import parse_overrides
+    torch.set_num_threads(args.threads)
+    folder = results_folder(args)
+    contenders = [("lmpc", args.steps, parse_overrides(args.params))]
+    if args.peer != "none":
+        contenders.append((args.peer, args.peer_steps or args.steps, parse_overrides(args.peer_params)))
+    env_kwargs = parse_overrides(args.env_kwargs)
+    for seed in args.seeds:
+        for algo, steps, overrides in contenders:
+            path = folder / f"{algo}_s{seed}.json"
+            if path.exists() and not args.force:
+                print(f"{path} exists: skipped (--force reruns)")
+                continue
+            learn_one(algo, args, env_kwargs, overrides, steps, seed, path)
+    report(args)
+
+
+# ----------------------------------------------------------------------------- report
+def results_folder(args: argparse.Namespace) -> pathlib.Path:
+    name = args.env.replace("/", "-") + (f"-{args.tag}" if args.tag else "")
+    folder = pathlib.Path(args.out) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def report(args: argparse.Namespace) -> None:
+    """Medians over seeds with bootstrap CIs, the paired final difference, and the curve PNG."""
+    from agents.evaluation.statistics import bootstrap_ci
+    folder = results_folder(args)
+    runs: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob("*_s*.json")):
+        record = json.loads(path.read_text())
+        runs.setdefault(record["algo"], []).append(record)
+    if not runs:
+        print(f"no results in {folder}")
+        return
+    metric = next(iter(runs.values()))[0]["metric"]
+    print(f"\n{args.env} ({folder.name}): {metric}, medians over seeds, 95% bootstrap CIs over seeds x episodes")
+    for algo, records in runs.items():
+        final = np.array([r["final"] for r in records])
+        last = [r["curve"][-1] for r in records]
+        low, high = bootstrap_ci(final, statistic=np.median if final.shape[0] > 1 else np.mean)
+        steps = last[0]["steps"]
+        print(f"  {algo:>5} at {steps} env steps, seeds {[r['seed'] for r in records]}: final {metric} median "
+              f"{np.median(final.mean(1)):.3f} (per seed {np.round(final.mean(1), 3).tolist()}), CI [{low:.3f}, "
+              f"{high:.3f}]; wall {statistics.median(r['seconds'] for r in records):.0f} s median")
+        for target in args.targets:
+            reached = [next((p["steps"] for p in r["curve"] if p[metric] >= target), None) for r in records]
+            print(f"        first evaluation at {metric} >= {target}: {reached} (None: not reached)")
+    paired(runs, metric, bootstrap_ci)
+    plot(runs, metric, pathlib.Path(args.figures) / f"latent_{folder.name}.png", args.env)
+
+
+def paired(runs: dict[str, list[dict]], metric: str, bootstrap_ci: Callable) -> None:
+    """lmpc minus the peer on the same seeded final episodes, pooled over the seeds both have."""
+    peers = [a for a in runs if a != "lmpc"]
+    if "lmpc" not in runs or not peers:
+        return
+    mine = {r["seed"]: np.array(r["final"]) for r in runs["lmpc"]}
+    theirs = {r["seed"]: np.array(r["final"]) for r in runs[peers[0]]}
+    common = sorted(set(mine) & set(theirs))
+    if not common:
+        return
+    difference = np.concatenate([mine[s] - theirs[s] for s in common])
+    low, high = bootstrap_ci(difference[None], statistic=np.mean)
+    verdict = "lmpc at least as good (CI not below 0)" if low >= 0 else \
+        ("no significant difference" if high >= 0 else "peer better")
+    print(f"  paired final lmpc - {peers[0]} (seeds {common}, {len(difference)} episodes): mean "
+          f"{difference.mean():.3f}, 95% CI [{low:.3f}, {high:.3f}]: {verdict}")
+
+
+def plot(runs: dict[str, list[dict]], metric: str, path: pathlib.Path, title: str) -> None:
+    """Median curve per algorithm over seeds, each seed faint behind it; fails soft (the JSON is the result)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for (algo, records), colour in zip(runs.items(), ("tab:blue", "tab:orange", "tab:green"), strict=False):
+            for r in records:
+                ax.plot([p["steps"] for p in r["curve"]], [p[metric] for p in r["curve"]], color=colour, alpha=0.25)
+            length = min(len(r["curve"]) for r in records)
+            steps = [records[0]["curve"][i]["steps"] for i in range(length)]
+            median = [np.median([r["curve"][i][metric] for r in records]) for i in range(length)]
+            ax.plot(steps, median, color=colour, marker="o", label=f"{algo} (median of {len(records)} seeds)")
+        ax.set(xlabel="env steps (demonstrations included)", ylabel=metric.replace("_", " "), title=title)
+        ax.legend()
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        print(f"  curve: {path}")
+    except Exception as error:  # noqa: BLE001  (a plot must never lose the figures above)
+        print(f"  warning: no curve PNG ({type(error).__name__}: {error}); the JSON files hold every figure")
+
+
+# ----------------------------------------------------------------------------- speed
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median seconds of ``fn`` over ``repeats`` calls (one warm-up call first)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def speed(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401
+    from agents.planning.latent_agent import LatentPlanningAgent
+    from agents.planning.mpc import PlanningAgent
+    torch.set_num_threads(args.threads)
+    env_id = "Foresight/PandaPush-v0"
+    env = gym.make(env_id, obs_mode="goal")
+    lmpc_preset = {k: v for k, v in preset("lmpc", env_id, {}).items()
+                   if k not in ("n_timesteps", "env_kwargs", "demo_episodes", "learning_starts")}
+    lmpc = LatentPlanningAgent(env, seed=0, learning_starts=300, pretrain_updates=1, **lmpc_preset).learn(300)
+    mpc_preset = {k: v for k, v in preset("mpc", env_id, {}).items() if k not in ("n_timesteps", "env_kwargs")}
+    mpc = PlanningAgent(env, seed=0, **{**mpc_preset, "learning_starts": 300, "max_epochs": 1}).learn(300)
+    obs = env.reset(seed=0)[0]
+    batch = lambda: lmpc.replay.sample(lmpc.config.batch_size, lmpc.device)  # noqa: E731
+    results = {}
+    for _ in range(args.rounds):  # interleaved rounds: load on the machine hits every contender alike
+        timed_calls = {"lmpc plan": lambda: lmpc.predict(obs), "lmpc prior": lambda: lmpc.predict_prior(obs),
+                       "lmpc update": lambda: lmpc.learner.update(batch()), "mpc plan": lambda: mpc.predict(obs)}
+        for name, fn in timed_calls.items():
+            results.setdefault(name, []).append(timed(fn, args.repeats))
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print(f"{env_id} (goal obs), {args.threads} thread(s), medians of {args.rounds} rounds x {args.repeats} calls:")
+    print(f"  lmpc planned action: {med['lmpc plan'] * 1e3:.1f} ms (target <= 20 ms)   "
+          f"[{lmpc.config.num_candidates}+{lmpc.config.num_prior} x H{lmpc.config.horizon} "
+          f"x {lmpc.config.iterations} it]")
+    print(f"  lmpc prior action:   {1 / med['lmpc prior']:.0f} actions/s (target >= 1000)")
+    print(f"  lmpc update:         {1 / med['lmpc update']:.1f} updates/s at batch {lmpc.config.batch_size} "
+          "(target >= 50)")
+    print(f"  mpc planned action:  {med['mpc plan'] * 1e3:.1f} ms at its Push preset; lmpc / mpc time: "
+          f"{med['lmpc plan'] / med['mpc plan']:.2f}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--what", choices=("speed", "learn", "report"), default="speed")
+    parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
+    parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
+    parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
+    parser.add_argument("--peer", default="sac", choices=("sac", "tqc", "ppo", "none"))
+    parser.add_argument("--peer-steps", type=int, default=None, help="peer budget (default: --steps)")
+    parser.add_argument("--params", nargs="*", default=[], help="lmpc hyperparameter overrides key=value")
+    parser.add_argument("--peer-params", nargs="*", default=[], help="peer hyperparameter overrides key=value")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--eval-every", type=int, default=0, help="env steps between evaluations (0: budget / 10)")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--final-episodes", type=int, default=20, help="seeded episodes of the final evaluation")
+    parser.add_argument("--targets", type=float, nargs="*", default=[], help="report when each level is first reached")
+    parser.add_argument("--gym-packages", nargs="*", default=[], help="modules to import that register ids")
+    parser.add_argument("--tag", default="", help="suffix of the results folder (e.g. rgb)")
+    parser.add_argument("--out", default=str(ROOT / "runs" / "benchmarks" / "latent"))
+    parser.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="folder of the curve PNGs")
+    parser.add_argument("--force", action="store_true", help="rerun seeds whose JSON exists")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--rounds", type=int, default=5, help="speed: interleaved rounds")
+    parser.add_argument("--repeats", type=int, default=10, help="speed: timed calls per round")
+    args = parser.parse_args(argv)
+    import importlib
+    for name in args.gym_packages:
+        importlib.import_module(name)
+    {"speed": speed, "learn": learn, "report": report}[args.what](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
