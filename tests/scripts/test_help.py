@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from tests.test_docs import _script
 from agents.runs.cli import evaluate_parser, train_parser, tune_parser
 from agents.runs.distill_cli import distill_parser
+from tests.test_docs import _script
 
 PARSERS = {"train": train_parser, "tune": tune_parser, "evaluate": evaluate_parser, "distill": distill_parser}
 
@@ -25,7 +25,8 @@ def test_help_states_each_default_once(name, capsys):
     text = " ".join(_help(name, capsys).split())  # argparse wraps lines
     assert "(default: None)" not in text
     flags = re.split(r"\s(?=--?[a-z])", text)
-    doubled = [f for f in flags if f.count("(default") > 1 or ("default:" in f.replace("(default:", "") and "(default:" in f)]
+    doubled = [f for f in flags
+               if f.count("(default") > 1 or ("default:" in f.replace("(default:", "") and "(default:" in f)]
     assert not doubled, doubled
 
 
