@@ -40,11 +40,24 @@ class _PlainFormatter(logging.Formatter):
         return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
 
 
+class _CurrentStdout(logging.StreamHandler):
+    """A handler on whatever ``sys.stdout`` is when a record comes (a redirect, a test's capture), not
+    the one it was made with."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def console_logging() -> None:
     """Send our library's log records (``agents.*``) to stdout: for a script they are its output."""
     logger = logging.getLogger("agents")
     if not any(getattr(h, "foresight_console", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _CurrentStdout()
         handler.setFormatter(_PlainFormatter())
         handler.foresight_console = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
