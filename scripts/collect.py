@@ -72,13 +72,17 @@ def main(argv: list[str]) -> int:
     env = gym.make(args.env, **parse_overrides(args.env_kwargs))
     policy_name = args.policy if args.policy in ("random", "scripted") else "agent"
     out = args.out or f"data/{args.env.split(':')[-1].replace('/', '-')}-{policy_name}-v0"
-    with EpisodeWriter(out, env.observation_space, env.action_space, env_spec=env.spec) as writer:
-        policy = make_policy(args.policy, env, args.seed)
-        on_reset = getattr(policy, "reset", None)
-        if args.noise > 0:
-            policy = noisy_policy(policy, env.action_space, args.noise, args.seed)
-        with Progress(args.episodes, f"collect {args.env}", unit="episode", enabled=not args.no_progress) as bar:
-            stats = run_episodes(env, policy, args.episodes, args.seed, writer, on_reset=on_reset, on_episode=bar.set)
+    try:
+        with EpisodeWriter(out, env.observation_space, env.action_space, env_spec=env.spec) as writer:
+            policy = make_policy(args.policy, env, args.seed)
+            on_reset = getattr(policy, "reset", None)
+            if args.noise > 0:
+                policy = noisy_policy(policy, env.action_space, args.noise, args.seed)
+            with Progress(args.episodes, f"collect {args.env}", unit="episode", enabled=not args.no_progress) as bar:
+                stats = run_episodes(env, policy, args.episodes, args.seed, writer, on_reset=on_reset,
+                                     on_episode=bar.set)
+    except OSError as err:  # a full disk: the dataset keeps every episode its metadata counts
+        raise SystemExit(f"collect.py: {err}") from None
     print(json.dumps({"dataset": out, **stats.summary()}, indent=2))
     return 0
 

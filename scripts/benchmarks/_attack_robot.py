@@ -76,6 +76,15 @@ def attack_messages() -> Tally:
     return tally
 
 
+def panda_limits():
+    """The simulated Panda's command limits (``envs.adapters.sim_panda`` now, ``sim`` before issue 11)."""
+    try:
+        from envs.adapters.sim_panda import panda_limits as limits
+    except ImportError:
+        from envs.adapters.sim import panda_limits as limits
+    return limits()
+
+
 def _max_delta(limits) -> np.ndarray:
     return np.concatenate([f.max_delta for f in limits.fields.values()])
 
@@ -88,28 +97,28 @@ def _count_steps(tally: Tally, commands: list[np.ndarray], max_delta: np.ndarray
         previous = command
 
 
-def attack_change_limit(n_fuzz: int = 10_000, n_raw: int = 1_000) -> Tally:
+def attack_change_limit(n_fuzz: int = 10_000, n_raw: int = 1_000) -> list[Tally]:
     """Class 5: fuzzed commands through the supervisor, and raw reversals straight to the server."""
     from envs.adapters.protocol import encode
     from envs.adapters.safety import SafetyConfig, SafetySupervisor
-    from envs.adapters.sim import panda_limits
     from tests.envs.adapters.hostile_commands import hostile_command
 
     logging.disable(logging.CRITICAL)
-    tally = Tally("5. change limit bypassed (supervisor / robot server)")
+    supervised = Tally("5a. change limit: fuzzed commands through the supervisor")
     limits = panda_limits()
     supervisor = SafetySupervisor(limits, SafetyConfig(watchdog_s=None))
     rng = np.random.default_rng(0)
     decided = [limits.join(supervisor.supervise(hostile_command(rng, limits)).command) for _ in range(n_fuzz)]
-    _count_steps(tally, decided, _max_delta(limits), "supervised command")
+    _count_steps(supervised, decided, _max_delta(limits), "supervised command")
+    robot_side = Tally("5b. change limit: raw reversals sent to the robot server")
     served = _Served()
     for t in range(n_raw):
         velocity = [(-1.0) ** t, rng.uniform(-1, 1)]
         served.ask(encode({"op": "act", "id": t, "session": served.server.session, "client": "raw"},
                           {"velocity": np.array(velocity), "gripper": np.array([rng.uniform(-1, 1)])}))
-    _count_steps(tally, served.robot.received, _max_delta(served.robot.limits), "robot-side command")
+    _count_steps(robot_side, served.robot.received, _max_delta(served.robot.limits), "robot-side command")
     served.close()
-    return tally
+    return [supervised, robot_side]
 
 
 def attack_request_ids(trials: int = 20) -> Tally:
@@ -145,57 +154,62 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _start_server(port: int) -> subprocess.Popen:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "robot_server.py"), "--endpoint",
+                             f"tcp://127.0.0.1:{port}", "--robot", "mobile", "--watchdog-s", "5"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _ask(port: int, frames: list, timeout_s: float = 5.0):
+    from envs.adapters.protocol import decode
+
+    socket = zmq.Context.instance().socket(zmq.REQ)
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.connect(f"tcp://127.0.0.1:{port}")
+    socket.send_multipart(frames, copy=False)
+    reply = decode(socket.recv_multipart())[0] if socket.poll(int(timeout_s * 1000)) else None
+    socket.close(linger=0)
+    return reply
+
+
 def attack_message_sizes(big_mib: int = 256) -> Tally:
-    """Class 6b: a huge frame and 32 x 16 MiB arrays sent to ``scripts/robot_server.py``; its peak RSS."""
+    """Class 6b: a huge frame and 32 x 16 MiB arrays, each sent to a fresh ``scripts/robot_server.py``
+    (its peak RSS before and after), and the same arrays through the client's decode."""
     from envs.adapters.protocol import decode, encode
 
     tally = Tally("6b. oversized messages")
-    port = _free_port()
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    server = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "robot_server.py"), "--endpoint",
-                               f"tcp://127.0.0.1:{port}", "--robot", "mobile", "--watchdog-s", "5"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        context = zmq.Context.instance()
-
-        def ask(frames, timeout_s=5.0):
-            socket = context.socket(zmq.REQ)
-            socket.setsockopt(zmq.LINGER, 0)
-            socket.connect(f"tcp://127.0.0.1:{port}")
-            socket.send_multipart(frames, copy=False)
-            reply = decode(socket.recv_multipart())[0] if socket.poll(int(timeout_s * 1000)) else None
-            socket.close(linger=0)
-            return reply
-
-        deadline = time.monotonic() + 60
-        while ask(encode({"op": "hello", "id": 1}), 1.0) is None and time.monotonic() < deadline:
-            pass
-        frame16 = b"\0" * (1 << 24)
-        many = [json.dumps({"v": 1, "op": "act", "id": 2, "arrays": [[f"a{i}", "uint8", [1 << 24]] for i in range(32)]}
-                           ).encode(), *[frame16] * 32]
-        for name, frames in ((f"one {big_mib} MiB frame", [b"\0" * (big_mib << 20)]), ("32 x 16 MiB arrays", many)):
-            before = _peak_rss_mib(server.pid)
-            ask(frames, timeout_s=3.0)
-            alive = ask(encode({"op": "hello", "id": 3}), 5.0) is not None
-            grown = _peak_rss_mib(server.pid) - before
-            outcome = "server died" if not alive else "refused" if grown < 64 else f"buffered (+{grown:.0f} MiB peak)"
-            tally.add(outcome, f"{name}: peak RSS {before:.0f} -> {before + grown:.0f} MiB")
-            print(f"    {name}: server peak RSS {before:.0f} MiB -> {before + grown:.0f} MiB", flush=True)
+    frame16 = b"\0" * (1 << 24)
+    arrays = [[f"a{i}", "uint8", [1 << 24]] for i in range(32)]
+    many = [json.dumps({"v": 1, "op": "act", "id": 2, "arrays": arrays}).encode(), *[frame16] * 32]
+    for name, frames in ((f"one {big_mib} MiB frame", [b"\0" * (big_mib << 20)]), ("32 x 16 MiB arrays", many)):
+        port = _free_port()
+        server = _start_server(port)
         try:
-            decode(many)
-            tally.add("passed every size check", "decode of 32 x 16 MiB arrays (client side)")
-        except Exception:  # noqa: BLE001 - refused is what we want
-            tally.add("refused", "decode of 32 x 16 MiB arrays (client side)")
-    finally:
-        server.terminate()
-        server.wait(10)
+            deadline = time.monotonic() + 60
+            while _ask(port, encode({"op": "hello", "id": 1}), 1.0) is None and time.monotonic() < deadline:
+                pass
+            before = _peak_rss_mib(server.pid)
+            _ask(port, frames, timeout_s=3.0)
+            alive = _ask(port, encode({"op": "hello", "id": 3}), 5.0) is not None
+            grown = _peak_rss_mib(server.pid) - before
+        finally:
+            server.terminate()
+            server.wait(10)
+        outcome = "server died" if not alive else "refused" if grown < 64 else f"buffered (+{grown:.0f} MiB peak)"
+        tally.add(outcome, f"{name}: peak RSS {before:.0f} -> {before + grown:.0f} MiB")
+        print(f"    {name}: server peak RSS {before:.0f} MiB -> {before + grown:.0f} MiB", flush=True)
+    try:
+        decode(many)
+        tally.add("passed every size check", "decode of 32 x 16 MiB arrays (client side)")
+    except Exception:  # noqa: BLE001 - refused is what we want
+        tally.add("refused", "decode of 32 x 16 MiB arrays (client side)")
     return tally
 
 
 def attack_uncertainty() -> Tally:
     """Class 8: the supervisor's promise never to raise on bad input, for the uncertainty too."""
     from envs.adapters.safety import SafetyConfig, SafetySupervisor
-    from envs.adapters.sim import panda_limits
 
     tally = Tally("8. supervise(uncertainty=<not a number>)")
     for score in ("high", [1.0, 2.0], object(), b"x", {"u": 1}):

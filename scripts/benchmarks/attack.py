@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, work: pathlib.Path) -> list:
                       files.attack_datasets(work / "c3b", 7 if args.quick else 1),
                       files.attack_full_disk(work / "c3c")],
         "4": lambda: [robot.attack_messages()],
-        "5": lambda: [robot.attack_change_limit(2_000 if args.quick else 10_000, 300 if args.quick else 1_000)],
+        "5": lambda: robot.attack_change_limit(2_000 if args.quick else 10_000, 300 if args.quick else 1_000),
         "6": lambda: [robot.attack_request_ids(), robot.attack_message_sizes(args.big_frame_mib)],
         "7": lambda: [actions.attack_actions()],
         "8": lambda: [robot.attack_uncertainty()],

@@ -1,0 +1,1 @@
+"""Hostile inputs shared by the tests and ``scripts/benchmarks/attack.py`` (issue 13)."""
