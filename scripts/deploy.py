@@ -207,8 +207,9 @@ def run(args: argparse.Namespace) -> dict:
         finally:
             if recorder is not None:
                 recorder.close()
-    return {"status": status, "rate_hz": rate, "loop": [r.summary() for r in runs], "safety": supervisor.report(),
-            "log": args.log}
+    result = {"status": status, "rate_hz": rate, "loop": [r.summary() for r in runs], "safety": supervisor.report(),
+              "log": args.log}
+    return result if gate is None else {**result, "uncertainty": gate.summary()}
 
 
 def replay(args: argparse.Namespace) -> dict:
