@@ -27,7 +27,7 @@ from agents.progress import Progress
 from agents.runs.cli import HelpFormatter, console_logging
 from agents.training.hyperparams import parse_overrides
 from perception.checkpoint import save_encoder
-from perception.frames import collect_frames
+from perception.frames import collect_frames, image_of
 from perception.pretrain import PretrainConfig, pretrain_encoder
 from perception.visualize import neighbours_png, reconstruction_png
 
@@ -35,8 +35,9 @@ from perception.visualize import neighbours_png, reconstruction_png
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--env", default="Foresight/PandaPush-v0", help="gymnasium id with image observations")
-    parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="gymnasium.make keyword arguments (values parsed as YAML)")  # fmt: skip
+    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE",
+                        help="gymnasium.make keyword arguments (values parsed as YAML; default: obs_mode=rgb for "
+                             "Foresight/ ids, whose default observation is the state, none for other ids)")
     parser.add_argument("--image-key", default=None, help="image key when observations are dicts")
     parser.add_argument("--frames", type=int, default=2000, help="transitions to collect")
     parser.add_argument("--policy", default="random", help="random, or module:function returning a policy(env)")
@@ -67,7 +68,15 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
 
         torch.set_num_threads(args.torch_threads)
     config = PretrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PretrainConfig)})
+    if args.env_kwargs is None:
+        args.env_kwargs = ["obs_mode=rgb"] if args.env.startswith("Foresight/") else []
     env = gym.make(args.env, **parse_overrides(args.env_kwargs))
+    try:  # before any frame is collected
+        image_of(env.observation_space.sample(), args.image_key)
+    except (ValueError, KeyError, TypeError) as err:
+        env.close()
+        raise SystemExit(f"{args.env} with --env-kwargs {' '.join(args.env_kwargs) or '(none)'} gives no image to "
+                         f"pre-train on ({err}); pass e.g. --env-kwargs obs_mode=rgb, or --image-key KEY") from None
     policy = make_policy(args.policy, env)
     with Progress(args.frames, "collect frames", unit="frame", enabled=not args.no_progress) as bar:
         dataset = collect_frames(env, args.frames, args.image_key, policy, seed=config.seed, on_step=bar.set)
