@@ -10,6 +10,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import importlib.util
+import inspect
 import re
 import runpy
 import shlex
@@ -65,7 +66,8 @@ def _parse(script: str, argv: list[str]) -> None:
         if "parse_args" in namespace:
             saved, sys.argv = sys.argv, [f"benchmark.py {section}", *argv[1:]]
             try:
-                namespace["parse_args"]()
+                parse = namespace["parse_args"]
+                parse(argv[1:]) if inspect.signature(parse).parameters else parse()  # sections differ here
             finally:
                 sys.argv = saved
     else:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from foresight_base import tensor_file
 from perception.augment import to_float
 from perception.encoders import make_encoder
 from world_models.data import Episode
@@ -187,8 +188,8 @@ def fit_pixel_model(train: Sequences, holdout: Sequences, test: Sequences, model
 
 
 def load_pixel_model(path: str | pathlib.Path) -> LatentDynamics:
-    """The latent model ``scripts/fit_world_model.py`` saved (weights and plain data only)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    """The latent model ``scripts/fit_world_model.py`` saved (weights and plain data only, digest checked)."""
+    checkpoint = tensor_file.load(path)
     if checkpoint.get("format") != LATENT_FORMAT:
         raise ValueError(f"{path} is not a latent pixel model (format {checkpoint.get('format')!r}, "
                          f"expected {LATENT_FORMAT!r}; fit it again with scripts/fit_world_model.py)")
