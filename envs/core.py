@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.observations import ObsLayout, assemble, observation_space
-from envs.sim.bullet import Frames, SimState, Simulator
+from envs.sim.bullet import Frames, SimState, Simulator, display_available
 from envs.sim.camera import CameraSpec, intrinsics, look_at_pose
 from foresight_base.action_check import check_action
 from foresight_base.checks import check_choice
@@ -82,7 +82,10 @@ class RobotTaskEnv(gym.Env):
         self.scene_ids = dict(scene_ids or {})
         self.light_direction: np.ndarray | None = None
         self.camera_offset = np.eye(4)  # camera pose jitter, applied in the mount's frame
-        self.metadata = {**type(self).metadata, "render_fps": int(round(1.0 / sim.dt))}
+        # Advertise only what renders here: gymnasium's check_env builds every advertised mode, and
+        # "human" needs a display (asking for it without one fails at make, saying what to use).
+        modes = [m for m in RENDER_MODES if m != "human" or display_available()]
+        self.metadata = {**type(self).metadata, "render_fps": int(round(1.0 / sim.dt)), "render_modes": modes}
         sizes = {"robot": robot.observation_size, "task": task.observation_size, "goal": task.goal_size}
         self.observation_space = observation_space(self.layout, sizes, self.image_size, camera.far)
         self.action_space = robot.action_space

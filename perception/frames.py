@@ -81,8 +81,9 @@ def collect_frames(
     policy: Callable[[object], np.ndarray] | None = None,
     labels: Callable[[gym.Env], np.ndarray] | None = None,
     seed: int = 0,
+    on_step: Callable[[int], None] | None = None,
 ) -> FrameDataset:
-    """Step ``env`` for ``steps`` transitions and keep the frames.
+    """Step ``env`` for ``steps`` transitions and keep the frames (``on_step(n)`` after each: progress).
 
     Args:
         env: any gymnasium env with an image observation (channels last, uint8).
@@ -95,7 +96,7 @@ def collect_frames(
     env.action_space.seed(seed)
     obs, _ = env.reset(seed=seed)
     frames, next_frames, actions, targets = [], [], [], []
-    for _ in range(steps):
+    for step in range(steps):
         action = env.action_space.sample() if policy is None else policy(obs)
         if labels is not None:
             targets.append(np.asarray(labels(env), np.float32))
@@ -104,6 +105,8 @@ def collect_frames(
         next_frames.append(image_of(next_obs, image_key))
         actions.append(np.asarray(action, np.float32).reshape(-1))
         obs = env.reset()[0] if terminated or truncated else next_obs
+        if on_step is not None:
+            on_step(step + 1)
     as_chw = lambda images: torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
     label_array = np.stack(targets) if targets else np.zeros((steps, 0), np.float32)
     return FrameDataset(as_chw(frames), as_chw(next_frames), torch.from_numpy(np.stack(actions)),

@@ -1,6 +1,7 @@
 """The self-supervised training loop, its configuration, and a device helper."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -21,6 +22,7 @@ def pretrain(
     lr: float = 1e-3,
     seed: int = 0,
     device: str | torch.device = "auto",
+    on_step: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Train ``objective`` (from ``perception.ssl.make_objective``) on ``dataset``.
 
@@ -32,6 +34,7 @@ def pretrain(
         lr: Adam learning rate.
         seed: seeds batch sampling and augmentation.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        on_step: called with the steps done after each (a progress bar).
 
     Returns:
         The loss at every step.
@@ -42,13 +45,15 @@ def pretrain(
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam([p for p in objective.parameters() if p.requires_grad], lr=lr)
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
         loss = objective.loss(dataset.sample(batch_size, generator, device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         objective.after_step()
         losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1)
     return losses
 
 
@@ -71,7 +76,8 @@ class PretrainConfig:
     device: str = _option("auto", "auto (CUDA when present), cpu or cuda")
 
 
-def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig) -> tuple[ImageEncoder, nn.Module, list[float]]:
+def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig,
+                     on_step: Callable[[int], None] | None = None) -> tuple[ImageEncoder, nn.Module, list[float]]:
     """Build an encoder for ``dataset``'s frames and train it with ``config.objective``.
 
     Returns:
@@ -82,5 +88,6 @@ def pretrain_encoder(dataset: FrameDataset, config: PretrainConfig) -> tuple[Ima
     channels, height, width = dataset.frames.shape[1:]
     encoder = make_encoder(config.encoder, channels, config.features_dim, (height, width))
     objective = make_objective(config.objective, encoder, (height, width), action_dim=dataset.actions.shape[1])
-    losses = pretrain(objective, dataset, config.steps, config.batch_size, config.lr, config.seed, config.device)
+    losses = pretrain(objective, dataset, config.steps, config.batch_size, config.lr, config.seed,
+                      config.device, on_step)
     return encoder, objective, losses

@@ -23,10 +23,11 @@ import sys
 import numpy as np
 
 from agents.deploy.control_loop import ControlLoop, LoopConfig
-from agents.deploy.log import DeployLog, read_deploy_log
+from agents.deploy.log import DeployLog, read_deploy_log, replay_period
 from agents.deploy.runtime import load_policy
 from agents.deploy.session import run_session
 from agents.deploy.uncertainty import RecordedScore, load_gate
+from agents.runs.cli import HelpFormatter
 from agents.training.hyperparams import parse_overrides
 from envs.adapters.base import RobotAdapter, SignalStop
 from envs.adapters.errors import RobotError, RobotStopped
@@ -38,12 +39,15 @@ from envs.adapters.sim_panda import panda_reach_goal
 from envs.adapters.watchdog import Watchdog
 
 REPLAY_KEYS = {"panda": "ee_position", "mobile": "base_pose"}
+SIM_RATE_HZ = 25.0
+"""The simulated robots' default rate: the Panda envs' control rate (what their policies learnt)."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("export", help="SB3 model zip or training run -> .onnx or .pt2, verified")
+    exp = sub.add_parser("export", help="SB3 model zip or training run -> .onnx or .pt2, verified",
+                         formatter_class=HelpFormatter)
     source = exp.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="a run folder written by scripts/train.py (VecNormalize folded in)")
     source.add_argument("--model", help="an SB3 model zip (needs --algo and --env)")
@@ -56,7 +60,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     exp.add_argument("--check", type=int, default=1000, help="observations to compare exported vs original")
     exp.add_argument("--trust-wrapper", nargs="*", default=[], metavar="PATH",
                      help="env_wrapper classes the run's config may name besides the known ones (runs their code)")
-    run = sub.add_parser("run", help="fixed-rate control loop on a robot")
+    run = sub.add_parser("run", help="fixed-rate control loop on a robot", formatter_class=HelpFormatter)
     run.add_argument("--policy", required=True, help="exported policy (.onnx or .pt2)")
     run.add_argument("--robot", default="panda",
                      help=f"a simulated robot ({', '.join(ROBOTS)}) or a robot server tcp://host:port")
@@ -64,7 +68,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--block-gripper", action="store_true", help="simulated Panda: no gripper command (reaching)")
     run.add_argument("--image-size", type=int, help="simulated Panda: also read its camera (pixels square)")
     run.add_argument("--goal", type=float, nargs="+", help="desired goal for goal-conditioned policies (metres)")
-    run.add_argument("--rate", type=float, default=50.0, help="control rate (Hz)")
+    run.add_argument("--rate", type=float,
+                     help="control rate (Hz); default: the robot's own (a robot server says it), else 25 Hz, the "
+                          "rate the Panda envs train at. A robot that steps at another rate is refused")
     run.add_argument("--steps", type=int, help="stop after this many steps")
     run.add_argument("--duration", type=float, help="stop after this many seconds")
     run.add_argument("--log", help="dataset folder for the world-models log (must not exist)")
@@ -82,7 +88,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                       help="hold the robot this step above this disagreement (the model's normalised units)")
     gate.add_argument("--slow-disagreement", type=float,
                       help="scale commands towards holding above this disagreement")
-    rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency")
+    rep = sub.add_parser("replay", help="replay a log in simulation: divergence and latency",
+                         formatter_class=HelpFormatter)
     rep.add_argument("--log", required=True, help="a log written by 'run --log'")
     rep.add_argument("--robot", choices=ROBOTS, help="simulated robot to replay on (default: from the log's commands)")
     rep.add_argument("--key", help="reading to compare (default: ee_position for the Panda, base_pose for the base)")
@@ -127,8 +134,24 @@ def make_robot(args: argparse.Namespace):
         raise SystemExit(f"--robot must be one of {ROBOTS} or tcp://host:port, got {args.robot!r}")
     faults = FaultConfig(latency_s=args.latency_s, jitter_s=args.jitter_s, drop_command=args.drop,
                          noise_std=args.noise_std, seed=args.seed)
-    return make_sim_robot(args.robot, args.control, args.block_gripper, faults,
-                          physics_for_rate(args.rate), image_size=args.image_size)
+    try:
+        physics = physics_for_rate(args.rate or SIM_RATE_HZ)
+    except ValueError as err:
+        raise SystemExit(f"--rate: {err}") from None
+    return make_sim_robot(args.robot, args.control, args.block_gripper, faults, physics, image_size=args.image_size)
+
+
+def loop_rate(requested: float | None, robot) -> float:
+    """The control rate: the robot's own when it steps at one (a mismatch is refused), else ``requested``."""
+    declared = robot.period_s
+    if declared is None:
+        return requested or SIM_RATE_HZ
+    if requested is not None and abs(requested * declared - 1.0) > 0.01:
+        raise SystemExit(f"--rate {requested:g} Hz, but the robot at {getattr(robot, 'endpoint', 'this adapter')} "
+                         f"advances {declared:.3g} s per command ({1 / declared:.3g} Hz): the loop and the log would "
+                         f"not show what the robot did. Run with --rate {1 / declared:.3g} (or leave --rate out), or "
+                         f"start the robot server with --rate {requested:g}")
+    return 1.0 / declared
 
 
 def ask_operator(reason: str) -> bool:
@@ -160,20 +183,20 @@ def uncertainty_gate(args: argparse.Namespace, robot: RobotAdapter) -> RecordedS
 
 def run(args: argparse.Namespace) -> dict:
     check_gate_flags(args)
-    safety = SafetyConfig(rate_limit=not args.no_rate_limit, watchdog_s=args.watchdog_s or 3.0 / args.rate,
-                          uncertainty_slow=args.slow_disagreement, uncertainty_stop=args.max_disagreement)
     policy = policy_on_readings(args.policy, args.goal, args.seed)
     with make_robot(args) as robot:
+        rate = loop_rate(args.rate, robot)
+        safety = SafetyConfig(rate_limit=not args.no_rate_limit, watchdog_s=args.watchdog_s or 3.0 / rate,
+                              uncertainty_slow=args.slow_disagreement, uncertainty_stop=args.max_disagreement)
         supervisor = SafetySupervisor(robot.limits, safety)
         gate = uncertainty_gate(args, robot)
         recorder = None
         if args.log:
             recorder = DeployLog(args.log, *robot.limits.bounds,
-                                 {k: f.size for k,
-                                  f in robot.limits.fields.items()}, supervisor.interventions, args.rate,
-                                 extra={"robot": args.robot})
+                                 {k: f.size for k, f in robot.limits.fields.items()}, supervisor.interventions, rate,
+                                 extra={"robot": args.robot}, robot_period_s=robot.period_s)
             recorder.open(robot.observe().data)
-        loop = ControlLoop(robot, policy, supervisor, LoopConfig(args.rate, args.steps, args.duration),
+        loop = ControlLoop(robot, policy, supervisor, LoopConfig(rate, args.steps, args.duration),
                            uncertainty=gate, recorder=recorder)
         status = "completed"
         try:
@@ -184,22 +207,26 @@ def run(args: argparse.Namespace) -> dict:
         finally:
             if recorder is not None:
                 recorder.close()
-    result = {"status": status, "loop": [r.summary() for r in runs], "safety": supervisor.report(), "log": args.log}
+    result = {"status": status, "rate_hz": rate, "loop": [r.summary() for r in runs], "safety": supervisor.report(),
+              "log": args.log}
     return result if gate is None else {**result, "uncertainty": gate.summary()}
 
 
 def replay(args: argparse.Namespace) -> dict:
-    sidecar, episodes = read_deploy_log(args.log)
+    try:
+        sidecar, episodes = read_deploy_log(args.log)
+        period_s = replay_period(sidecar, episodes)
+    except ValueError as err:
+        raise SystemExit(f"cannot replay {args.log}: {err}") from None
     name, control, block_gripper = sim_robot_for_commands(sidecar["command_keys"])
     name = args.robot or name
     key = args.key or REPLAY_KEYS[name]
     reports = []
-    with make_sim_robot(name, control, block_gripper, physics=physics_for_rate(sidecar["rate_hz"])) as sim:
+    with make_sim_robot(name, control, block_gripper, physics=physics_for_rate(1.0 / period_s)) as sim:
         for episode in episodes:
-            report = replay_divergence(sim, episode.observations, episode.actions, 1.0 / sidecar["rate_hz"], key,
-                                       args.max_delay)
+            report = replay_divergence(sim, episode.observations, episode.actions, period_s, key, args.max_delay)
             reports.append({**report.summary(), "divergence": np.round(report.divergence, 5).tolist()})
-    return {"robot": name, "episodes": reports}
+    return {"robot": name, "rate_hz": 1.0 / period_s, "episodes": reports}
 
 
 def main(argv: list[str]) -> int:

@@ -23,6 +23,8 @@ import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.planning.mpc import PlanningAgent, from_world_model
+from agents.progress import Progress
+from agents.runs.cli import HelpFormatter, console_logging
 from agents.training.hyperparams import parse_overrides
 from foresight_base import tensor_file
 from world_models.models import MODEL_FORMAT
@@ -32,7 +34,7 @@ from world_models.scoring import env_planning_policy
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium id (module:Id imports module)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                         help="gymnasium.make kwargs: obs_mode=goal reward_type=dense, or one JSON mapping")
@@ -41,10 +43,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--horizon", type=int, default=15, help="imagined steps")
     parser.add_argument("--candidates", type=int, default=500, help="sequences per iteration")
     parser.add_argument("--iterations", type=int, default=5, help="planner iterations per action")
-    parser.add_argument("--episodes", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=int, default=5, help="episodes to run")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each) and the planner")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    return parser.parse_args(argv)
+    parser.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+    for name in ("horizon", "candidates", "iterations", "episodes"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    return args
 
 
 def make_policy(args: argparse.Namespace, env: gym.Env):
@@ -66,9 +74,13 @@ def make_policy(args: argparse.Namespace, env: gym.Env):
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    console_logging()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     env = gym.make(args.env, **parse_overrides(args.env_kwargs))
     policy, on_reset = make_policy(args, env)
-    stats = run_episodes(env, policy, args.episodes, args.seed, on_reset=on_reset)
+    with Progress(args.episodes, f"plan {args.env}", unit="episode", enabled=not args.no_progress) as bar:
+        stats = run_episodes(env, policy, args.episodes, args.seed, on_reset=on_reset, on_episode=bar.set)
     print(json.dumps({"env": args.env, "model": args.model, **stats.summary()}, indent=2))
     return 0
 

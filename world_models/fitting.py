@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -72,7 +73,7 @@ def holdout_mse(model: EnsembleDynamics, data: Transitions) -> float:
 
 
 def fit(model: EnsembleDynamics, data: Transitions, config: FitConfig = FitConfig(), seed: int = 0,
-        optimiser: torch.optim.Optimizer | None = None) -> FitReport:
+        optimiser: torch.optim.Optimizer | None = None, on_epoch: Callable[[int], None] | None = None) -> FitReport:
     """Fit ``model`` in place to ``data`` (on the model's device) and keep the best-holdout weights.
 
     Args:
@@ -81,6 +82,7 @@ def fit(model: EnsembleDynamics, data: Transitions, config: FitConfig = FitConfi
         config: Epochs, batch size, holdout and early stopping.
         seed: Seeds the split, the bootstrap and the batch order.
         optimiser: Reuse an optimiser across calls (online learning); a fresh Adam otherwise.
+        on_epoch: Called with the number of epochs done after each (a progress bar).
     """
     if len(data) < 2:
         raise ValueError(f"need at least 2 transitions to fit a model, got {len(data)}")
@@ -96,9 +98,11 @@ def fit(model: EnsembleDynamics, data: Transitions, config: FitConfig = FitConfi
     rows = (torch.randint(count, (members, count), generator=generator) if config.bootstrap and members > 1
             else torch.arange(count).expand(members, -1)).to(device)
     losses, scores, best, best_state, stale = [], [], float("inf"), None, 0
-    for _ in range(config.max_epochs):
+    for epoch in range(config.max_epochs):
         losses.append(_train_epoch(model, train, rows, optimiser, config, generator))
         scores.append(holdout_mse(model, holdout) if len(holdout) else losses[-1])
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
         if scores[-1] < best - 1e-6:
             best, best_state, stale = scores[-1], copy.deepcopy(model.state_dict()), 0
         else:

@@ -23,7 +23,8 @@ from torch.nn import functional as F
 from perception.augment import to_float
 from world_models.models import Rollout
 
-LATENT_FORMAT = "foresight.latent_dynamics/1"
+LATENT_FORMAT = "foresight.latent_dynamics/2"
+"""Version 2: frames drawn over the last real one (``LatentConfig.composite``), the config saved."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ class LatentConfig:
     kl_weight: float = 1.0
     decoder_depth: int = 32
     """Channels of the decoder's last transposed conv (x2, x4 before it)."""
+    open_loop_weight: float = 1.0
+    """Weight of the open-loop loss: from the filtered state a third into each training sequence,
+    imagine the rest with the prior and score those frames, as the report and planners use the
+    model (reconstruction alone trains the posterior; the prior catches up slowly)."""
+    composite: bool = True
+    """Draw each frame over the last real one: the decoder gives colours and a mask, and a pixel
+    is ``mask * colour + (1 - mask) * anchor``. A static background is then copied, not
+    re-learnt, and an untrained model starts at "copy the last frame" (Finn et al. 2016's
+    compositing, as in SV2P). False: the decoder draws whole frames."""
+    mask_bias: float = -5.0
+    """Offset of the mask's logit: at -5 an untrained decoder covers under 1% of each pixel, so
+    training starts at about "copy the last frame" (not a grey image) and opens the mask only where
+    things move (-3 left a background haze that lost to copy-last at k = 1)."""
 
 
 class LatentLoss(NamedTuple):
@@ -48,6 +62,7 @@ class LatentLoss(NamedTuple):
     reconstruction: torch.Tensor
     reward: torch.Tensor
     kl: torch.Tensor
+    open_loop: torch.Tensor
 
 
 class ConvDecoder(nn.Module):
@@ -97,7 +112,9 @@ class LatentDynamics(nn.Module):
         self.pre_cell = nn.Sequential(nn.Linear(dz + action_dim, hidden), nn.ELU())
         self.prior_net = nn.Sequential(nn.Linear(dh, hidden), nn.ELU(), nn.Linear(hidden, 2 * dz))
         self.posterior_net = nn.Sequential(nn.Linear(dh + embedding_size, hidden), nn.ELU(), nn.Linear(hidden, 2 * dz))
-        self.decoder = ConvDecoder(self.state_dim, *frame_shape, depth=config.decoder_depth)
+        channels, height, width = frame_shape
+        self.decoder = ConvDecoder(self.state_dim, channels + int(config.composite), height, width,
+                                   config.decoder_depth)
         self.reward_head = nn.Sequential(nn.Linear(self.state_dim, hidden), nn.ELU(), nn.Linear(hidden, 1))
 
     def _gaussian(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,18 +160,44 @@ class LatentDynamics(nn.Module):
             stats.append((*prior, *posterior))
         return torch.stack(states, 1), stats
 
+    def decode(self, states: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+        """Frames ``[N, C, H, W]`` in [0, 1] (about) of latent states ``[N, S]``, drawn over ``anchor[N, C, H, W]``
+        (the last real frame; used when ``config.composite``)."""
+        drawn = self.decoder(states)
+        if not self.config.composite:
+            return drawn
+        mask = torch.sigmoid(drawn[:, -1:] - 0.5 + self.config.mask_bias)
+        return mask * drawn[:, :-1] + (1 - mask) * anchor
+
     def loss(self, frames: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor) -> LatentLoss:
-        """Sequence loss on ``frames[B, T, C, H, W]``, ``actions[B, T, A]``, ``rewards[B, T]`` (reward t follows
-        action t)."""
+        """Sequence loss on ``frames[B, T, C, H, W]``, ``actions[B, T, A]``, ``rewards[B, T]`` (reward t
+        follows action t).
+
+        Frames are drawn over the sequence's first frame, as predictions are drawn over the last
+        frame seen before imagining."""
         states, stats = self.observe(frames, actions)
         target = to_float(frames)
-        reconstruction = self.decoder(states.flatten(0, 1)).reshape(target.shape)
+        anchor = target[:, :1].expand_as(target).flatten(0, 1)
+        reconstruction = self.decode(states.flatten(0, 1), anchor).reshape(target.shape)
         recon_loss = ((reconstruction - target) ** 2).sum(dim=(-1, -2, -3)).mean()
         reward_loss = ((self.reward_head(states[:, 1:]).squeeze(-1) - rewards[:, 1:]) ** 2).mean()
         kl = torch.stack([_kl(pm, ps, qm, qs) for pm, ps, qm, qs in stats[1:]], 1)  # [B, T-1]
         kl_loss = kl.mean().clamp_min(self.config.free_nats)
-        total = recon_loss + reward_loss + self.config.kl_weight * kl_loss
-        return LatentLoss(total, recon_loss, reward_loss, kl.mean())
+        open_loop = self._open_loop_loss(states, actions, target) if self.config.open_loop_weight else recon_loss * 0
+        total = recon_loss + reward_loss + self.config.kl_weight * kl_loss + self.config.open_loop_weight * open_loop
+        return LatentLoss(total, recon_loss, reward_loss, kl.mean(), open_loop)
+
+    def _open_loop_loss(self, states: torch.Tensor, actions: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Squared error (summed per frame) of frames imagined from a third into the sequence, drawn
+        over the last filtered frame, as :meth:`predict_frames` makes them."""
+        steps = target.shape[1]
+        context = max(1, steps // 3)
+        if context >= steps:
+            return target.new_zeros(())
+        imagined = self.rollout(states[:, context - 1], actions[:, context:]).states  # [B, T - c, S]
+        anchor = target[:, context - 1:context].expand(-1, steps - context, -1, -1, -1)
+        predicted = self.decode(imagined.flatten(0, 1), anchor.flatten(0, 1)).reshape(anchor.shape)
+        return ((predicted - target[:, context:]) ** 2).sum(dim=(-1, -2, -3)).mean()
 
     def rollout(self, start_states: torch.Tensor, actions: torch.Tensor, propagation: str = "fixed",
                 sample: bool = False, generator: torch.Generator | None = None) -> Rollout:
@@ -173,7 +216,8 @@ class LatentDynamics(nn.Module):
         ``[B, T - context, C, H, W]``."""
         states, _ = self.observe(frames[:, :context], actions[:, :context])
         imagined = self.rollout(states[:, -1], actions[:, context:]).states
-        return self.decoder(imagined.flatten(0, 1)).reshape(frames.shape[0], -1, *self.frame_shape)
+        anchor = to_float(frames[:, context - 1:context]).expand(-1, imagined.shape[1], -1, -1, -1)
+        return self.decode(imagined.flatten(0, 1), anchor.flatten(0, 1)).reshape(frames.shape[0], -1, *self.frame_shape)
 
 
 def _kl(prior_mean: torch.Tensor, prior_std: torch.Tensor, post_mean: torch.Tensor,
@@ -205,14 +249,18 @@ class Sequences(NamedTuple):
 
 
 def sequences_from_episodes(frames: list[torch.Tensor], actions: list[torch.Tensor], rewards: list[torch.Tensor],
-                            length: int) -> Sequences:
-    """Cut every episode (``frames[T+1, C, H, W]``, ``actions[T, A]``, ``rewards[T]``) into non-overlapping windows."""
+                            length: int, stride: int | None = None) -> Sequences:
+    """Cut every episode (``frames[T+1, C, H, W]``, ``actions[T, A]``, ``rewards[T]``) into windows of
+    ``length`` frames starting every ``stride`` frames (default ``length``: non-overlapping)."""
+    stride = stride or length
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1 frame, got {stride}")
     out: list[list[torch.Tensor]] = [[], [], []]
     for f, a, r in zip(frames, actions, rewards, strict=True):
         a = torch.cat([torch.zeros_like(a[:1]), a.float()])  # align: step t = frame after action t
         r = torch.cat([torch.zeros(1), r.float()])
-        for start in range(0, f.shape[0] - length + 1, length):
-            for bucket, x in zip(out, (f, a, r), strict=True):
+        for start in range(0, f.shape[0] - length + 1, stride):
+            for bucket, x in zip(out, (f, a, r), strict=False):
                 bucket.append(x[start:start + length])
     if not out[0]:
         raise ValueError(f"no episode has {length} frames; collect longer episodes or shorten the sequences")
@@ -222,16 +270,19 @@ def sequences_from_episodes(frames: list[torch.Tensor], actions: list[torch.Tens
 def train_latent(model: LatentDynamics, data: Sequences, steps: int, batch_size: int = 16,
                  learning_rate: float = 1e-3, seed: int = 0) -> list[float]:
     """Adam on random minibatches of sequences for ``steps`` updates; returns the loss per update."""
-    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    losses = []
-    for _ in range(steps):
-        rows = torch.randint(data.frames.shape[0], (batch_size,), generator=generator)
-        loss = model.loss(*(x[rows].to(device) for x in data)).total
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 100.0)
-        optimiser.step()
-        losses.append(float(loss.detach()))
-    return losses
+    return [latent_update(model, optimiser, data, batch_size, generator) for _ in range(steps)]
+
+
+def latent_update(model: LatentDynamics, optimiser: torch.optim.Optimizer, data: Sequences, batch_size: int,
+                  generator: torch.Generator) -> float:
+    """One Adam step on ``batch_size`` random sequences of ``data`` (gradients clipped at norm 100); the loss."""
+    rows = torch.randint(data.frames.shape[0], (batch_size,), generator=generator)
+    device = next(model.parameters()).device
+    loss = model.loss(*(x[rows].to(device) for x in data)).total
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 100.0)
+    optimiser.step()
+    return float(loss.detach())

@@ -39,17 +39,18 @@ def split_episodes(episodes: list[Episode], test_fraction: float, seed: int) -> 
 def fit_and_report(episodes: list[Episode], layout: StateLayout, model_config: ModelConfig = ModelConfig(),
                    fit_config: FitConfig = FitConfig(), ks: tuple[int, ...] = (1, 5, 10, 20),
                    test_fraction: float = 0.2, seed: int = 0, device: str | torch.device = "cpu",
-                   groups: dict[str, Callable[[Transitions], ErrorFn]] | None = None
-                   ) -> tuple[EnsembleDynamics, dict[str, Any]]:
+                   groups: dict[str, Callable[[Transitions], ErrorFn]] | None = None,
+                   on_epoch: Callable[[int], None] | None = None) -> tuple[EnsembleDynamics, dict[str, Any]]:
     """Train on some episodes, then k-step errors vs copy-last and linear, and calibration, on the rest.
 
     ``groups`` adds named error tables (``report["k_step_rmse_groups"]``): each value builds an
-    :data:`~world_models.evaluation.ErrorFn` from the training transitions (for their std)."""
+    :data:`~world_models.evaluation.ErrorFn` from the training transitions (for their std). ``on_epoch``
+    is called with the epochs done after each (a progress bar)."""
     train_episodes, test_episodes = split_episodes(episodes, test_fraction, seed)
     train, test = transitions_from_episodes(train_episodes, layout), transitions_from_episodes(test_episodes, layout)
     torch.manual_seed(seed)
     model = EnsembleDynamics(layout.state_dim, train.actions.shape[1], model_config).to(device)
-    history = fit(model, train, fit_config, seed=seed)
+    history = fit(model, train, fit_config, seed=seed, on_epoch=on_epoch)
     horizon = min(max(ks), min(len(e) for e in test_episodes))
     windows = episode_windows(test_episodes, layout, horizon)
     errors = compare_to_baselines(model, train, windows, ks)

@@ -33,7 +33,8 @@ class EpisodeStats(NamedTuple):
 
 
 def run_episodes(env: gym.Env, policy: Policy, episodes: int, seed: int = 0, writer: EpisodeWriter | None = None,
-                 on_reset: Callable[[], None] | None = None) -> EpisodeStats:
+                 on_reset: Callable[[], None] | None = None,
+                 on_episode: Callable[[int], None] | None = None) -> EpisodeStats:
     """Run ``episodes`` episodes with seeds ``seed, seed + 1, ...``; record them if ``writer`` is given.
 
     Args:
@@ -43,6 +44,7 @@ def run_episodes(env: gym.Env, policy: Policy, episodes: int, seed: int = 0, wri
         seed: Seed of the first reset.
         writer: Dataset writer; each episode is appended.
         on_reset: Called after every reset (e.g. to clear a planner's warm start).
+        on_episode: Called with the episodes done after each (a progress bar).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
@@ -63,6 +65,8 @@ def run_episodes(env: gym.Env, policy: Policy, episodes: int, seed: int = 0, wri
         stats.returns.append(total)
         stats.lengths.append(length)
         stats.successes.append(float(info["is_success"]) if "is_success" in info else float("nan"))
+        if on_episode is not None:
+            on_episode(episode + 1)
     return stats
 
 

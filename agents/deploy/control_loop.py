@@ -65,6 +65,8 @@ class StepRecord:
     command: dict[str, np.ndarray]
     interventions: int
     compute_s: float
+    robot_time_s: float = float("nan")
+    """The reading's timestamp on the robot's own clock (simulated time for a simulated robot)."""
 
 
 @dataclass
@@ -122,7 +124,8 @@ class ControlLoop:
         decision = self.supervisor.supervise(action, score)
         sent = self.adapter.act(decision.command)
         mask = sum(1 << self.supervisor.interventions.index(n) for n in decision.interventions)
-        record = StepRecord(start, obs.data, _flat_or_nan(action, sent), sent, mask, self.clock() - start)
+        record = StepRecord(start, obs.data, _flat_or_nan(action, sent), sent, mask, self.clock() - start,
+                            float(obs.time_s))
         self.stats.starts_s.append(start)
         self.stats.compute_s.append(record.compute_s)
         if self.recorder is not None:

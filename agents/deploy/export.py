@@ -6,10 +6,15 @@ one-hot, float casts), the deterministic policy, and SB3's post-processing (unsc
 action, clipping to the action bounds). :func:`verify_export` checks exported and original agree.
 
 Example:
-    >>> model = SAC("MlpPolicy", env)                      # or load_sb3_policy("best_model.zip", ...)
-    >>> export_onnx(model, "policy.onnx")
-    >>> policy = load_policy("policy.onnx")                 # agents.deploy.runtime
-    >>> action = policy(obs)                                # obs: array [D] or dict of arrays
+    >>> import pathlib, tempfile, gymnasium as gym
+    >>> from stable_baselines3 import SAC
+    >>> from agents.deploy.runtime import load_policy
+    >>> env = gym.make("Pendulum-v1")
+    >>> model = SAC("MlpPolicy", env, policy_kwargs={"net_arch": [8]}, device="cpu")  # or load_sb3_policy(zip, ...)
+    >>> path = export_onnx(model, pathlib.Path(tempfile.mkdtemp()) / "policy.onnx")
+    >>> policy = load_policy(path)                          # needs onnxruntime, not SB3
+    >>> policy(env.reset(seed=0)[0]).shape                  # obs: array [D] or dict of arrays
+    (1,)
 """
 from __future__ import annotations
 
@@ -148,6 +153,7 @@ def as_policy_module(policy: BaseAlgorithm | nn.Module, observation_space: space
         observation_space = observation_space or policy.observation_space
         action_space = action_space or policy.action_space
         channel_last = _channel_last_keys(observation_space, policy.observation_space)
+    action_space = action_space or getattr(policy, "action_space", None)  # e.g. a DistilledPolicy's
     if observation_space is None:
         raise ValueError("observation_space is required for a policy that is not an SB3 policy")
     module = PolicyModule(policy.to("cpu"), observation_space, action_space, normalizer, channel_last).eval()

@@ -6,9 +6,11 @@ episode: ``observations`` are the robot's readings [T + 1] (the first is the sta
 ``infos`` [T + 1], row k for the control step that started at reading k, hold the policy's raw
 action (``policy_action`` [A], NaN where it was not a valid vector), the supervisor's
 interventions as a bitmask (``interventions``, bit i = ``deploy.json``'s ``interventions[i]``),
-the step start time (``time_s``) and its compute latency (``compute_s``). The last command has no
-following reading, so it is not a transition and is not written (its info row is).
-``deploy.json`` beside ``data/`` records the rate and names.
+the step start time (``time_s``), its compute latency (``compute_s``) and the reading's time on the
+robot's own clock (``robot_time_s``). The last command has no following reading, so it is not a
+transition and is not written (its info row is). ``deploy.json`` beside ``data/`` records the loop
+rate, the robot's own seconds per command (``robot_period_s``, null for a real-time robot) and names;
+:func:`replay_period` refuses a log whose rates disagree instead of replaying it at the wrong one.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class DeployLog:
         command_keys: the robot's command keys and sizes, e.g. ``{"ee_delta": 3, "gripper": 1}``.
         interventions: the supervisor's intervention names (bit order of the bitmask).
         rate_hz: the control rate, for replay.
+        robot_period_s: the robot's own seconds per command (``RobotAdapter.period_s``), or None.
         extra: more JSON-able facts for ``deploy.json`` (e.g. the robot's configuration).
         max_episode_steps: a long run is written in episodes of at most this many steps (the
             writer holds an episode in memory); the next starts at the reading the last ended on.
@@ -49,11 +52,12 @@ class DeployLog:
 
     def __init__(self, path: str | pathlib.Path, action_low: np.ndarray, action_high: np.ndarray,
                  command_keys: Mapping[str, int], interventions: Sequence[str], rate_hz: float,
-                 extra: Mapping[str, Any] | None = None, max_episode_steps: int = 3000) -> None:
+                 extra: Mapping[str, Any] | None = None, max_episode_steps: int = 3000,
+                 robot_period_s: float | None = None) -> None:
         self.path = pathlib.Path(path)
         self.action_space = spaces.Box(np.asarray(action_low, np.float64), np.asarray(action_high, np.float64),
                                        dtype=np.float64)
-        self.sidecar = {"rate_hz": rate_hz, "command_keys": dict(command_keys),
+        self.sidecar = {"rate_hz": rate_hz, "robot_period_s": robot_period_s, "command_keys": dict(command_keys),
                         "interventions": list(interventions), **dict(extra or {})}
         self._writer: Any = None
         self._pending: np.ndarray | None = None  # the last command, written once its outcome is read
@@ -74,7 +78,8 @@ class DeployLog:
         if self._writer is None:
             self._open(observation)
         info = {"policy_action": np.asarray(record.action, np.float64), "interventions": int(record.interventions),
-                "time_s": float(record.time_s), "compute_s": float(record.compute_s)}
+                "time_s": float(record.time_s), "compute_s": float(record.compute_s),
+                "robot_time_s": float(getattr(record, "robot_time_s", np.nan))}
         if self._pending is None:
             self._start_episode(observation, info)
         else:
@@ -112,8 +117,39 @@ def read_deploy_log(path: str | pathlib.Path) -> tuple[dict[str, Any], list[Any]
     from world_models.data import read_episodes
 
     path = pathlib.Path(path)
+    if not (path / "deploy.json").is_file():
+        raise ValueError(f"{path} is not a deployment log (no deploy.json); record one with deploy.py run --log {path}")
     sidecar = json.loads((path / "deploy.json").read_text())
     episodes = read_episodes(path)
     if not episodes:
         raise ValueError(f"{path} holds no complete control step")
     return sidecar, episodes
+
+
+def replay_period(sidecar: Mapping[str, Any], episodes: Sequence[Any], tolerance: float = 0.2) -> float:
+    """Seconds per command to replay a log at: what the robot actually did, checked against the loop.
+
+    A robot that steps (``robot_period_s``) advanced exactly that per command whatever the loop's
+    rate; a real-time one is checked against its own reading timestamps (median step). A log whose
+    loop ran at another rate is refused: replayed at either rate it would misstate the latency and
+    the divergence.
+
+    Raises:
+        ValueError: naming both rates and the ``--rate`` that would have matched.
+    """
+    loop = 1.0 / float(sidecar["rate_hz"])
+    declared = sidecar.get("robot_period_s")
+    if declared is not None:
+        if abs(declared / loop - 1.0) > 0.01:
+            raise ValueError(f"the log's control loop ran at {1 / loop:.3g} Hz but the robot advanced {declared:.3g} s "
+                             f"per command ({1 / declared:.3g} Hz): its replay would misstate latency and divergence; "
+                             f"record it again with deploy.py run --rate {1 / declared:.3g}")
+        return float(declared)
+    steps = [np.diff(np.asarray(e.infos["robot_time_s"], dtype=float)) for e in episodes if "robot_time_s" in e.infos]
+    steps = [s[np.isfinite(s) & (s > 0)] for s in steps]
+    measured = float(np.median(np.concatenate(steps))) if steps and sum(map(len, steps)) else None
+    if measured is not None and abs(measured / loop - 1.0) > tolerance:
+        raise ValueError(f"the log's control loop ran at {1 / loop:.3g} Hz but the robot's readings are "
+                         f"{measured:.3g} s apart ({1 / measured:.3g} Hz): the log does not show what the robot did "
+                         "at the loop's rate; record it again at the robot's rate")
+    return loop

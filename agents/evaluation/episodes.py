@@ -113,19 +113,23 @@ def run_episode(env: gym.Env, policy: Policy, seed: int, frames: list | None = N
 
 
 def evaluate(
-    env: gym.Env, policy: Policy, n_episodes: int, seed: int = 0, frames_of_first: int = 0
+    env: gym.Env, policy: Policy, n_episodes: int, seed: int = 0, frames_of_first: int = 0,
+    on_episode: Callable[[int], None] | None = None,
 ) -> tuple[list[Episode], list[np.ndarray]]:
     """Run ``n_episodes`` seeded episodes; return them and the frames of the first ones.
 
     Args:
         frames_of_first: record ``env.render()`` (needs ``render_mode="rgb_array"``) for this many
             leading episodes, as ``[T, H, W, 3]`` uint8 frames concatenated.
+        on_episode: called with the episodes done after each (a progress bar).
     """
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
     episodes, frames = [], []
     for i in range(n_episodes):
         episodes.append(run_episode(env, policy, seed + i, frames if i < frames_of_first else None))
+        if on_episode is not None:
+            on_episode(i + 1)
     return episodes, frames
 
 

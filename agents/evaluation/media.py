@@ -1,11 +1,53 @@
-"""Videos and plots of runs (headless: imageio-ffmpeg and matplotlib's Agg backend)."""
+"""Videos and plots of runs (headless: imageio-ffmpeg and matplotlib's Agg backend), failing soft.
+
+A video or a plot is the optional end of long work: :func:`optional_output` turns its failure (a
+renderer that needs pygame, MuJoCo without an OpenGL platform on a headless box, no ffmpeg) into
+a warning that says how to get the file, so the run it illustrates is never lost to it.
+"""
 from __future__ import annotations
 
+import contextlib
+import logging
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def how_to_get(err: BaseException) -> str:
+    """A hint for the usual reasons a frame or a file could not be made (or ``""``)."""
+    text = f"{type(err).__name__}: {err}"
+    if "pygame" in text:
+        return "pip install pygame (gymnasium's classic-control and Box2D renderers need it)"
+    if any(word in text for word in ("OpenGL", "MUJOCO_GL", "EGL", "GLFW", "gladLoadGL")):
+        return ("MuJoCo on a machine without a display: set MUJOCO_GL=egl (with a GPU) or MUJOCO_GL=osmesa "
+                "(CPU; needs libosmesa)")
+    if "ffmpeg" in text.lower():
+        return "pip install imageio-ffmpeg"
+    if isinstance(err, ModuleNotFoundError) and err.name:
+        return f"pip install {err.name}"
+    return ""
+
+
+@contextlib.contextmanager
+def optional_output(name: str, redo: str = "") -> Iterator[None]:
+    """Run the block that writes ``name``; on failure log a warning saying how to get it, and go on.
+
+    Args:
+        name: The file, as the user knows it (``video.mp4``, ``curve.png``).
+        redo: The command that makes it later, once fixed (the work it shows is already saved).
+    """
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - an optional file must never lose the work before it
+        hint = how_to_get(err)
+        steps = "; ".join(part for part in (hint, f"then: {redo}" if redo else "") if part)
+        log.warning("%s not written (%s: %s)%s", name, type(err).__name__, str(err).strip().splitlines()[0]
+                    if str(err).strip() else "", f"; to get it: {steps}" if steps else "")
+        log.debug("%s failed", name, exc_info=True)
 
 
 def write_mp4(frames: Sequence[np.ndarray], path: pathlib.Path, fps: int = 25) -> pathlib.Path:
@@ -18,6 +60,25 @@ def write_mp4(frames: Sequence[np.ndarray], path: pathlib.Path, fps: int = 25) -
         for frame in frames:
             writer.append_data(np.asarray(frame, dtype=np.uint8)[..., :3])
     return path
+
+
+def record_video(make_env: Callable[[str], Any], policy: Callable[[Any], np.ndarray], episodes: int, seed: int,
+                 path: pathlib.Path) -> pathlib.Path:
+    """MP4 of ``episodes`` seeded episodes (``seed, seed + 1, ...``) of ``policy``.
+
+    Args:
+        make_env: ``render_mode -> env``; called with ``"rgb_array"``.
+        policy: ``obs -> action`` (a :class:`~agents.evaluation.episodes.ModelPolicy` is reset per episode).
+    """
+    from agents.evaluation.episodes import evaluate
+
+    env = make_env("rgb_array")
+    try:
+        _, frames = evaluate(env, policy, episodes, seed, episodes)
+        fps = int(env.metadata.get("render_fps") or 25)
+    finally:
+        env.close()
+    return write_mp4(frames, path, fps=fps)
 
 
 def headless_pyplot():

@@ -88,7 +88,12 @@ class DistilledPolicy(nn.Module):
         self.register_buffer("obs_mean", torch.zeros(sizes[0]))
         self.register_buffer("obs_std", torch.ones(sizes[0]))
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
+        """Actions ``[B, A]`` of flat features ``[B, D]``, or of a dict observation batch (as an
+        exported policy receives it: one tensor per key, flattened in the space's key order)."""
+        if isinstance(features, dict):
+            features = torch.cat([features[k].reshape(features[k].shape[0], -1).float()
+                                  for k in self.observation_space.spaces], dim=-1)
         unit = torch.tanh(self.net((features - self.obs_mean) / self.obs_std))
         return self.low + (unit + 1) * (self.high - self.low) / 2
 

@@ -14,6 +14,24 @@ from agents.training.hyperparams import parse_overrides
 from agents.training.names import ALGOS, VEC_ENVS
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` as every script shows it: the description as written, each flag's default once.
+
+    argparse's ``ArgumentDefaultsHelpFormatter`` appends ``(default: None)`` even where the help
+    already explains what no value means; here a default is added only when the help does not
+    mention one and there is a value to show.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or not action.option_strings:
+            return text
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS or default == []:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class _PlainFormatter(logging.Formatter):
     """Notices as plain lines, warnings and errors prefixed with their level (``warning: ...``)."""
 
@@ -22,11 +40,24 @@ class _PlainFormatter(logging.Formatter):
         return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
 
 
+class _CurrentStdout(logging.StreamHandler):
+    """A handler on whatever ``sys.stdout`` is when a record comes (a redirect, a test's capture), not
+    the one it was made with."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def console_logging() -> None:
     """Send our library's log records (``agents.*``) to stdout: for a script they are its output."""
     logger = logging.getLogger("agents")
     if not any(getattr(h, "foresight_console", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _CurrentStdout()
         handler.setFormatter(_PlainFormatter())
         handler.foresight_console = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
@@ -61,7 +92,7 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train an agent into runs/<env>/<algo>/<stamp>_s<seed>/ (config.yaml, TensorBoard events, "
         "checkpoints, evaluations, eval.json, curve.png, video.mp4). With no flags: SAC + HER on "
         "Foresight/PandaReach-v0, a few minutes on a laptop CPU.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--algo", default="sac", choices=ALGOS, help="algorithm")
     p.add_argument("--env", default="Foresight/PandaReach-v0",
@@ -145,7 +176,11 @@ def train_main(argv: list[str] | None = None) -> int:
             plan = training.prepare_run(training.RunConfig(**train_config_kwargs(args)))
     except (ValueError, FileNotFoundError, ImportError, CheckpointError) as err:
         parser.error(str(err))
-    result = training.execute(plan)
+    try:  # the model is built before its run folder exists: a refusal leaves nothing behind
+        started = training.start(plan)
+    except (ValueError, TypeError) as err:
+        parser.error(f"cannot build {plan.config.algo} with these hyperparameters: {type(err).__name__}: {err}")
+    result = training.learn(started)
     print(report(result))
     return 0
 
@@ -153,10 +188,11 @@ def train_main(argv: list[str] | None = None) -> int:
 def report(result) -> str:
     """The lines printed at the end of training: the score and where everything is."""
     run = result.run.path
+    written = [name for name in ("eval.json", "curve.png", "video.mp4") if (run / name).is_file()]
     return "\n".join([
         f"final policy after {result.num_timesteps} steps: {result.summary.line()}",
         f"results in {run}/",
-        f"  eval.json, curve.png, video.mp4, checkpoints/, TensorBoard: tensorboard --logdir {run / 'tb'}",
+        f"  {', '.join(written)}, checkpoints/, TensorBoard: tensorboard --logdir {run / 'tb'}",
         f"  re-evaluate: python scripts/evaluate.py {run}",
     ])
 
@@ -167,7 +203,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
         description="Evaluate saved runs over N seeded episodes: success rate with a 95% Wilson CI, return "
         "mean/std, per-episode CSV and videos; several runs are compared in one table with IQM and "
         "bootstrap CIs (as rliable computes them).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (runs/<env>/<algo>/<stamp>_s<seed>)")
     p.add_argument("--episodes", type=int, default=50, help="episodes per run")
@@ -186,12 +222,13 @@ def evaluate_parser() -> argparse.ArgumentParser:
                    help="packages to import so their env ids register")
     p.add_argument("--ray", type=int, default=0, metavar="WORKERS",
                    help="evaluate on this many Ray actors (local, or the cluster at RAY_ADDRESS); 0: in this process")
+    p.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     add_trust_flag(p)
     return p
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
-    """``scripts/evaluate.py``: evaluate each run, print a table (and aggregate for several runs)."""
+    """``scripts/evaluate.py``: evaluate each run, print a table (and aggregates for several runs)."""
     import json
     import pathlib
 
@@ -199,7 +236,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # before torch and SB3 load
     console_logging()
 
+    import torch
+
+    from agents.evaluation.media import optional_output
     from agents.runs import evaluate as rev
+
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)  # one: a planning run's CEM spin-waits on a shared CPU with two
 
     import_gym_packages(args.gym_packages)
     try:
@@ -214,41 +257,55 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         missing = [r for r in args.runs if not (pathlib.Path(r) / "config.yaml").is_file()]
         if missing:
             raise ValueError(f"not run folders (no config.yaml): {', '.join(missing)}")
+        infos = [rev.RunInfo.read(path) for path in args.runs]
     except ValueError as err:
         parser.error(str(err))
-    labels = rev.run_labels(args.runs)
-    reports = []
-    for path, label in zip(args.runs, labels, strict=True):
-        out = pathlib.Path(args.out) / label if args.out else pathlib.Path(path) / "evaluation"
-        report = _evaluate_one(path, request, out, args)
-        print(f"{label}: {report.summary.line()}  (episodes in {out / 'episodes.csv'})")
-        reports.append(report)
-    summary = {"runs": {label: r.summary.as_dict() for label, r in zip(labels, reports, strict=True)}}
+    labels = rev.run_labels(infos)
+    reports = _evaluate_all(infos, labels, request, args)
+    summary: dict = {"runs": {label: {"env_id": info.env_id, "algo": info.algo, **r.summary.as_dict()}
+                              for label, info, r in zip(labels, infos, reports, strict=False)}}
     if len(reports) > 1:
-        print(rev.comparison_table(reports, labels))
-        summary["aggregate"] = rev.aggregate(reports)
-        print(rev.aggregate_line(summary["aggregate"]))
+        print(rev.comparison_table(reports, infos, labels))
+        summary["aggregate"] = rev.aggregate(reports, infos, labels)
+        print("\n".join(rev.aggregate_lines(summary["aggregate"])))
     out_root = pathlib.Path(args.out) if args.out else pathlib.Path(args.runs[0]) / "evaluation"
     out_root.mkdir(parents=True, exist_ok=True)
     (out_root / "summary.json").write_text(json.dumps(summary, indent=2))
     if args.plot:
-        rev.plot_comparison(reports, labels, out_root / "comparison.png")
+        with optional_output("comparison.png"):
+            rev.plot_comparison(reports, labels, out_root / "comparison.png")
     return 0
 
 
-def _evaluate_one(path: str, request, out, args):
-    """One run, locally or on Ray actors (then only the CSV is written)."""
+def _evaluate_all(infos, labels: list[str], request, args) -> list:
+    """Each run, locally or on Ray actors (then only the CSV is written); one line per run."""
+    import pathlib
+
+    from agents.progress import Progress
     from agents.runs import evaluate as rev
 
-    if not args.ray:
-        return rev.evaluate_run(path, request, out)
-    from agents.runs import parallel as parallel_eval
+    if args.ray:
+        from agents.runs import parallel
 
-    parallel_eval.init_ray(args.ray)
-    report = parallel_eval.evaluate_run_ray(path, request, args.ray, tuple(args.gym_packages))
-    out.mkdir(parents=True, exist_ok=True)
-    rev.write_episodes_csv(report.episodes, out / "episodes.csv")
-    return report
+        parallel.init_ray(args.ray)
+    reports = []
+    try:
+        for info, label in zip(infos, labels, strict=False):
+            safe = label.replace(" ", "_").replace("/", "_")
+            out = pathlib.Path(args.out) / safe if args.out else info.path / "evaluation"
+            if args.ray:
+                report = parallel.evaluate_run_ray(info.path, request, args.ray, tuple(args.gym_packages))
+                out.mkdir(parents=True, exist_ok=True)
+                rev.write_episodes_csv(report.episodes, out / "episodes.csv")
+            else:
+                with Progress(request.n_episodes, f"evaluate {label}", unit="episode") as bar:
+                    report = rev.evaluate_run(info.path, request, out, bar.set)
+            print(f"{label}: {report.summary.line()}  (episodes in {out / 'episodes.csv'})")
+            reports.append(report)
+    finally:
+        if args.ray:
+            parallel.shutdown_ray()
+    return reports
 
 
 def tune_parser() -> argparse.ArgumentParser:
@@ -257,9 +314,9 @@ def tune_parser() -> argparse.ArgumentParser:
         description="Optuna hyperparameter search over train.py's runs (rl-baselines3-zoo style). Give several "
         "machines the same --storage and --study-name to join one study. Prints the best trial as a YAML "
         "entry for --hyperparams-folder.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("--algo", default="sac", choices=[a for a in ALGOS if a not in ("mpc", "lmpc")], help="algorithm")
+    p.add_argument("--algo", default="sac", choices=ALGOS, help="algorithm")
     p.add_argument("--env", default="Foresight/PandaReach-v0", help="gymnasium env id")
     p.add_argument("-n", "--n-timesteps", type=int, default=None, help="env steps per trial (default: the file's)")
     p.add_argument("--n-trials", type=int, default=10, help="trials this process runs")

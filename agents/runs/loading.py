@@ -1,7 +1,8 @@
 """Load a trained policy from a run folder without executing code from any file.
 
 The model is rebuilt from ``config.yaml`` (safe YAML) through the same factory that trained it, then
-its weights come from a checkpoint read with ``torch.load(weights_only=True)``.
+its weights come from a checkpoint read with ``torch.load(weights_only=True)``. A distilled run
+(``scripts/distill.py``) holds a :class:`~agents.planning.distill.DistilledPolicy` file instead.
 """
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from agents import checkpoints
 from agents.agent import Agent
+from agents.planning.distill import DistilledPolicy
 from agents.training import state as train_state
 from agents.training.env_setup import check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
 from agents.training.factory import make_agent
 from agents.training.run_folder import RunFolder
 from foresight_base.checks import check_choice
+from foresight_base.devices import resolve_device
 
 WHICH = ("best", "latest")
+DISTILLED = "distilled"
+"""The ``algo`` of a run folder written by ``scripts/distill.py``: a :class:`DistilledPolicy`, not a factory model."""
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,11 @@ def load_run(path: str | pathlib.Path, which: str = "best", device: str = "auto"
     config, hyperparams = run.read_record()
     check_env_id(config["env_id"])
     wrapper_factories(hyperparams.get("env_wrapper"))  # a run folder never chooses the code we import
+    if config["algo"] == DISTILLED:
+        if which not in WHICH:
+            raise ValueError(f"unknown checkpoint {which!r}; valid: {', '.join(WHICH)}")
+        return LoadedRun(run, DistilledPolicy.load(run.best, resolve_device(device)), config, hyperparams, None,
+                         run.best)
     state, ckpt = checkpoint_path(run, which)
     venv = make_vec_env(config["env_id"], n_envs=1, seed=config["seed"], env_kwargs=hyperparams.get("env_kwargs"),
                         wrappers=hyperparams.get("env_wrapper"))

@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib
 import os
 import pathlib
+import secrets
+import shutil
 import statistics
+import tempfile
 import time
 from typing import Any
 
@@ -59,8 +62,17 @@ class EvalWorker:
         return episodes
 
 
+_OWNED_TEMP_DIRS: list[str] = []
+
+
 def init_ray(n_workers: int, temp_dir: str | None = None) -> None:
-    """Join the cluster at ``RAY_ADDRESS``, or start a local one with ``n_workers`` CPUs."""
+    """Join the cluster at ``RAY_ADDRESS``, or start a local one with ``n_workers`` CPUs.
+
+    A local cluster writes nothing outside a temporary folder of its own (``temp_dir``, else a fresh
+    one under the system's temp dir, removed by :func:`shutdown_ray`): no ``/tmp/ray`` sessions, and
+    no ``~/.ray/auth_token`` (Ray's token authentication stays on, with a token that lives only in
+    this process's environment and its workers'), unless the caller set ``RAY_AUTH_*`` themselves.
+    """
     ray = _ray()
     if ray.is_initialized():
         return
@@ -68,9 +80,22 @@ def init_ray(n_workers: int, temp_dir: str | None = None) -> None:
     env_vars = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "RAY_USAGE_STATS_ENABLED": "0"}
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], runtime_env={"env_vars": env_vars}, log_to_driver=False)
-    else:
-        ray.init(num_cpus=n_workers, include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir,
-                 runtime_env={"env_vars": env_vars})
+        return
+    if not any(os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    if temp_dir is None:
+        temp_dir = tempfile.mkdtemp(prefix="ray")  # Ray's socket paths must fit 107 characters
+        _OWNED_TEMP_DIRS.append(temp_dir)
+    ray.init(num_cpus=n_workers, include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir,
+             runtime_env={"env_vars": env_vars})
+
+
+def shutdown_ray() -> None:
+    """Stop Ray and remove the temporary folder :func:`init_ray` made for a local cluster."""
+    ray = _ray()
+    ray.shutdown()
+    while _OWNED_TEMP_DIRS:
+        shutil.rmtree(_OWNED_TEMP_DIRS.pop(), ignore_errors=True)
 
 
 class RayPool:
@@ -111,7 +136,6 @@ def benchmark_ray(run_path: str | None, n_episodes: int, repeats: int) -> dict[s
     """Ray evaluation with 2 workers vs 1: warm actors (evaluation only) and cold (start-up included)."""
     import tempfile
 
-    ray = _ray()
     path = run_path or _short_run(tempfile.mkdtemp(prefix="fs-bench-"))
     init_ray(2)
     request = EvalRequest(n_episodes=n_episodes)
@@ -128,7 +152,7 @@ def benchmark_ray(run_path: str | None, n_episodes: int, repeats: int) -> dict[s
             pool.close()
             cold[workers].append(done - start)
             warm[workers].append(done - started)
-    ray.shutdown()
+    shutdown_ray()
     result = {}
     for name, times in (("warm", warm), ("cold", cold)):
         one, two = statistics.median(times[1]), statistics.median(times[2])

@@ -1,10 +1,13 @@
-"""SB3 callback that evaluates and checkpoints a run at rollout boundaries.
+"""SB3 callbacks of a run: evaluation and checkpoints at rollout boundaries, and its progress.
 
-Both happen in ``on_rollout_start``: for every SB3 algorithm that is the moment after a training
-update and before new experience, so a checkpoint taken there continues exactly on resume.
+Evaluation and checkpoints happen in ``on_rollout_start``: for every SB3 algorithm that is the
+moment after a training update and before new experience, so a checkpoint taken there continues
+exactly on resume. :class:`ProgressCallback` shows the steps as a bar on a terminal and as lines
+in a log file (:mod:`agents.progress`).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +15,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents import checkpoints
 from agents.evaluation.episodes import EvalSummary, score
+from agents.progress import Progress
 from agents.training import state as train_state
 from agents.training.run_folder import RunFolder
 
@@ -113,3 +117,51 @@ class RestoreActionNoise(BaseCallback):
 
     def _on_step(self) -> bool:
         return True
+
+
+def steps_per_iteration(model: Any) -> int:
+    """Env steps one collection of ``model`` adds: on-policy SB3 collects whole rollouts
+    (``n_steps`` x envs), off-policy ``train_freq`` steps x envs, our own agents one step x envs."""
+    envs = int(getattr(model, "n_envs", None) or getattr(model.get_env(), "num_envs", 1))
+    if hasattr(model, "rollout_buffer") and hasattr(model, "n_steps"):
+        return int(model.n_steps) * envs
+    train_freq = getattr(model, "train_freq", None)
+    if train_freq is not None and getattr(getattr(train_freq, "unit", None), "value", None) == "step":
+        return int(train_freq.frequency) * envs
+    return envs
+
+
+def planned_steps(model: Any, target: int) -> int:
+    """The step count ``model.learn`` will really end at when asked to reach ``target``."""
+    start, chunk = int(model.num_timesteps), steps_per_iteration(model)
+    return start + math.ceil(max(0, target - start) / chunk) * chunk
+
+
+class ProgressCallback(BaseCallback):
+    """Training steps as a bar on a terminal, a line every ``every_s`` seconds in a log.
+
+    Args:
+        target: The run's ``n_timesteps`` (the bar shows what training will really reach, which a
+            whole last rollout can push past it).
+        desc: Label of the bar, e.g. ``"sac Foresight/PandaReach-v0"``.
+        every_s: Seconds between lines when the output is not a terminal.
+    """
+
+    def __init__(self, target: int, desc: str, every_s: float | None = None) -> None:
+        super().__init__()
+        self.target, self.desc, self.every_s = target, desc, every_s
+        self.bar: Progress | None = None
+
+    def _on_training_start(self) -> None:
+        total = planned_steps(self.model, self.target)
+        self.bar = Progress(total, self.desc, initial=self.model.num_timesteps, every_s=self.every_s)
+
+    def _on_step(self) -> bool:
+        if self.bar is not None:
+            self.bar.set(self.model.num_timesteps)
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            self.bar.set(self.model.num_timesteps)
+            self.bar.close()

@@ -7,6 +7,7 @@ resume). ``vec_env`` picks ``dummy`` (one process), ``subproc`` (one process per
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -21,20 +22,41 @@ from agents.training.wrapper_allowlist import resolve_wrapper
 from foresight_base.checks import check_choice
 
 
-def check_env_id(env_id: str) -> None:
-    """Fail fast, naming close ids, when ``env_id`` is not registered.
+def registered_id(env_id: str) -> str:
+    """The registry id of ``env_id``: gymnasium's ``module:Id`` form imports ``module`` first (it
+    registers ``Id``), as ``gymnasium.make`` does; a plain id passes through."""
+    module, sep, name = env_id.rpartition(":")
+    if not sep:
+        return env_id
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ValueError(f"env id {env_id!r}: cannot import {module!r} ({err}); install the package that "
+                         f"registers {name!r}") from None
+    return name
 
-    Ids must already be registered (ours, or a package named by ``--gym-packages``): gymnasium would
-    import the module of a ``module:Id`` spelling, and an id read from a run folder must not choose
-    what we import.
+
+def registry_name(env_id: str) -> str:
+    """``module:Id`` -> ``Id`` (a plain id unchanged), without importing anything."""
+    return env_id.rpartition(":")[2]
+
+
+def check_env_id(env_id: str) -> None:
+    """Fail fast, naming close ids, when ``env_id`` is not registered; never imports anything.
+
+    A plain id, or gymnasium's ``module:Id`` whose ``Id`` is already registered (the command line's
+    :func:`registered_id` imports ``module`` for an id the user typed; an id read from a run folder
+    must not choose what we import, so its package comes from ``--gym-packages``).
     """
-    if isinstance(env_id, str) and env_id in gym.registry:
-        return
     if not isinstance(env_id, str):
         raise ValueError(f"env id must be a string such as 'Foresight/PandaReach-v0', got {env_id!r}")
-    close = [i for i in gym.registry if env_id.split(":")[-1].split("/")[-1].split("-")[0].lower() in i.lower()]
+    name = registry_name(env_id)
+    if name in gym.registry:
+        return
+    close = [i for i in gym.registry if name.split("/")[-1].split("-")[0].lower() in i.lower()]
     hint = f"; did you mean: {', '.join(sorted(close)[:8])}" if close else ""
-    raise ValueError(f"unknown env id {env_id!r} (is its package imported? see --gym-packages){hint}")
+    raise ValueError(f"unknown env id {env_id!r} (is its package imported? see --gym-packages, or write "
+                     f"module:{name}){hint}")
 
 
 def wrapper_factories(spec: Any) -> list[Callable[[gym.Env], gym.Env]]:
@@ -71,7 +93,7 @@ def env_maker(
     here rather than in the worker.
     """
     check_env_id(env_id)
-    spec = gym.spec(env_id)
+    spec = gym.spec(registry_name(env_id))
     factories = wrapper_factories(wrappers)
 
     def make() -> gym.Env:
@@ -113,7 +135,7 @@ def _batched(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None, device
     adapter = optional_module("agents.sb3.vec_env")
     if adapter is None:
         raise ImportError("--vec-env batched needs agents.sb3.vec_env (the batched-world adapter), not installed")
-    vector_env = gym.make_vec(env_id, num_envs=n_envs, device=device, **(env_kwargs or {}))
+    vector_env = gym.make_vec(registry_name(env_id), num_envs=n_envs, device=device, **(env_kwargs or {}))
     return VecMonitor(adapter.VectorEnvToSB3(vector_env))  # episode returns for SB3's logs
 
 

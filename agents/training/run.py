@@ -20,11 +20,22 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents import checkpoints
 from agents.agent import Agent, Predictor
+from agents.evaluation import media
 from agents.evaluation.episodes import EvalSummary, evaluate, model_policy, summarize
-from agents.evaluation.media import plot_curve, write_mp4
+from agents.evaluation.media import optional_output, plot_curve
 from agents.training import state as train_state
-from agents.training.callbacks import RestoreActionNoise, RunCallback
-from agents.training.env_setup import VEC_ENVS, check_env_id, env_maker, make_vec_env, normalize, wrapper_factories
+from agents.training.callbacks import ProgressCallback, RestoreActionNoise, RunCallback, planned_steps
+from agents.training.checks import check_env_builds, check_hyperparams
+from agents.training.env_setup import (
+    VEC_ENVS,
+    check_env_id,
+    env_maker,
+    make_vec_env,
+    normalize,
+    registered_id,
+    registry_name,
+    wrapper_factories,
+)
 from agents.training.factory import ALGOS, algo_class, make_agent
 from agents.training.hyperparams import load_hyperparams
 from agents.training.run_folder import RunFolder
@@ -111,7 +122,7 @@ class TrainResult:
 def resolve_hyperparams(config: RunConfig) -> dict[str, Any]:
     """The file's entry for the env (or ``default``), overridden by ``config.params``, plus run sizes."""
     folder = pathlib.Path(config.hyperparams_folder) if config.hyperparams_folder else None
-    hyperparams = {**load_hyperparams(config.algo, config.env_id, folder), **config.params}
+    hyperparams = {**load_hyperparams(config.algo, registry_name(config.env_id), folder), **config.params}
     if config.n_timesteps is not None:
         hyperparams["n_timesteps"] = config.n_timesteps
     if config.n_envs is not None:
@@ -124,8 +135,8 @@ def resolve_hyperparams(config: RunConfig) -> dict[str, Any]:
     return hyperparams
 
 
-def build(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder):
-    """The training env and a fresh model writing TensorBoard events into the run folder."""
+def build(config: RunConfig, hyperparams: dict[str, Any]):
+    """The training env and a fresh model (its logger is set once the run folder exists)."""
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     venv = make_vec_env(
@@ -138,9 +149,12 @@ def build(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder):
         device=config.device,
     )
     venv = normalize(venv, hyperparams.get("normalize"), hyperparams.get("gamma"))
-    model = make_agent(config.algo, venv, hyperparams, seed=config.seed, device=config.device, verbose=config.verbose)
-    formats = ["tensorboard", *(["stdout"] if config.verbose else [])]
-    model.set_logger(configure(str(run.tensorboard), formats))
+    try:
+        model = make_agent(config.algo, venv, hyperparams, seed=config.seed, device=config.device,
+                           verbose=config.verbose)
+    except BaseException:
+        venv.close()
+        raise
     return venv, model
 
 
@@ -177,11 +191,16 @@ class PreparedRun:
 
 
 def prepare_run(config: RunConfig) -> PreparedRun:
-    """Check everything a new run needs (env id, algorithm back-end, hyperparameters); write nothing."""
+    """Check everything a new run needs (env id, algorithm back-end, hyperparameter names, that the
+    env builds with its kwargs); write nothing."""
+    registered_id(config.env_id)  # the user's own --env: gymnasium's module:Id imports its module here
     check_env_id(config.env_id)
     algo_class(config.algo)
     hyperparams = resolve_hyperparams(config)
     wrapper_factories(hyperparams.get("env_wrapper"))  # refuse unknown, untrusted wrappers before any work
+    check_hyperparams(config.algo, hyperparams)
+    check_env_builds(config.env_id, hyperparams["env_kwargs"], hyperparams.get("env_wrapper"),
+                     hyperparams["vec_env"], config.device)
     total = hyperparams["n_timesteps"]
     config = dataclasses.replace(
         config,
@@ -216,17 +235,39 @@ def prepare_resume(run_dir: str | pathlib.Path, **overrides: Any) -> PreparedRun
     return PreparedRun(config, hyperparams, run, state)
 
 
+@dataclasses.dataclass(frozen=True)
+class StartedRun:
+    """A run whose env and model are built (and, for a new run, whose folder now exists)."""
+
+    prepared: PreparedRun
+    run: RunFolder
+    venv: VecEnv
+    model: Any
+
+
+def start(prepared: PreparedRun) -> StartedRun:
+    """Build the env and the model, then (a new run) create the folder and ``config.yaml``.
+
+    Building comes first, so hyperparameters the model refuses leave no folder behind.
+    """
+    config, hyperparams = prepared.config, prepared.hyperparams
+    venv, model = build(config, hyperparams)
+    run = prepared.run
+    if run is None:
+        run = RunFolder.create(config.log_folder, registry_name(config.env_id), config.algo, config.seed)
+        run.write_yaml(config_record(config, hyperparams))
+    formats = ["tensorboard", *(["stdout"] if config.verbose else [])]
+    model.set_logger(configure(str(run.tensorboard), formats))
+    return StartedRun(prepared, run, venv, model)
+
+
 def execute(prepared: PreparedRun, on_evaluation: Callable[[int, EvalSummary], None] | None = None) -> TrainResult:
-    """Train (a new run gets its folder and ``config.yaml`` now) and finish with the final evaluation.
+    """Train (a new run gets its folder and ``config.yaml`` once its model is built) and finish with
+    the final evaluation.
 
     ``on_evaluation(step, summary)`` is called after each periodic evaluation (Optuna pruning).
     """
-    run = prepared.run
-    if run is None:
-        run = RunFolder.create(prepared.config.log_folder, prepared.config.env_id, prepared.config.algo,
-                               prepared.config.seed)
-        run.write_yaml(config_record(prepared.config, prepared.hyperparams))
-    return _learn(prepared.config, prepared.hyperparams, run, prepared.state, on_evaluation)
+    return learn(start(prepared), on_evaluation)
 
 
 def train(config: RunConfig) -> TrainResult:
@@ -239,9 +280,10 @@ def resume(run_dir: str | pathlib.Path, **overrides: Any) -> TrainResult:
     return execute(prepare_resume(run_dir, **overrides))
 
 
-def _learn(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, state: dict[str, Any] | None,
-           on_evaluation: Callable[[int, EvalSummary], None] | None = None) -> TrainResult:
-    venv, model = build(config, hyperparams, run)
+def learn(started: StartedRun, on_evaluation: Callable[[int, EvalSummary], None] | None = None) -> TrainResult:
+    """Learn to the run's ``n_timesteps`` with periodic evaluation and checkpoints, then finish."""
+    config, hyperparams, state = started.prepared.config, started.prepared.hyperparams, started.prepared.state
+    run, venv, model = started.run, started.venv, started.model
     if state is not None and not train_state.restore(model, state):
         log.warning("env episodes could not be replayed exactly; training continues from the restored state")
     callback_state = state["extra"].get("callback") if state else None
@@ -251,8 +293,13 @@ def _learn(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, state
         callback = RunCallback(run, evaluate_model, config.eval_freq, config.save_freq, callback_state, on_evaluation)
         noise = RestoreActionNoise(state.get("action_noise") if state else None)
         remaining = max(0, total - model.num_timesteps)
-        model.learn(remaining, callback=CallbackList([noise, callback]), progress_bar=config.progress,
-                    reset_num_timesteps=state is None)
+        if planned_steps(model, total) > total:
+            log.info("n_timesteps %d rounds up to %d: %s collects whole rollouts", total,
+                     planned_steps(model, total), config.algo)
+        callbacks = [noise, callback]
+        if config.progress:
+            callbacks.append(ProgressCallback(total, f"train {config.algo} {config.env_id}"))
+        model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=state is None)
         callback.save()
         return _finish(config, hyperparams, run, model, venv, callback)
     finally:
@@ -266,9 +313,12 @@ def _finish(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, mode
     summary = None if evaluated_now else callback.evaluate()
     summary = summary or EvalSummary(**{k: v for k, v in callback.history[-1].items() if k != "step"})
     run.write_json(run.eval_json, {"step": model.num_timesteps, "deterministic": True, **summary.as_dict()})
-    plot_curve(callback.history, run.curve, title=f"{config.algo} on {config.env_id} (seed {config.seed})")
+    with optional_output("curve.png"):
+        plot_curve(callback.history, run.curve, title=f"{config.algo} on {config.env_id} (seed {config.seed})")
     if config.video_episodes:
-        record_video(config, hyperparams, model, venv, run.video)
+        redo = f"python scripts/evaluate.py {run.path} --video-episodes {config.video_episodes}"
+        with optional_output("video.mp4", redo):
+            record_video(config, hyperparams, model, venv, run.video)
     venv.close()
     return TrainResult(run, summary, model.num_timesteps)
 
@@ -276,14 +326,8 @@ def _finish(config: RunConfig, hyperparams: dict[str, Any], run: RunFolder, mode
 def record_video(config: RunConfig, hyperparams: dict[str, Any], model: Predictor, venv: VecEnv,
                  path: pathlib.Path) -> None:
     """MP4 of the final policy's first evaluation episodes."""
-    env = env_maker(config.env_id, hyperparams.get("env_kwargs"), hyperparams.get("env_wrapper"),
-                    render_mode="rgb_array")()
     transform = venv.normalize_obs if isinstance(venv, VecNormalize) else None
-    _, frames = evaluate(
-        env, model_policy(model, True,
-                          transform), config.video_episodes, config.seed + EVAL_SEED_OFFSET, config.video_episodes
-    )
-    env.close()
-    fps = env.metadata.get("render_fps") or 25
-    write_mp4(frames, path, fps=int(fps))
-
+    make_env = lambda mode: env_maker(config.env_id, hyperparams.get("env_kwargs"),  # noqa: E731
+                                      hyperparams.get("env_wrapper"), render_mode=mode)()
+    media.record_video(make_env, model_policy(model, True, transform), config.video_episodes,
+                       config.seed + EVAL_SEED_OFFSET, path)

@@ -55,8 +55,22 @@ def sample_on_policy(trial) -> dict[str, Any]:
     }
 
 
+def sample_planning(trial) -> dict[str, Any]:
+    """Planning agent (``mpc``) search space: planner size against model size and refit rate."""
+    return {
+        "horizon": trial.suggest_categorical("horizon", [5, 10, 15]),
+        "num_candidates": trial.suggest_categorical("num_candidates", [100, 200, 500]),
+        "iterations": trial.suggest_categorical("iterations", [2, 3, 5]),
+        "hidden_size": trial.suggest_categorical("hidden_size", [64, 128, 200]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "train_freq": trial.suggest_categorical("train_freq", [100, 200, 500]),
+    }
+
+
 def sample_params(trial, algo: str) -> dict[str, Any]:
     """Hyperparameters for one trial (``net_arch`` is stored as a string choice, given as ints)."""
+    if algo == "mpc":
+        return sample_planning(trial)
     params = sample_on_policy(trial) if algo in ("ppo", "a2c") else sample_off_policy(trial)
     params["policy_kwargs"]["net_arch"] = [int(x) for x in params["policy_kwargs"]["net_arch"]]
     if algo == "ppo":
@@ -134,6 +148,8 @@ def tune(config: TuneConfig):
 def best_as_zoo_yaml(study, algo: str, env_id: str, n_timesteps: int) -> str:
     """The best trial as a ``<algo>.yml`` entry usable with ``train.py --hyperparams-folder``."""
     best = dict(study.best_params)
+    if algo == "mpc":  # no policy network
+        return yaml.safe_dump({env_id: {"n_timesteps": n_timesteps, **best}}, sort_keys=False)
     arch = [int(x) for x in str(best.pop("net_arch", "64-64")).split("-")]
     entry = {"n_timesteps": n_timesteps, **best, "policy_kwargs": f"dict(net_arch={arch})"}
     if algo == "ppo":

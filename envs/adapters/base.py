@@ -9,11 +9,13 @@ counts them; ``stop()`` resets velocity-like keys to rest), ``close()`` that is 
 twice, and a context manager that issues the safe stop first on any exception or SIGINT/SIGTERM,
 before any slow cleanup.
 
-Example:
-    >>> with SomeAdapter(...) as robot:          # connect(); signals now safe-stop the robot
+Example (``PointRobotAdapter`` stands in for any robot):
+    >>> from envs.adapters.point import PointRobotAdapter
+    >>> with PointRobotAdapter() as robot:       # connect(); signals now safe-stop the robot
     ...     obs = robot.observe()                # Observation(time_s, data={key: array})
-    ...     sent = robot.act({"ee_delta": [0.01, 0, 0], "gripper": [0.0]})
-    ... # stop() then close(), also when the block raised
+    ...     sent = robot.act({"velocity": [0.1, 0.0], "gripper": [0.0]})
+    >>> sorted(obs.data), robot.stop_count       # stop() then close(), also when the block raised
+    (['position', 'velocity'], 1)
 """
 from __future__ import annotations
 
@@ -62,6 +64,11 @@ class SignalStop(BaseException):
 
 class RobotAdapter(ABC):
     """Abstract robot: connect, observe, act, stop (safe stop), close, declared limits."""
+
+    period_s: float | None = None
+    """Robot time one ``act`` advances (seconds) for a robot that steps instead of running in real
+    time (a simulator, the robot server's stand-in): its own control rate, which the control loop
+    and a log's replay must match. None: a real-time robot that follows the caller's clock."""
 
     def __init__(self, limits: CommandLimits) -> None:
         self.limits = limits

@@ -116,6 +116,7 @@ class NetworkRobotAdapter(RobotAdapter):
         if not isinstance(body.get("limits"), dict):
             raise ProtocolError(f"hello reply carries no limits: {str(body)[:200]}")
         self.limits = CommandLimits.from_dict(body["limits"])
+        self.period_s = _period(body.get("period_s"))
         self.session, self._restarted = header["session"], False
 
     def reconnect(self) -> None:
@@ -145,3 +146,12 @@ class NetworkRobotAdapter(RobotAdapter):
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
+
+
+def _period(value: Any) -> float | None:
+    """The robot's declared seconds per command from ``hello`` (None: it runs in real time)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10:
+        raise ProtocolError(f"hello reply declares period_s {value!r}; expected seconds in (0, 10) or null")
+    return float(value)

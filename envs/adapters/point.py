@@ -30,7 +30,7 @@ class PointRobotAdapter(RobotAdapter):
                                         "gripper": CommandField.box(-1.0, 1.0, 2.0, 1, hold="last")}))
         if not dt > 0:
             raise ValueError(f"dt must be > 0 seconds, got {dt}")
-        self.dt = dt
+        self.dt = self.period_s = dt
         self.position = np.zeros(2)
         self.velocity = np.zeros(2)
         self.time_s = 0.0

@@ -16,7 +16,8 @@ Header fields::
      # replies only (session: the serving process's):
      "ok": true, "error": "", "error_type": ""}
 
-Requests: ``hello`` -> body ``{"limits": ..., "session": ...}``; ``observe`` -> arrays = the
+Requests: ``hello`` -> body ``{"limits": ..., "session": ..., "period_s": s | null}`` (the robot's
+own seconds per command when it steps rather than runs in real time); ``observe`` -> arrays = the
 observation, body ``{"time_s": t}``; ``act`` with arrays = command -> arrays = command sent;
 ``stop`` -> safe stop; ``stats`` -> counters. A new ``session`` means the robot process restarted;
 a server refuses an ``act`` whose request names another session (``RobotRestarted``), so a command

@@ -182,7 +182,8 @@ class RobotServer:
         check_choice("op", op, OPS, error=ProtocolError)
         self.counts[op] += 1
         if op == "hello":
-            return {"limits": self.adapter.limits.to_dict(), "session": self.session}, {}
+            return {"limits": self.adapter.limits.to_dict(), "session": self.session,
+                    "period_s": self.adapter.period_s}, {}
         if op == "observe":
             obs = self.adapter.observe()
             return {"time_s": obs.time_s}, dict(obs.data)

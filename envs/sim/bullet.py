@@ -128,6 +128,11 @@ def _remove_state(client_ref: weakref.ref, state_id: int) -> None:
         client.removeState(state_id)
 
 
+def display_available() -> bool:
+    """Whether a PyBullet GUI window can open here (on Linux: an X display is set)."""
+    return not sys.platform.startswith("linux") or bool(os.environ.get("DISPLAY"))
+
+
 class Simulator:
     """One PyBullet world: physics stepping, bodies, joints, state snapshots and cameras.
 
@@ -139,8 +144,10 @@ class Simulator:
 
     def __init__(self, physics: PhysicsConfig = PhysicsConfig(), gui: bool = False, renderer: str = "tiny") -> None:
         check_choice("renderer", renderer, RENDERERS)
-        if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-            raise RuntimeError("render_mode='human' opens a window but DISPLAY is unset; use 'rgb_array' or None")
+        if gui and not display_available():
+            raise RuntimeError("render_mode='human' opens a PyBullet window, but this machine has no display "
+                               "(DISPLAY is unset); use render_mode='rgb_array' for frames (videos, images), "
+                               "or run under a display (e.g. xvfb-run)")
         self.physics = physics
         with contextlib.nullcontext() if gui else _silence_banners():
             self.client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)

@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 ENV_ID = "TestPointGoal-v0"
+NO_PYGAME_ID = "TestPointGoalNoPygame-v0"
 
 
 class PointGoalEnv(gym.Env):
@@ -49,9 +50,20 @@ class PointGoalEnv(gym.Env):
         return frame
 
 
+class NoPygamePointGoalEnv(PointGoalEnv):
+    """The same env whose renderer needs a package that is missing, as gymnasium's classic-control
+    envs do on a machine without pygame (``Pendulum-v1``: ``DependencyNotInstalled`` at ``render``)."""
+
+    def render(self) -> np.ndarray:
+        raise gym.error.DependencyNotInstalled(
+            'pygame is not installed, run `pip install "gymnasium[classic-control]"`')
+
+
 def register() -> None:
     if ENV_ID not in gym.registry:
         gym.register(ENV_ID, entry_point=PointGoalEnv, max_episode_steps=20)
+    if NO_PYGAME_ID not in gym.registry:
+        gym.register(NO_PYGAME_ID, entry_point=NoPygamePointGoalEnv, max_episode_steps=20)
 
 
 register()

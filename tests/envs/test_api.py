@@ -33,3 +33,18 @@ def test_checkers_pass_with_randomization(env_id):
 
 def test_checkers_pass_in_joint_control():
     assert _check("Foresight/PandaPickAndPlace-v0", obs_mode="goal", control="joints") == (8,)
+
+
+@pytest.mark.parametrize("env_id", ["Foresight/PandaReach-v0", "Foresight/MobilePointNav-v0"])
+def test_gymnasiums_check_env_with_its_defaults_passes_headless(env_id, monkeypatch):
+    """``check_env`` builds every advertised render mode; "human" needs a display, so it is not advertised
+    without one, and asking for it fails at make with what to use instead (not a PyBullet crash)."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    env = make(env_id)
+    try:
+        assert env.metadata["render_modes"] == ["rgb_array"]
+        gym_check_env(env.unwrapped)
+    finally:
+        env.close()
+    with pytest.raises(RuntimeError, match="no display .*use render_mode='rgb_array'"):
+        make(env_id, render_mode="human")

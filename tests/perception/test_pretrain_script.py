@@ -20,3 +20,13 @@ def test_script_writes_encoder_losses_and_picture(tmp_path):
     assert encoder(torch.zeros(1, 3, 40, 40, dtype=torch.uint8)).shape == (1, 8)
     assert len(json.loads((out / "losses.json").read_text())["losses"]) == 5
     assert (out / "reconstructions.png").stat().st_size > 0
+
+
+def test_an_env_without_images_is_refused_before_collecting(tmp_path, capsys):
+    """The default env observes its state unless told otherwise: the script says what to pass."""
+    import pytest
+
+    main = runpy.run_path("scripts/pretrain_encoder.py")["main"]
+    with pytest.raises(SystemExit, match="gives no image to pre-train on .*pass e.g. --env-kwargs obs_mode=rgb"):
+        main(["--env", "Foresight/PandaReach-v0", "--env-kwargs", "obs_mode=state", "--out", str(tmp_path)])
+    assert not any(tmp_path.iterdir())

@@ -34,14 +34,33 @@ def test_help_lists_every_flag_users_expect():
         (["--device", "tpu"], "valid: 'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps'"),
         (["--params", "gamma"], "expected key=value, got 'gamma'"),
         (["--resume", "/nonexistent/run"], "not a run folder"),
+        (["--env-kwargs", "obs_mode=bogus"], "cannot make Foresight/PandaReach-v0 with env kwargs obs_mode=bogus: "
+                                             "ValueError: unknown obs_mode 'bogus'; valid: state, goal"),
+        (["--env-kwargs", "colour=red"], "unexpected keyword argument 'colour'"),
+        (["--params", "bogus=1"], "unknown sac hyperparameter(s) 'bogus'; valid: action_noise, batch_size"),
+        (["--params", "batch_size=abc"], "batch_size='abc' must be a number (sac's default: 256)"),
+        (["--params", "seed=3"], "hyperparameter 'seed' is set by the run; use --seed instead"),
+        (["--env", "no_such_package:Reach-v0"], "cannot import 'no_such_package'"),
     ],
 )
 def test_bad_flags_fail_before_any_work_naming_valid_choices(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train_main([*argv, "-f", str(tmp_path)])
     assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
     assert not any(tmp_path.iterdir())  # no run folder was started
+
+
+def test_gymnasium_module_colon_id_form_trains_and_evaluates(tmp_path, capsys):
+    """``--env module:Id`` (gymnasium's own form, as collect.py and plan.py take it) imports the module."""
+    env = "tests.agents.point_goal_env:TestPointGoal-v0"
+    assert train_main(["--env", env, "-n", "50", "--eval-freq", "0", "--eval-episodes", "1", "--video-episodes", "0",
+                       "-f", str(tmp_path), "--no-progress", *TINY]) == 0
+    run = next(tmp_path.glob("TestPointGoal-v0/sac/*_s0"))
+    assert f"env_id: {env}" in (run / "config.yaml").read_text()
+    assert evaluate_main([str(run), "--episodes", "2"]) == 0
+    assert "sac tests.agents.point_goal_env:TestPointGoal-v0" in capsys.readouterr().out
 
 
 def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsys):
@@ -63,9 +82,9 @@ def test_train_writes_the_whole_run_folder_and_evaluate_reads_it(tmp_path, capsy
     assert evaluate_main([str(run), str(other), "--episodes", "6", "--out", str(tmp_path / "cmp"), "--plot",
                           "--video-episodes", "1"]) == 0
     table = capsys.readouterr().out
-    assert "| run | episodes |" in table and "return IQM" in table
+    assert "| run | env | algo | episodes |" in table and "return IQM" in table
     summary = json.loads((tmp_path / "cmp" / "summary.json").read_text())
-    assert len(summary["runs"]) == 2 and "return_iqm_ci" in summary["aggregate"]
+    assert len(summary["runs"]) == 2 and len(summary["aggregate"][0]["return_iqm_ci"]) == 2
     assert (tmp_path / "cmp" / "comparison.png").is_file()
     assert any((tmp_path / "cmp").glob("*/eval_video.mp4")) and any((tmp_path / "cmp").glob("*/episodes.csv"))
 

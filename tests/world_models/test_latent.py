@@ -72,6 +72,7 @@ def test_fit_world_model_script_on_an_image_dataset(tmp_path, capsys):
 
     from tests.world_models.test_wm_scripts import script
     from world_models.data import EpisodeWriter
+    from world_models.pixel_report import load_pixel_model
     frames, actions, rewards = dot_episodes(6, 12, seed=2, size=36)  # the Nature CNN needs >= 36 x 36
     space = gym.spaces.Box(0, 255, (1, 36, 36), np.uint8)
     with EpisodeWriter(tmp_path / "dots-v0", space, gym.spaces.Box(-1, 1, (2,), np.float32)) as writer:
@@ -80,8 +81,14 @@ def test_fit_world_model_script_on_an_image_dataset(tmp_path, capsys):
             for t in range(len(a)):
                 writer.step(a[t].numpy(), f[t + 1].numpy(), float(r[t]), False, t == len(a) - 1)
     assert script("fit_world_model").main(["--data", str(tmp_path / "dots-v0"), "--out", str(tmp_path / "fit"),
-                                           "--seq-len", "6", "--context", "2", "--train-steps", "3",
-                                           "--batch-size", "4"]) == 0
+                                           "--seq-len", "6", "--context", "2", "--train-steps", "3"]) == 0
     report = json.loads((tmp_path / "fit" / "report.json").read_text())
-    assert set(report["frame_mse"]) == {"model", "copy_last"} and len(report["frame_mse"]["model"]) == 4
+    assert set(report["frame_mse"]) == {"model",
+                                        "copy_last"} and len(report["frame_mse"]["model"]) == 11  # 13 frames - 2
     assert (tmp_path / "fit" / "strip.png").stat().st_size > 0 and (tmp_path / "fit" / "model.pt").exists()
+    # issue 14: the pixel model ran at its own batch size (the state model's 256 made a step take 21 s)...
+    assert report["config"]["batch_size"] == 8 and report["steps"] == 3
+    # ...and said how far it was while it ran (stderr is not a terminal here: lines)
+    assert "fit pixel model: 3/3 updates (100%)" in capsys.readouterr().err
+    model = load_pixel_model(tmp_path / "fit" / "model.pt")
+    assert model.frame_shape == (1, 36, 36) and model.config.composite

@@ -1,10 +1,9 @@
-"""Evaluation statistics: known success rates, Wilson intervals, IQM and bootstrap CIs."""
+"""Seeded evaluation episodes: known success rates, same seeds same episodes, frames recorded."""
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from agents.evaluation.episodes import evaluate, summarize
-from agents.evaluation.statistics import bootstrap_ci, iqm, wilson_interval
 from tests.agents import point_goal_env
 
 
@@ -39,33 +38,3 @@ def test_evaluation_is_seeded_and_records_frames():
     again, _ = evaluate(env, straight_to_goal, 3, seed=7)
     assert first == again
     assert len(frames) == first[0].length + first[1].length + 2 and frames[0].shape == (32, 32, 3)
-
-
-def test_wilson_interval_is_sane_at_the_edges():
-    assert wilson_interval(0, 20)[0] == 0.0 and 0.1 < wilson_interval(0, 20)[1] < 0.2
-    assert wilson_interval(20, 20)[1] == 1.0
-    low, high = wilson_interval(10, 20)
-    assert low < 0.5 < high and high - low < 0.45
-    with pytest.raises(ValueError, match="trials must be > 0"):
-        wilson_interval(0, 0)
-
-
-def test_iqm_trims_a_quarter_each_side_and_its_bootstrap_ci_covers_it():
-    assert iqm(np.arange(1, 9)) == pytest.approx(np.mean([3, 4, 5, 6]))
-    assert iqm([1.0, 1.0, 1.0, 100.0]) == 1.0  # robust to an outlier
-    scores = np.random.default_rng(0).normal(10, 2, size=(5, 40))
-    low, high = bootstrap_ci(scores, reps=300)
-    assert low < iqm(scores) < high and high - low < 2.0
-    wide = bootstrap_ci(scores[:, :4], reps=300)
-    assert wide[1] - wide[0] > high - low  # fewer episodes, wider interval
-
-
-def test_pybullet_reach_scripted_controller_reports_full_success():
-    import envs  # noqa: F401  (registers Foresight ids)
-
-    env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
-    episodes, _ = evaluate(env, lambda obs: env.unwrapped.scripted_action(), 10, seed=0)
-    summary = summarize(episodes)
-    env.close()
-    assert summary.success_rate == 1.0 and summary.success_ci[0] > 0.7
-    assert all(e.length == 50 for e in episodes)  # Reach runs to its time limit; success is read at the end
