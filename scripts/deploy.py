@@ -99,16 +99,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def export(args: argparse.Namespace) -> dict:
     import envs  # noqa: F401  (registers the Foresight ids)
+    from agents.deploy.export import ExportMismatch
     from agents.deploy.flows import export_run, export_sb3_zip
 
-    if args.run:
-        from agents.training.wrapper_allowlist import trust_wrappers
+    try:
+        if args.run:
+            from agents.training.wrapper_allowlist import trust_wrappers
 
-        trust_wrappers(args.trust_wrapper)
-        return export_run(args.run, args.out, args.which, args.check)
-    if not (args.algo and args.env):
-        raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")
-    return export_sb3_zip(args.model, args.algo, args.env, parse_overrides(args.env_kwargs), args.out, args.check)
+            trust_wrappers(args.trust_wrapper)
+            return export_run(args.run, args.out, args.which, args.check)
+        if not (args.algo and args.env):
+            raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")
+        return export_sb3_zip(args.model, args.algo, args.env, parse_overrides(args.env_kwargs), args.out, args.check)
+    except ExportMismatch as err:  # the file is written, and it is wrong: say so, do not deploy it
+        raise SystemExit(f"export check failed on {args.check} observations: {err}; {args.out} must not be deployed")
 
 
 def policy_on_readings(path: str, goal: list[float] | None, seed: int):

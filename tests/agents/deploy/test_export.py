@@ -165,3 +165,21 @@ def test_image_policies_take_channel_last_camera_images(tmp_path, dict_obs):
     rebuilt = load_sb3_policy(tmp_path / "cnn.zip", "PPO", obs_space, model.action_space)
     np.testing.assert_allclose(rebuilt.predict(observations, deterministic=True)[0],
                                model.predict(observations, deterministic=True)[0], atol=1e-6)
+
+
+def test_the_export_check_allows_float32_rounding_and_refuses_real_differences():
+    """A trained SAC on Reach differed by 3.2e-5 from its ONNX copy on observations sampled over the whole
+    (+-10 m) goal boxes: float32 rounding in a saturating tanh, which the old absolute 1e-5 refused."""
+    from agents.deploy.export import ExportMismatch
+
+    class Exported:
+        def __init__(self, scale):
+            self.scale = scale
+
+        def predict_batch(self, obs):
+            return obs * self.scale
+
+    observations = np.linspace(-1, 1, 50, dtype=np.float32)[:, None]
+    assert verify_export(lambda obs: obs, Exported(1 + 1e-4), observations) == pytest.approx(1e-4, rel=1e-3)
+    with pytest.raises(ExportMismatch, match="differs from the original by up to 0.01"):
+        verify_export(lambda obs: obs, Exported(1.01), observations)
