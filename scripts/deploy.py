@@ -112,7 +112,8 @@ def export(args: argparse.Namespace) -> dict:
             raise SystemExit("--model needs --algo and --env (the zip's own copies of the spaces are pickles)")
         return export_sb3_zip(args.model, args.algo, args.env, parse_overrides(args.env_kwargs), args.out, args.check)
     except ExportMismatch as err:  # the file is written, and it is wrong: say so, do not deploy it
-        raise SystemExit(f"export check failed on {args.check} observations: {err}; {args.out} must not be deployed") from None
+        raise SystemExit(f"export check failed on {args.check} observations: {err}; "
+                         f"{args.out} must not be deployed") from None
 
 
 def policy_on_readings(path: str, goal: list[float] | None, seed: int):
