@@ -98,6 +98,7 @@ class LatentPlanningAgent(OnlineAgent):
         self.replay: SequenceReplay | None = None
         self.owed_updates, self.demo_episodes_done, self.demo_steps = 0.0, 0, 0
         self.last_losses: dict[str, torch.Tensor] = {}
+        self.expert_acting = False  # whether the actions explore() just chose are the scripted expert's
 
     # ----------------------------------------------------------------- set-up
     def _episode_length(self) -> int | None:
@@ -110,7 +111,7 @@ class LatentPlanningAgent(OnlineAgent):
             raise ValueError("a goal-dict env needs a batched compute_reward(achieved, desired, info) for hindsight "
                              "relabelling; this env has none (set her_ratio=0 with a non-goal observation)")
         return SequenceReplay(self.config.buffer_size, num_envs, self.config.horizon, compute_reward,
-                              self.config.her_ratio, self.seed)
+                              self.config.her_ratio, self.seed, self.config.demo_ratio)
 
     # ----------------------------------------------------------------- actions
     def to_env_action(self, normalised: np.ndarray) -> np.ndarray:
@@ -201,7 +202,8 @@ class LatentPlanningAgent(OnlineAgent):
     def explore(self, obs: Any, envs: int) -> np.ndarray:
         """Expert (demo episodes), then random until ``learning_starts``, then planned + noise; env units."""
         c = self.config
-        if self.demo_episodes_done < c.demo_episodes:
+        self.expert_acting = self.demo_episodes_done < c.demo_episodes
+        if self.expert_acting:
             expert = np.stack(self.get_env().env_method("scripted_action")).reshape(envs, -1)
             noisy = self.to_normalised(expert) + 2 * c.demo_noise * self.rng.standard_normal((envs, self.action_dim))
             return self.to_env_action(noisy).reshape(envs, *self.action_space.shape).astype(self.action_space.dtype)
@@ -215,7 +217,7 @@ class LatentPlanningAgent(OnlineAgent):
         """Store E transitions, then run the updates owed (``updates_per_step`` per env step)."""
         envs = len(rewards)
         self.replay.add(self.coding.numpy(obs), self.to_normalised(actions), rewards, self.coding.numpy(next_obs),
-                        terminated)
+                        terminated, demo=self.expert_acting)
         if self.num_timesteps < self.config.learning_starts:
             return
         if self.learner.updates == 0:

@@ -66,6 +66,10 @@ class LatentAgentConfig:
     """Gaussian noise (fraction of the action range) on the expert's actions."""
     demos: str | None = None
     """A Minari-format dataset folder (``scripts/collect.py``) loaded into the replay; its steps count."""
+    demo_ratio: float = 0.0
+    """Fraction of every batch drawn from demonstration steps (MoDem oversamples them: 0.25-0.5)."""
+    bc_coef: float = 0.0
+    """Weight of behaviour cloning of demonstrated actions in the prior's loss (its Q term is ~1 in scale)."""
     # --- planning and acting
     planner: str = "mppi"
     """``mppi`` or ``cem`` (sampling planners: they take the prior's proposals)."""
@@ -92,6 +96,9 @@ class LatentAgentConfig:
         config = cls(**kwargs)
         check_choice("act", config.act, ACTING)
         check_choice("planner", config.planner, ("mppi", "cem"), context=" for the latent agent")
+        if not 0.0 <= config.demo_ratio <= 1.0 or config.bc_coef < 0:
+            raise ValueError(f"demo_ratio must lie in [0, 1] and bc_coef be >= 0, got {config.demo_ratio}, "
+                             f"{config.bc_coef}")
         if config.horizon < 1 or config.batch_size < 1 or config.updates_per_step < 0:
             raise ValueError(f"horizon and batch_size must be >= 1 and updates_per_step >= 0, got "
                              f"{config.horizon}, {config.batch_size}, {config.updates_per_step}")
@@ -106,7 +113,8 @@ class LatentAgentConfig:
         return UpdateConfig(learning_rate=self.learning_rate, encoder_lr_scale=self.encoder_lr_scale,
                             consistency_coef=self.consistency_coef, reward_coef=self.reward_coef,
                             value_coef=self.value_coef, entropy_coef=self.entropy_coef, rho=self.rho, tau=self.tau,
-                            grad_clip=self.grad_clip, discount=discount)
+                            grad_clip=self.grad_clip, discount=discount,
+                            bc_coef=self.bc_coef)
 
     def planner_options(self) -> dict[str, Any]:
         options = {"horizon": self.horizon, "num_candidates": self.num_candidates, "iterations": self.iterations,

@@ -9,7 +9,9 @@ The losses of TD-MPC2 (Hansen et al. 2024), written for our model:
    against the TD target ``r + discount * (1 - terminated) * min(two target Qs at pi(z'))``, both as
    cross-entropy against a two-hot code (:class:`world_models.latent_value.TwoHot`).
 4. The policy prior, on detached latents: maximise the mean of two Qs, scaled by a running 5-95%
-   range of Q (so one entropy weight fits any reward scale), plus a small entropy bonus.
+   range of Q (so one entropy weight fits any reward scale), plus a small entropy bonus, plus (with
+   ``bc_coef``) the squared error of its mean action on demonstrated steps, as TD3+BC does: the
+   prior proposes the expert's pushes before Q has learnt that they pay.
 
 Everything stays on the device: the losses come back as tensors, and are read (a host sync) only
 when the loop logs.
@@ -42,6 +44,8 @@ class UpdateConfig:
     """Polyak rate of the target Q ensemble."""
     grad_clip: float = 20.0
     discount: float = 0.99
+    bc_coef: float = 0.0
+    """Weight of behaviour cloning on the batch's demonstrated steps (``SequenceBatch.demo``)."""
 
 
 class RunningScale(torch.nn.Module):
@@ -139,7 +143,7 @@ class LatentValueLearner:
         total.backward()
         losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(self._model_parameters(), c.grad_clip, foreach=True)
         self.optimiser.step()
-        losses["policy"] = self._update_policy(zs.detach(), batch.goal, weights)
+        losses["policy"] = self._update_policy(zs.detach(), batch, weights)
         model.update_target(c.tau)
         self.updates += 1
         return {k: v.detach() for k, v in losses.items()}
@@ -147,14 +151,18 @@ class LatentValueLearner:
     def _model_parameters(self) -> list[torch.nn.Parameter]:
         return [p for group in self.optimiser.param_groups for p in group["params"]]
 
-    def _update_policy(self, zs: torch.Tensor, goal: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        horizon, batch = zs.shape[:2]
-        z, g = zs.flatten(0, 1), goal.repeat(horizon, 1)
+    def _update_policy(self, zs: torch.Tensor, batch: SequenceBatch, weights: torch.Tensor) -> torch.Tensor:
+        horizon, size = zs.shape[:2]
+        z, g = zs.flatten(0, 1), batch.goal.repeat(horizon, 1)
         action, log_prob = self.model.pi(z, g, self.generator)
         q = self.model.q_pair(z, action, g, self.generator).mean(0)
-        self.scale.update(q.view(horizon, batch)[0])
-        per_step = (self.config.entropy_coef * log_prob - self.scale(q)).view(horizon, batch).mean(1)
+        self.scale.update(q.view(horizon, size)[0])
+        per_step = (self.config.entropy_coef * log_prob - self.scale(q)).view(horizon, size).mean(1)
         loss = (weights * per_step).sum() / horizon
+        if self.config.bc_coef and batch.demo is not None:
+            mean_action, _ = self.model.pi(z, g, deterministic=True)
+            error = (mean_action - batch.actions.flatten(0, 1)).pow(2).sum(-1) * batch.demo.flatten()
+            loss = loss + self.config.bc_coef * error.sum() / batch.demo.sum().clamp_min(1.0)
         self.policy_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.policy.parameters(), self.config.grad_clip, foreach=True)

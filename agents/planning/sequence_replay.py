@@ -8,7 +8,10 @@ written for one column only (demonstrations go into column 0) leave the others a
 Hindsight relabelling (goal envs): with probability ``her_ratio`` a sampled sub-sequence's goal
 becomes the goal achieved at a later step of the same episode, and its rewards are recomputed by
 the env's own batched ``compute_reward(achieved [N, G], desired [N, G], info)``, so relabelled
-rewards equal what the env would have paid. Arrays are the dicts of
+rewards equal what the env would have paid. Steps taken by a demonstrator are flagged: a batch
+draws ``demo_ratio`` of its sub-sequences from them (MoDem's oversampling, Hansen et al. 2023, so a
+few expert episodes keep their weight in a replay of 100k steps) and marks them for the policy's
+behaviour-cloning term. Arrays are the dicts of
 :class:`world_models.observation_coding.ObservationCoding` (``vector``, ``image:<key>``, ``goal``,
 ``achieved``); images stay uint8.
 """
@@ -39,6 +42,8 @@ class SequenceBatch(NamedTuple):
     """``[H, B]`` 1.0 where the MDP ended after that step."""
     goal: torch.Tensor
     """``[B, G]`` (``G = 0`` without goals), constant over the sub-sequence."""
+    demo: torch.Tensor | None = None
+    """``[H, B]`` 1.0 where a demonstrator took the step towards this (not relabelled) goal."""
 
 
 class SequenceReplay:
@@ -51,14 +56,17 @@ class SequenceReplay:
         compute_reward: The env's batched goal reward, for relabelling (``None``: no relabelling).
         her_ratio: Fraction of sampled sub-sequences whose goal is relabelled.
         seed: Seeds sampling.
+        demo_ratio: Fraction of each batch drawn from demonstration steps while any are held.
     """
 
     def __init__(self, capacity: int, num_envs: int, horizon: int, compute_reward: RewardFn | None = None,
-                 her_ratio: float = 0.8, seed: int = 0) -> None:
+                 her_ratio: float = 0.8, seed: int = 0, demo_ratio: float = 0.0) -> None:
+        if not 0.0 <= demo_ratio <= 1.0:
+            raise ValueError(f"demo_ratio must lie in [0, 1], got {demo_ratio}")
         if capacity < num_envs * (horizon + 1):
             raise ValueError(f"capacity {capacity} is below num_envs * (horizon + 1) = {num_envs * (horizon + 1)}")
         self.rows, self.num_envs, self.horizon = capacity // num_envs, num_envs, horizon
-        self.compute_reward, self.her_ratio = compute_reward, her_ratio
+        self.compute_reward, self.her_ratio, self.demo_ratio = compute_reward, her_ratio, demo_ratio
         self.rng = np.random.default_rng(seed)
         self.data: dict[str, np.ndarray] = {}
         self.pos, self.size = 0, 0
@@ -75,10 +83,12 @@ class SequenceReplay:
                      for key, value in row.items()}
         self.data["episode"] = np.full((self.rows, self.num_envs), -1, dtype=np.int64)
         self.data["step"] = np.zeros((self.rows, self.num_envs), dtype=np.int64)
+        self.data["demo"] = np.zeros((self.rows, self.num_envs), dtype=bool)
 
     def add(self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
-            next_obs: dict[str, np.ndarray], terminated: np.ndarray, columns: slice = slice(None)) -> None:
-        """One step of the envs in ``columns`` (all E by default): arrays ``[E, ...]``."""
+            next_obs: dict[str, np.ndarray], terminated: np.ndarray, columns: slice = slice(None),
+            demo: bool = False) -> None:
+        """One step of the envs in ``columns`` (all E by default): arrays ``[E, ...]``; ``demo``: a demonstrator's."""
         row = {**{f"obs/{k}": v for k, v in obs.items()}, **{f"next/{k}": v for k, v in next_obs.items()},
                "action": np.asarray(actions, np.float32), "reward": np.asarray(rewards, np.float32),
                "terminated": np.asarray(terminated, np.float32)}
@@ -87,6 +97,8 @@ class SequenceReplay:
         for key, value in row.items():
             self.data[key][self.pos, columns] = value
         self.data["episode"][self.pos] = -1
+        self.data["demo"][self.pos] = False
+        self.data["demo"][self.pos, columns] = demo
         episodes = self.episode_of_env[columns]
         self.data["episode"][self.pos, columns] = episodes
         self.data["step"][self.pos, columns] = self.episode_length[episodes]
@@ -103,12 +115,13 @@ class SequenceReplay:
         self.episode_length = np.concatenate([self.episode_length, np.zeros(len(columns), dtype=np.int64)])
 
     def add_episode(self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
-                    terminated: np.ndarray) -> None:
+                    terminated: np.ndarray, demo: bool = True) -> None:
         """A whole recorded episode (``obs`` rows T+1, the rest T) into column 0, as its own episode."""
         self.end_episodes(np.arange(self.num_envs) == 0)
         for t in range(len(actions)):
             self.add({k: v[t:t + 1] for k, v in obs.items()}, actions[t:t + 1], rewards[t:t + 1],
-                     {k: v[t + 1:t + 2] for k, v in obs.items()}, terminated[t:t + 1], columns=slice(0, 1))
+                     {k: v[t + 1:t + 2] for k, v in obs.items()}, terminated[t:t + 1], columns=slice(0, 1),
+                     demo=demo)
         self.end_episodes(np.arange(self.num_envs) == 0)
 
     # ----------------------------------------------------------------- sampling
@@ -120,23 +133,34 @@ class SequenceReplay:
         return (ahead >= self.horizon - 1) & (episode[rows, cols] >= 0) & (episode[rows, cols] == episode[last, cols])
 
     def _starts(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Valid start (row, column) pairs: ``demo_ratio`` of them demonstration steps while any are held."""
+        demos = np.flatnonzero(self.data["demo"][:self.size]) if self.demo_ratio else np.empty(0, np.int64)
+        count = int(round(self.demo_ratio * batch_size)) if len(demos) else 0
+        demo_rows, demo_cols = self._draw(count, lambda n: np.divmod(self.rng.choice(demos, n), self.num_envs))
+        rows, cols = self._draw(batch_size - count, lambda n: (self.rng.integers(0, self.size, n),
+                                                               self.rng.integers(0, self.num_envs, n)))
+        return np.concatenate([demo_rows, rows]), np.concatenate([demo_cols, cols])
+
+    def _draw(self, count: int, propose: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` valid starts out of batches of proposals ``propose(n) -> (rows [n], cols [n])``."""
         rows, cols = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         for _ in range(100):
-            r = self.rng.integers(0, self.size, 2 * batch_size)
-            c = self.rng.integers(0, self.num_envs, 2 * batch_size)
+            if len(rows) >= count:
+                return rows[:count], cols[:count]
+            r, c = propose(2 * count)
             keep = self._valid(r, c)
             rows, cols = np.concatenate([rows, r[keep]]), np.concatenate([cols, c[keep]])
-            if len(rows) >= batch_size:
-                return rows[:batch_size], cols[:batch_size]
         raise RuntimeError(f"replay holds too few {self.horizon}-step sub-sequences ({len(self)} transitions)")
 
-    def _hindsight(self, rows: np.ndarray, cols: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Relabelled goals ``[B, G]`` and rewards ``[H, B]`` (rows not relabelled keep theirs)."""
+    def _hindsight(self, rows: np.ndarray, cols: np.ndarray, steps: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Relabelled goals ``[B, G]``, rewards ``[H, B]`` (rows not relabelled keep theirs), relabelled ``[B]``."""
         goal = self.data["obs/goal"][rows, cols].copy()
         rewards = self.data["reward"][steps, cols[None]].copy()
-        chosen = np.flatnonzero(self.rng.random(len(rows)) < self.her_ratio)
+        relabel = self.rng.random(len(rows)) < self.her_ratio
+        chosen = np.flatnonzero(relabel)
         if self.compute_reward is None or not len(chosen):
-            return goal, rewards
+            return goal, rewards, np.zeros(len(rows), dtype=bool)
         episodes = self.data["episode"][rows[chosen], cols[chosen]]
         first = self.data["step"][rows[chosen], cols[chosen]]
         remaining = self.episode_length[episodes] - first - self.horizon  # later steps to pick from, >= 0
@@ -147,7 +171,7 @@ class SequenceReplay:
         relabelled = self.compute_reward(achieved.reshape(-1, achieved.shape[-1]),
                                          desired.reshape(-1, desired.shape[-1]), {})
         rewards[:, chosen] = np.asarray(relabelled, dtype=np.float32).reshape(self.horizon, len(chosen))
-        return goal, rewards
+        return goal, rewards, relabel
 
     def sample(self, batch_size: int, device: torch.device) -> SequenceBatch:
         """B sub-sequences (see :class:`SequenceBatch`)."""
@@ -157,14 +181,15 @@ class SequenceReplay:
         obs = {n: np.concatenate([self.data[f"obs/{n}"][rows, cols][None], self.data[f"next/{n}"][steps, cols[None]]])
                for n in names}
         if "obs/goal" in self.data:
-            goal, rewards = self._hindsight(rows, cols, steps)
+            goal, rewards, relabelled = self._hindsight(rows, cols, steps)
         else:
-            goal = np.zeros((batch_size, 0), np.float32)
+            goal, relabelled = np.zeros((batch_size, 0), np.float32), np.zeros(batch_size, dtype=bool)
             rewards = self.data["reward"][steps, cols[None]]
+        demo = (self.data["demo"][steps, cols[None]] & ~relabelled[None]).astype(np.float32)
         def put(x: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(np.ascontiguousarray(x), device=device)
         return SequenceBatch({n: put(v) for n, v in obs.items()}, put(self.data["action"][steps, cols[None]]),
-                             put(rewards), put(self.data["terminated"][steps, cols[None]]), put(goal))
+                             put(rewards), put(self.data["terminated"][steps, cols[None]]), put(goal), put(demo))
 
     # ----------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
@@ -179,7 +204,7 @@ class SequenceReplay:
         """Inverse of :meth:`state_dict` into a buffer of the same capacity and columns."""
         saved = to_numpy(state["data"])
         if saved:
-            self._allocate({k: v[0] for k, v in saved.items() if k not in ("episode", "step")})
+            self._allocate({k: v[0] for k, v in saved.items() if k not in ("episode", "step", "demo")})
             for key, value in saved.items():
                 self.data[key][:len(value)] = value
         self.pos, self.size, self.next_episode = int(state["pos"]), int(state["size"]), int(state["next_episode"])
