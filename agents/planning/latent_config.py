@@ -105,8 +105,8 @@ class LatentAgentConfig:
         return config
 
     def model_config(self) -> LatentValueConfig:
-        return LatentValueConfig(latent_dim=self.latent_dim, hidden_dim=self.hidden_dim, num_q=self.num_q, dropout=self.q_dropout,
-                                 simnorm_dim=self.simnorm_dim, image_encoder=self.image_encoder,
+        return LatentValueConfig(latent_dim=self.latent_dim, hidden_dim=self.hidden_dim, num_q=self.num_q,
+                                 dropout=self.q_dropout, simnorm_dim=self.simnorm_dim, image_encoder=self.image_encoder,
                                  image_features=self.image_features)
 
     def update_config(self, discount: float) -> UpdateConfig:

@@ -141,7 +141,8 @@ class SequenceReplay:
                                                                self.rng.integers(0, self.num_envs, n)))
         return np.concatenate([demo_rows, rows]), np.concatenate([demo_cols, cols])
 
-    def _draw(self, count: int, propose: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    def _draw(self, count: int, propose: Callable[[int], tuple[np.ndarray, np.ndarray]]
+              ) -> tuple[np.ndarray, np.ndarray]:
         """``count`` valid starts out of batches of proposals ``propose(n) -> (rows [n], cols [n])``."""
         rows, cols = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         for _ in range(100):

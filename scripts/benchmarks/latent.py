@@ -3,8 +3,8 @@
 
 Sections (``--what``):
   speed   ms per planned action, updates per second and prior-only actions per second of ``lmpc`` at
-          its default preset, beside ``mpc`` (PlanningAgent) at its PandaPush preset: medians of
-          interleaved repeats, ratios printed.
+          its default preset (``--params`` on top, e.g. ``batch_size=128``), beside ``mpc``
+          (PlanningAgent) at its PandaPush preset: medians of interleaved repeats, ratios printed.
   learn   learning curves of ``lmpc`` and a peer (``sac``: SAC, +HER on goal dicts; ``tqc``; ``ppo``)
           built by the same factory from their YAML presets, at equal env steps (demonstration steps
           count), over several seeds; each seed's curve and final per-episode scores land in
@@ -12,7 +12,7 @@ Sections (``--what``):
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
-    python scripts/benchmark.py latent --what speed
+    python scripts/benchmark.py latent --what speed --threads 2
     python scripts/benchmark.py latent --what learn --env Pendulum-v1 --steps 4000 --peer-steps 20000 --seeds 0 1 2
     python scripts/benchmark.py latent --what learn --env Foresight/PandaPush-v0 --steps 100000 --seeds 0 1 2
     python scripts/benchmark.py latent --what report --env Pendulum-v1
@@ -203,7 +203,8 @@ def speed(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     env_id = "Foresight/PandaPush-v0"
     env = gym.make(env_id, obs_mode="goal")
-    lmpc_preset = {k: v for k, v in preset("lmpc", env_id, {}).items()
+    from agents.training.hyperparams import parse_overrides
+    lmpc_preset = {k: v for k, v in preset("lmpc", env_id, parse_overrides(args.params)).items()
                    if k not in ("n_timesteps", "env_kwargs", "demo_episodes", "learning_starts")}
     lmpc = LatentPlanningAgent(env, seed=0, learning_starts=300, pretrain_updates=1, **lmpc_preset).learn(300)
     mpc_preset = {k: v for k, v in preset("mpc", env_id, {}).items() if k not in ("n_timesteps", "env_kwargs")}
