@@ -182,6 +182,7 @@ def test_a_minari_dataset_seeds_the_replay_and_its_steps_count(tmp_path):
     agent.learn(steps + 30)
     assert agent.demo_steps == steps and agent.num_timesteps == steps + 30  # the budget includes the demos
     assert len(agent.replay) >= steps + 30
+    assert agent.replay.data["demo"][:steps, 0].all() and not agent.replay.data["demo"][steps:steps + 30].any()
 
 
 def test_a_dataset_of_another_env_is_refused_before_training(tmp_path):
@@ -197,10 +198,11 @@ def test_scripted_expert_episodes_come_first_and_count_as_env_steps():
     env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
     agent = LatentPlanningAgent(env, seed=0, **{**TINY, "demo_episodes": 2, "demo_noise": 0.0,
                                                 "learning_starts": 10_000})
-    agent.learn(100)  # 2 expert episodes of 50 steps
-    rewards = agent.replay.data["reward"][:100, 0]
-    assert agent.demo_episodes_done == 2 and agent.num_timesteps == 100
+    agent.learn(150)  # 2 expert episodes of 50 steps, then random actions
+    rewards, demo = agent.replay.data["reward"][:100, 0], agent.replay.data["demo"][:, 0]
+    assert agent.demo_episodes_done == 2 and agent.num_timesteps == 150
     assert (rewards == 0).mean() > 0.5  # the expert reaches the goal and stays: sparse reward 0
+    assert demo[:100].all() and not demo[100:150].any()  # only the expert's steps are flagged for cloning
 
 
 def test_a_checkpoint_of_another_algorithm_is_refused_before_loading():
