@@ -49,10 +49,11 @@ def make_agent(algo: str, env_id: str, env_kwargs: dict[str, Any], hyperparams: 
     return factory(algo, venv, hyperparams, seed=seed, device="cpu")
 
 
-def final_scores(agent: Any, env: gym.Env, episodes: int, metric: str, seed: int = 20_000) -> list[float]:
-    """Per-episode success (or return) of the final agent on ``episodes`` seeded episodes."""
+def final_scores(agent: Any, env: gym.Env, episodes: int, metric: str, seed: int = 20_000,
+                 policy: Callable | None = None) -> list[float]:
+    """Per-episode success (or return) of the final agent (or ``policy``) on ``episodes`` seeded episodes."""
     from agents.evaluation.episodes import evaluate, model_policy
-    rows = evaluate(env, model_policy(agent), episodes, seed=seed)[0]
+    rows = evaluate(env, policy or model_policy(agent), episodes, seed=seed)[0]
     return [float(r.success) if metric == "success_rate" else float(r.episode_return) for r in rows]
 
 
@@ -73,8 +74,15 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
               "hyperparams": {k: str(v) for k, v in hyperparams.items()}, "seconds": time.perf_counter() - start,
               "curve": [p._asdict() for p in curve],
               "final": final_scores(agent, make_env(), args.final_episodes, metric)}
+    if hasattr(agent, "predict_prior"):  # what the prior alone (deployment, no planning) does on the same episodes
+        record["final_prior"] = final_scores(agent, make_env(), args.final_episodes, metric, policy=agent.predict_prior)
+        print(f"  final {metric}: planning {np.mean(record['final']):.3f}, prior alone "
+              f"{np.mean(record['final_prior']):.3f}", flush=True)
     path.write_text(json.dumps(record, indent=1))
     print(f"  wrote {path}", flush=True)
+    if args.save_agents:
+        agent.save(path.with_suffix(".agent"))
+        print(f"  saved the agent to {path.with_suffix('.agent')}", flush=True)
 
 
 def metric_of(env: gym.Env) -> str:
@@ -134,6 +142,9 @@ def report(args: argparse.Namespace) -> None:
         print(f"  {algo:>5} at {steps} env steps, seeds {[r['seed'] for r in records]}: final {metric} median "
               f"{np.median(final.mean(1)):.3f} (per seed {np.round(final.mean(1), 3).tolist()}), CI [{low:.3f}, "
               f"{high:.3f}]; wall {statistics.median(r['seconds'] for r in records):.0f} s median")
+        priors = [np.mean(r["final_prior"]) for r in records if "final_prior" in r]
+        if priors:
+            print(f"        the prior alone (no planning), same episodes: per seed {np.round(priors, 3).tolist()}")
         for target in args.targets:
             reached = [next((p["steps"] for p in r["curve"] if p[metric] >= target), None) for r in records]
             print(f"        first evaluation at {metric} >= {target}: {reached} (None: not reached)")
@@ -250,6 +261,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", default=str(ROOT / "runs" / "benchmarks" / "latent"))
     parser.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="folder of the curve PNGs")
     parser.add_argument("--force", action="store_true", help="rerun seeds whose JSON exists")
+    parser.add_argument("--save-agents", action="store_true", help="save each final agent beside its JSON")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--rounds", type=int, default=5, help="speed: interleaved rounds")
     parser.add_argument("--repeats", type=int, default=10, help="speed: timed calls per round")
