@@ -133,15 +133,17 @@ def report(args: argparse.Namespace) -> None:
         print(f"no results in {folder}")
         return
     metric = next(iter(runs.values()))[0]["metric"]
-    print(f"\n{args.env} ({folder.name}): {metric}, medians over seeds, 95% bootstrap CIs over seeds x episodes")
+    # success is 0/1 per episode, so its CI is the success rate's (the mean); returns get the median episode's
+    name, statistic = ("mean", np.mean) if metric == "success_rate" else ("median", np.median)
+    print(f"\n{args.env} ({folder.name}): {metric}, medians over seeds, 95% bootstrap CI of the {name} over "
+          "seeds x episodes")
     for algo, records in runs.items():
         final = np.array([r["final"] for r in records])
-        last = [r["curve"][-1] for r in records]
-        low, high = bootstrap_ci(final, statistic=np.median if final.shape[0] > 1 else np.mean)
-        steps = last[0]["steps"]
+        low, high = bootstrap_ci(final, statistic=statistic)
+        steps = sorted({r["curve"][-1]["steps"] for r in records})
         print(f"  {algo:>5} at {steps} env steps, seeds {[r['seed'] for r in records]}: final {metric} median "
-              f"{np.median(final.mean(1)):.3f} (per seed {np.round(final.mean(1), 3).tolist()}), CI [{low:.3f}, "
-              f"{high:.3f}]; wall {statistics.median(r['seconds'] for r in records):.0f} s median")
+              f"{np.median(final.mean(1)):.3f} (per seed {np.round(final.mean(1), 3).tolist()}), {name} CI "
+              f"[{low:.3f}, {high:.3f}]; wall {statistics.median(r['seconds'] for r in records):.0f} s median")
         priors = [np.mean(r["final_prior"]) for r in records if "final_prior" in r]
         if priors:
             print(f"        the prior alone (no planning), same episodes: per seed {np.round(priors, 3).tolist()}")
