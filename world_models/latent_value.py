@@ -215,9 +215,24 @@ class LatentValueModel(nn.Module):
     def pi(self, z: torch.Tensor, goal: torch.Tensor, generator: torch.Generator | None = None,
            deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """A squashed-Gaussian action ``[B, A]`` in [-1, 1] and its log-probability ``[B]``."""
-        mean, log_std = self.policy(torch.cat([z, goal], dim=-1)).chunk(2, dim=-1)
+        mean, log_std = self._policy_head(z, goal)
         if deterministic:
             return torch.tanh(mean), torch.zeros(mean.shape[0], device=mean.device)
+        return self._squashed_sample(mean, log_std, generator)
+
+    def pi_and_mode(self, z: torch.Tensor, goal: torch.Tensor, generator: torch.Generator | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`pi`'s sample and log-probability plus its deterministic action ``[B, A]``, from one pass."""
+        mean, log_std = self._policy_head(z, goal)
+        return (*self._squashed_sample(mean, log_std, generator), torch.tanh(mean))
+
+    def _policy_head(self, z: torch.Tensor, goal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pre-squash mean and unbounded log-std, ``[B, A]`` each."""
+        mean, log_std = self.policy(torch.cat([z, goal], dim=-1)).chunk(2, dim=-1)
+        return mean, log_std
+
+    def _squashed_sample(self, mean: torch.Tensor, log_std: torch.Tensor,
+                         generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
         log_std = c.log_std_min + 0.5 * (c.log_std_max - c.log_std_min) * (torch.tanh(log_std) + 1)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device)

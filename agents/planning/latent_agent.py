@@ -98,7 +98,6 @@ class LatentPlanningAgent(OnlineAgent):
         self.replay: SequenceReplay | None = None
         self.owed_updates, self.demo_episodes_done, self.demo_steps = 0.0, 0, 0
         self.last_losses: dict[str, torch.Tensor] = {}
-        self.expert_acting = False  # whether the actions explore() just chose are the scripted expert's
 
     # ----------------------------------------------------------------- set-up
     def _episode_length(self) -> int | None:
@@ -199,10 +198,14 @@ class LatentPlanningAgent(OnlineAgent):
             steps += len(episode)
         return steps
 
+    @property
+    def expert_acting(self) -> bool:
+        """Whether the scripted expert chooses this step's actions (the loop counts episodes only between steps)."""
+        return self.demo_episodes_done < self.config.demo_episodes
+
     def explore(self, obs: Any, envs: int) -> np.ndarray:
         """Expert (demo episodes), then random until ``learning_starts``, then planned + noise; env units."""
         c = self.config
-        self.expert_acting = self.demo_episodes_done < c.demo_episodes
         if self.expert_acting:
             expert = np.stack(self.get_env().env_method("scripted_action")).reshape(envs, -1)
             noisy = self.to_normalised(expert) + 2 * c.demo_noise * self.rng.standard_normal((envs, self.action_dim))
@@ -233,7 +236,7 @@ class LatentPlanningAgent(OnlineAgent):
         self.planner.reset(None if starts is None else torch.as_tensor(starts))
         if self.replay is not None:
             self.replay.end_episodes(starts)
-        if starts is not None and self.demo_episodes_done < self.config.demo_episodes:
+        if starts is not None and self.expert_acting:
             self.demo_episodes_done += int(np.sum(starts))
 
     def episode_records(self) -> dict[str, float]:

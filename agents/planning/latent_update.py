@@ -154,13 +154,12 @@ class LatentValueLearner:
     def _update_policy(self, zs: torch.Tensor, batch: SequenceBatch, weights: torch.Tensor) -> torch.Tensor:
         horizon, size = zs.shape[:2]
         z, g = zs.flatten(0, 1), batch.goal.repeat(horizon, 1)
-        action, log_prob = self.model.pi(z, g, self.generator)
+        action, log_prob, mean_action = self.model.pi_and_mode(z, g, self.generator)
         q = self.model.q_pair(z, action, g, self.generator).mean(0)
         self.scale.update(q.view(horizon, size)[0])
         per_step = (self.config.entropy_coef * log_prob - self.scale(q)).view(horizon, size).mean(1)
         loss = (weights * per_step).sum() / horizon
         if self.config.bc_coef and batch.demo is not None:
-            mean_action, _ = self.model.pi(z, g, deterministic=True)
             error = (mean_action - batch.actions.flatten(0, 1)).pow(2).sum(-1) * batch.demo.flatten()
             loss = loss + self.config.bc_coef * error.sum() / batch.demo.sum().clamp_min(1.0)
         self.policy_optimiser.zero_grad(set_to_none=True)
