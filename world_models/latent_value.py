@@ -81,7 +81,7 @@ class TwoHot(nn.Module):
 
     def decode(self, logits: torch.Tensor) -> torch.Tensor:
         """``[..., K]`` logits -> ``[...]`` values (the expected bin, back through symexp)."""
-        return symexp(torch.softmax(logits, dim=-1) @ self.bins)
+        return symexp(torch.softmax(logits.float(), dim=-1) @ self.bins)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Cross-entropy ``[...]`` of ``[..., K]`` logits against the two-hot code of ``target[...]``."""
@@ -90,7 +90,7 @@ class TwoHot(nn.Module):
         step = bins[1] - bins[0]
         below = ((x - bins[0]) / step).floor().clamp(0, len(bins) - 2)
         upper_weight = (x - (bins[0] + below * step)) / step
-        log_probs = torch.log_softmax(logits, dim=-1)
+        log_probs = torch.log_softmax(logits.float(), dim=-1)  # float32 even under bfloat16 autocast
         lower = log_probs.gather(-1, below.long().unsqueeze(-1)).squeeze(-1)
         upper = log_probs.gather(-1, below.long().unsqueeze(-1) + 1).squeeze(-1)
         return -((1 - upper_weight) * lower + upper_weight * upper)
@@ -104,7 +104,7 @@ class SimNorm(nn.Module):
         self.dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(x.unflatten(-1, (-1, self.dim)), dim=-1).flatten(-2)
+        return F.softmax(x.float().unflatten(-1, (-1, self.dim)), dim=-1).flatten(-2)  # float32 latents
 
 
 def latent_norm(config: LatentValueConfig) -> list[nn.Module]:
@@ -228,7 +228,7 @@ class LatentValueModel(nn.Module):
 
     def _policy_head(self, z: torch.Tensor, goal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pre-squash mean and unbounded log-std, ``[B, A]`` each."""
-        mean, log_std = self.policy(torch.cat([z, goal], dim=-1)).chunk(2, dim=-1)
+        mean, log_std = self.policy(torch.cat([z, goal], dim=-1)).float().chunk(2, dim=-1)
         return mean, log_std
 
     def _squashed_sample(self, mean: torch.Tensor, log_std: torch.Tensor,

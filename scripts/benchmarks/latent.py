@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -212,6 +213,7 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
 def speed(args: argparse.Namespace) -> None:
     import envs  # noqa: F401
     from agents.planning.latent_agent import LatentPlanningAgent
+    from agents.planning.latent_update import LatentValueLearner
     from agents.planning.mpc import PlanningAgent
     torch.set_num_threads(args.threads)
     env_id = "Foresight/PandaPush-v0"
@@ -224,10 +226,15 @@ def speed(args: argparse.Namespace) -> None:
     mpc = PlanningAgent(env, seed=0, **{**mpc_preset, "learning_starts": 300, "max_epochs": 1}).learn(300)
     obs = env.reset(seed=0)[0]
     batch = lambda: lmpc.replay.sample(lmpc.config.batch_size, lmpc.device)  # noqa: E731
+    # the same model under the other precision, with optimisers of its own: the update rate side by side
+    other = "bfloat16" if lmpc.config.precision == "float32" else "float32"
+    other_learner = LatentValueLearner(lmpc.model, replace(lmpc.learner.config, precision=other), lmpc.generator)
     results = {}
     for _ in range(args.rounds):  # interleaved rounds: load on the machine hits every contender alike
         timed_calls = {"lmpc plan": lambda: lmpc.predict(obs), "lmpc prior": lambda: lmpc.predict_prior(obs),
-                       "lmpc update": lambda: lmpc.learner.update(batch()), "mpc plan": lambda: mpc.predict(obs)}
+                       "lmpc update": lambda: lmpc.learner.update(batch()),
+                       "lmpc update other": lambda: other_learner.update(batch()),
+                       "mpc plan": lambda: mpc.predict(obs)}
         for name, fn in timed_calls.items():
             results.setdefault(name, []).append(timed(fn, args.repeats))
     med = {k: statistics.median(v) for k, v in results.items()}
@@ -237,7 +244,8 @@ def speed(args: argparse.Namespace) -> None:
           f"x {lmpc.config.iterations} it]")
     print(f"  lmpc prior action:   {1 / med['lmpc prior']:.0f} actions/s (target >= 1000)")
     print(f"  lmpc update:         {1 / med['lmpc update']:.1f} updates/s at batch {lmpc.config.batch_size} "
-          "(target >= 50)")
+          f"in {lmpc.config.precision} (target >= 50); in {other}: {1 / med['lmpc update other']:.1f}/s, "
+          f"x{med['lmpc update'] / med['lmpc update other']:.2f}")
     print(f"  mpc planned action:  {med['mpc plan'] * 1e3:.1f} ms at its Push preset; lmpc / mpc time: "
           f"{med['lmpc plan'] / med['mpc plan']:.2f}")
 

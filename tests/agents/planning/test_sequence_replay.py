@@ -62,15 +62,17 @@ def test_demo_ratio_outside_0_1_is_refused():
         SequenceReplay(1000, 1, HORIZON, demo_ratio=1.5)
 
 
-def test_behaviour_cloning_pulls_the_prior_onto_demonstrated_actions():
-    """With bc_coef the prior's mean action on demo steps approaches the demonstrated one."""
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_behaviour_cloning_pulls_the_prior_onto_demonstrated_actions(precision):
+    """With bc_coef the prior's mean action on demo steps approaches the demonstrated one, in either
+    precision of the update's forward passes (the weights stay float32 under bfloat16 autocast)."""
     torch.manual_seed(0)
     replay = filled_replay(1.0, 0.0, demos=1, others=0)
     coding = ObservationCoding(spaces.Dict({
         "observation": spaces.Box(-5, 5, (2,)), "desired_goal": spaces.Box(-5, 5, (2,)),
         "achieved_goal": spaces.Box(-5, 5, (2,))}))
     model = LatentValueModel(coding, 2, LatentValueConfig(latent_dim=16, hidden_dim=32, num_q=2))
-    config = UpdateConfig(bc_coef=10.0, learning_rate=1e-3)
+    config = UpdateConfig(bc_coef=10.0, learning_rate=1e-3, precision=precision)
     learner = LatentValueLearner(model, config, torch.Generator().manual_seed(0))
 
     def error() -> float:
@@ -84,3 +86,10 @@ def test_behaviour_cloning_pulls_the_prior_onto_demonstrated_actions():
     for _ in range(300):
         learner.update(replay.sample(64, torch.device("cpu")))
     assert error() < 0.5 * before, (before, error())
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_an_unknown_precision_is_refused_naming_the_valid_ones():
+    model = LatentValueModel(ObservationCoding(spaces.Box(-1, 1, (3,))), 1, LatentValueConfig(latent_dim=16))
+    with pytest.raises(ValueError, match="unknown precision 'half'.*float32.*bfloat16"):
+        LatentValueLearner(model, UpdateConfig(precision="half"), torch.Generator())
