@@ -8,6 +8,7 @@ from typing import NamedTuple
 import gymnasium as gym
 
 from agents.agent import Agent
+from agents.evaluation.episodes import model_policy
 from world_models.rollouts import run_episodes
 
 
@@ -36,14 +37,12 @@ def learning_curve(agent: Agent, make_eval_env: Callable[[], gym.Env], total_ste
         log: Called with one line per point (e.g. ``print``).
     """
     env, points, start, steps = make_eval_env(), [], time.perf_counter(), 0
-    planner = getattr(agent, "planner", None)
-    on_reset = planner.reset if planner is not None else None
+    policy = model_policy(agent)  # tells predict where episodes start (a planner's warm start)
     while steps < total_steps:
         chunk = min(eval_every, total_steps - steps)
         agent.learn(chunk, reset_num_timesteps=False)
         steps += chunk
-        stats = run_episodes(env, lambda obs: agent.predict(obs, deterministic=True)[0], eval_episodes, seed,
-                             on_reset=on_reset).summary()
+        stats = run_episodes(env, policy, eval_episodes, seed, on_reset=policy.reset).summary()
         points.append(CurvePoint(steps, stats["mean_return"], stats["success_rate"], time.perf_counter() - start))
         if log is not None:
             log(f"  {type(agent).__name__:>14} {steps:>7} steps: return {stats['mean_return']:9.2f}, "

@@ -92,7 +92,12 @@ class LatentPlanningAgent(OnlineAgent):
         augment = RandomShift(c.image_shift, self.augment_generator) if shift else None
         self.learner = LatentValueLearner(self.model, c.update_config(self.discount), self.generator, augment)
         ones = torch.ones(self.action_dim)
-        self.planner = make_planner(c.planner, -ones, ones, self.device, seed, **c.planner_options())
+        # predict (evaluation, deployment: planner, eval_generator) and training's acting (train_planner,
+        # generator) plan with streams of their own, so evaluating between training steps never changes
+        # what training does: a run depends on its seed alone.
+        self.planner = make_planner(c.planner, -ones, ones, self.device, seed + 4, **c.planner_options())
+        self.eval_generator = torch.Generator(device=self.device).manual_seed(seed + 5)
+        self.train_planner = make_planner(c.planner, -ones, ones, self.device, seed, **c.planner_options())
         self.rng = np.random.default_rng(seed + 3)
         self.action_space.seed(seed)
         self.replay: SequenceReplay | None = None
@@ -124,8 +129,13 @@ class LatentPlanningAgent(OnlineAgent):
 
     @torch.no_grad()
     def act(self, obs: Any, explore: bool = False, mode: str | None = None) -> np.ndarray:
-        """Normalised actions ``[E, A]``: MPPI over the latent, or the prior alone (``mode`` or ``act="prior"``)."""
+        """Normalised actions ``[E, A]``: MPPI over the latent, or the prior alone (``mode`` or ``act="prior"``).
+
+        ``explore`` (training) plans with the training streams and adds noise; otherwise the
+        evaluation streams (:meth:`reseed`) are used and training's are left untouched.
+        """
         c = self.config
+        planner, generator = (self.train_planner, self.generator) if explore else (self.planner, self.eval_generator)
         self.model.eval()
         tensors = self.coding.tensors(obs, self.device)
         z = self.model.encode(tensors)
@@ -133,12 +143,12 @@ class LatentPlanningAgent(OnlineAgent):
         if (mode or c.act) == "prior" and not explore:
             actions = self.model.pi(z, goal, deterministic=True)[0]
         else:
-            proposals = (prior_proposals(self.model, z, goal, c.num_prior, c.horizon, self.generator)
+            proposals = (prior_proposals(self.model, z, goal, c.num_prior, c.horizon, generator)
                          if c.num_prior else None)
-            score = latent_value_score_fn(self.model, z, goal, self.discount, self.generator)
-            actions = self.planner.plan(score, z.shape[0], proposals).actions[:, 0]
+            score = latent_value_score_fn(self.model, z, goal, self.discount, generator)
+            actions = planner.plan(score, z.shape[0], proposals).actions[:, 0]
         if explore and c.explore_std:
-            noise = torch.randn(actions.shape, generator=self.generator, device=self.device)
+            noise = torch.randn(actions.shape, generator=generator, device=self.device)
             actions = (actions + 2 * c.explore_std * noise).clamp(-1, 1)
         self.model.train()
         return actions.cpu().numpy()
@@ -169,9 +179,9 @@ class LatentPlanningAgent(OnlineAgent):
                            torch.as_tensor(self._high)).cpu().eval()
 
     def reseed(self, seed: int) -> None:
-        """Restart planning's random streams from ``seed`` (evaluation: an episode's outcome depends on its seed)."""
+        """Restart predict's random streams from ``seed`` (evaluation: an episode's outcome depends on its seed)."""
         self.planner.generator.manual_seed(seed)
-        self.generator.manual_seed(seed + 1)
+        self.eval_generator.manual_seed(seed + 1)
 
     # ----------------------------------------------------------------- the loop's hooks
     def before_learning(self, env: VecEnv) -> None:
@@ -233,7 +243,7 @@ class LatentPlanningAgent(OnlineAgent):
         self.owed_updates -= int(self.owed_updates)
 
     def on_episode_start(self, starts: np.ndarray | None) -> None:
-        self.planner.reset(None if starts is None else torch.as_tensor(starts))
+        self.train_planner.reset(None if starts is None else torch.as_tensor(starts))
         if self.replay is not None:
             self.replay.end_episodes(starts)
         if starts is not None and self.expert_acting:
@@ -249,7 +259,8 @@ class LatentPlanningAgent(OnlineAgent):
     def learner_state(self, with_buffer: bool) -> dict[str, Any]:
         state = {"model": self.model.state_dict(), "learner": self.learner.state_dict(),
                  "generator": self.generator.get_state(), "augment_generator": self.augment_generator.get_state(),
-                 "planner": self.planner.state_dict(), "rng": json.dumps(self.rng.bit_generator.state),
+                 "train_planner": self.train_planner.state_dict(), "rng": json.dumps(self.rng.bit_generator.state),
+                 "planner": self.planner.state_dict(), "eval_generator": self.eval_generator.get_state(),
                  "owed_updates": self.owed_updates, "demo_episodes_done": self.demo_episodes_done,
                  "demo_steps": self.demo_steps}
         if with_buffer and self.replay is not None:
@@ -261,7 +272,11 @@ class LatentPlanningAgent(OnlineAgent):
         self.learner.load_state_dict(state["learner"])
         self.generator.set_state(state["generator"])
         self.augment_generator.set_state(state["augment_generator"])
+        # checkpoints written before predict had streams of its own hold one planner, used by both
+        self.train_planner.load_state_dict(state.get("train_planner", state["planner"]))
         self.planner.load_state_dict(state["planner"])
+        if "eval_generator" in state:
+            self.eval_generator.set_state(state["eval_generator"])
         self.rng.bit_generator.state = json.loads(state["rng"])
         self.owed_updates = float(state["owed_updates"])
         self.demo_episodes_done, self.demo_steps = int(state["demo_episodes_done"]), int(state["demo_steps"])

@@ -83,6 +83,11 @@ class PlanningAgent(OnlineAgent):
                      (self.action_space.low, self.action_space.high))
         self.planner = make_planner(self.config.planner, low, high, self.device, seed, **self.config.planner_options())
         self.generator = torch.Generator(device=self.device).manual_seed(seed + 1)
+        # training's acting plans with streams of its own, so evaluating (predict) between training
+        # steps never changes what training does: a run depends on its seed alone.
+        self.train_planner = make_planner(self.config.planner, low, high, self.device, seed + 2,
+                                          **self.config.planner_options())
+        self.train_generator = torch.Generator(device=self.device).manual_seed(seed + 3)
         self.replay = ReplayBuffer(self.layout.state_dim, self.action_dim, self.config.buffer_size)
         self.action_space.seed(seed)
         self.fits, self._steps_since_fit = 0, 0
@@ -116,15 +121,19 @@ class PlanningAgent(OnlineAgent):
         return env_goal_reward(compute_reward, self.layout, goals)
 
     @torch.no_grad()
-    def plan(self, obs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """First planned action ``[E, A]`` and its ensemble disagreement ``[E]`` for observations of E envs."""
+    def plan(self, obs: Any, training: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """First planned action ``[E, A]`` and its ensemble disagreement ``[E]`` for observations of E envs.
+
+        ``training`` plans with the training loop's streams; otherwise with predict's (:meth:`reseed`).
+        """
+        planner, generator = (self.train_planner, self.train_generator) if training else (self.planner, self.generator)
         states_np = self.layout.state(obs)
         envs = int(np.prod(states_np.shape[:-1]))
         states = torch.as_tensor(states_np.reshape(envs, -1), device=self.device)
         c = self.config
         score = model_score_fn(self.model, states, self._reward_fn(obs, envs), c.particles, c.propagation,
-                               c.discount, c.uncertainty_penalty, self.generator)
-        result = self.planner.plan(score, envs)
+                               c.discount, c.uncertainty_penalty, generator)
+        result = planner.plan(score, envs)
         spread = self.model.rollout(states, result.actions, propagation="mean").disagreement[:, 0]
         return result.actions[:, 0].cpu().numpy(), spread.cpu().numpy()
 
@@ -144,10 +153,14 @@ class PlanningAgent(OnlineAgent):
         single = self.layout.batch_shape(observation) == ()
         if episode_start is not None:
             self.planner.reset(torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(-1)))
-        actions, self.last_uncertainty = self.plan(observation)
-        actions = np.clip(actions, self.action_space.low.reshape(-1), self.action_space.high.reshape(-1))
-        actions = actions.reshape(-1, *self.action_space.shape).astype(self.action_space.dtype)
+        actions = self._planned_actions(observation, training=False)
         return (actions[0] if single else actions), None
+
+    def _planned_actions(self, observation: Any, training: bool) -> np.ndarray:
+        """``[E, *action_shape]`` in the action bounds; their disagreement in :attr:`last_uncertainty`."""
+        actions, self.last_uncertainty = self.plan(observation, training)
+        actions = np.clip(actions, self.action_space.low.reshape(-1), self.action_space.high.reshape(-1))
+        return actions.reshape(-1, *self.action_space.shape).astype(self.action_space.dtype)
 
     # ----------------------------------------------------------------- learning (the loop's hooks)
     def fit_model(self) -> None:
@@ -164,7 +177,7 @@ class PlanningAgent(OnlineAgent):
         """Random actions ``[E, A]`` until the first fit (seed episodes), then planned ones."""
         if self.fits == 0:
             return np.stack([self.action_space.sample() for _ in range(envs)])
-        return self.predict(obs)[0].reshape(envs, *self.action_space.shape)
+        return self._planned_actions(obs, training=True).reshape(envs, *self.action_space.shape)
 
     def observe(self, obs: Any, actions: np.ndarray, rewards: np.ndarray, next_obs: Any,
                 terminated: np.ndarray) -> None:
@@ -179,7 +192,7 @@ class PlanningAgent(OnlineAgent):
 
     def on_episode_start(self, starts: np.ndarray | None) -> None:
         """Drop the warm-start plan of envs that just reset."""
-        self.planner.reset(None if starts is None else torch.as_tensor(starts))
+        self.train_planner.reset(None if starts is None else torch.as_tensor(starts))
 
     def episode_records(self) -> dict[str, float]:
         if self.last_uncertainty is None:
@@ -190,7 +203,8 @@ class PlanningAgent(OnlineAgent):
         """Model, optimiser, fit counters, random streams and (``with_buffer``) the replay."""
         state = {"model": self.model.state_dict(), "optimiser": self.optimiser.state_dict(), "fits": self.fits,
                  "steps_since_fit": self._steps_since_fit, "generator": self.generator.get_state(),
-                 "planner": self.planner.state_dict()}
+                 "planner": self.planner.state_dict(), "train_planner": self.train_planner.state_dict(),
+                 "train_generator": self.train_generator.get_state()}
         if with_buffer:
             state["replay"] = self.replay.state_dict()
         return state
@@ -201,6 +215,9 @@ class PlanningAgent(OnlineAgent):
         self.fits, self._steps_since_fit = int(state["fits"]), int(state["steps_since_fit"])
         self.generator.set_state(state["generator"])
         self.planner.load_state_dict(state["planner"])
+        # checkpoints written before training had streams of its own hold one planner, used by both
+        self.train_planner.load_state_dict(state.get("train_planner", state["planner"]))
+        self.train_generator.set_state(state.get("train_generator", state["generator"]))
         if "replay" in state:
             self.replay = ReplayBuffer.from_state_dict(state["replay"])
 

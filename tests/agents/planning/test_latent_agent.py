@@ -213,3 +213,18 @@ def test_a_checkpoint_of_another_algorithm_is_refused_before_loading():
     agent = LatentPlanningAgent(env, seed=0, **TINY)
     with pytest.raises(ValueError, match="checkpoint of a PlanningAgent cannot resume a LatentPlanningAgent"):
         train_state.restore(agent, mpc_state)
+
+
+def test_evaluating_between_learn_calls_leaves_training_unchanged():
+    """predict plans with random streams of its own: an evaluation midway (which reseeds them per
+    episode) changes neither the weights nor the actions training goes on to take."""
+    def run(evaluate_midway: bool) -> LatentPlanningAgent:
+        agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **TINY).learn(150)
+        if evaluate_midway:
+            evaluate(gym.make(point_goal_env.ENV_ID), model_policy(agent), 2, seed=7)
+        return agent.learn(60, reset_num_timesteps=False)
+
+    plain, evaluated = run(False), run(True)
+    assert np.array_equal(plain.replay.data["action"], evaluated.replay.data["action"])
+    for name, tensor in plain.model.state_dict().items():
+        assert torch.equal(tensor, evaluated.model.state_dict()[name]), name

@@ -170,3 +170,20 @@ def test_push_preset_model_options_reach_the_model_and_survive_save_load(tmp_pat
         planning.planner.reset()
         actions.append(planning.predict(obs)[0])
     np.testing.assert_array_equal(actions[0], actions[1])
+
+
+def test_evaluating_between_learn_calls_leaves_training_unchanged():
+    """Training's acting plans with streams of its own: an evaluation midway (predict, reseeded per
+    episode) does not change the actions training goes on to take."""
+    from agents.evaluation.episodes import evaluate, model_policy
+    hyperparams = dict(learning_starts=40, train_freq=40, num_candidates=20, num_elites=4, horizon=3, iterations=1,
+                       hidden_size=16, max_epochs=2)
+
+    def run(evaluate_midway: bool) -> PlanningAgent:
+        agent = PlanningAgent(make_reach(), seed=0, **hyperparams).learn(60)
+        if evaluate_midway:
+            evaluate(make_reach(), model_policy(agent), 1, seed=7)
+        return agent.learn(60, reset_num_timesteps=False)
+
+    plain, evaluated = run(False), run(True)
+    assert np.array_equal(plain.replay.all().actions.numpy(), evaluated.replay.all().actions.numpy())
