@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -154,20 +154,25 @@ def latent_agent(sizes: LatentSizes, device: torch.device) -> tuple[Any, Any]:
 
 def latent_rows(sizes: LatentSizes, device: torch.device) -> Iterator[Row]:
     """Updates/s (one replay batch each) and ms per planned action for E envs at once, on ``device`` vs the CPU."""
-    updates, plans = {}, {}
+    from agents.planning.latent_update import LatentValueLearner
+    updates, plans, bf16 = {}, {}, {}
     for on in dict.fromkeys([device, torch.device("cpu")]):
         label = f"{sizes.envs} envs, {device_label(on) if on.type != 'cpu' else 'CPU'}"
         agent, obs = latent_agent(sizes, on)
+        # the same model under bfloat16 autocast (precision=bfloat16), optimisers of its own
+        half = LatentValueLearner(agent.model, replace(agent.learner.config, precision="bfloat16"), agent.generator)
 
-        def update(agent: Any = agent) -> None:
+        def update(agent: Any = agent, learner: Any = agent.learner) -> None:
             for _ in range(sizes.updates):
-                agent.learner.update(agent.replay.sample(agent.config.batch_size, agent.device))
+                learner.update(agent.replay.sample(agent.config.batch_size, agent.device))
 
-        timings = interleaved({"update": update, "plan": lambda agent=agent, obs=obs: agent.predict(obs)},
-                              sizes.repeats, on)
+        timings = interleaved({"update": update, "update_bf16": lambda agent=agent, half=half: update(agent, half),
+                               "plan": lambda agent=agent, obs=obs: agent.predict(obs)}, sizes.repeats, on)
         updates[label], plans[label] = sizes.updates / timings["update"] * 1e3, timings["plan"]
+        bf16[f"{label}, bfloat16"] = sizes.updates / timings["update_bf16"] * 1e3
         config = agent.config
     labels = list(updates)
+    updates.update(bf16)
     peer = labels[-1] if len(labels) > 1 else None
     search = f"{config.num_candidates}+{config.num_prior} x H{config.horizon} x {config.iterations} it"
     yield Row("latent", f"lmpc updates/s, batch {config.batch_size} ({LATENT_ENV_ID} preset)",
