@@ -89,24 +89,24 @@ class LatentValueLearner:
 
     def __init__(self, model: LatentValueModel, config: UpdateConfig, generator: torch.Generator,
                  augment: torch.nn.Module | None = None) -> None:
+        check_choice("precision", config.precision, PRECISIONS)  # before any optimiser is built
         self.model, self.config, self.generator, self.augment = model, config, generator, augment
+        self.device = next(model.parameters()).device
         lr = config.learning_rate
         # One fused kernel per optimiser step instead of a dozen ops per parameter: the update's
         # fixed cost on a CPU is dispatch, not arithmetic (scripts/benchmarks/latent.py --what speed).
-        fused = next(model.parameters()).device.type in ("cpu", "cuda")
+        fused = self.device.type in ("cpu", "cuda")
         self.optimiser = torch.optim.Adam([
             {"params": model.encoder.parameters(), "lr": lr * config.encoder_lr_scale},
             {"params": [*model.dynamics.parameters(), *model.reward.parameters(), *model.q.parameters()]},
         ], lr=lr, fused=fused)
         self.policy_optimiser = torch.optim.Adam(model.policy.parameters(), lr=lr, eps=1e-5, fused=fused)
-        self.scale = RunningScale(config.tau).to(next(model.parameters()).device)
+        self.scale = RunningScale(config.tau).to(self.device)
         self.updates = 0
-        check_choice("precision", config.precision, PRECISIONS)
 
     def _autocast(self) -> AbstractContextManager:
         """bfloat16 matrix products in the forward passes when asked for; a no-op context otherwise."""
-        device = next(self.model.parameters()).device.type
-        return torch.autocast(device, dtype=torch.bfloat16, enabled=self.config.precision == "bfloat16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bfloat16")
 
     def _encode_sequence(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """``{name: [H + 1, B, ...]}`` -> latents ``[H + 1, B, L]`` (images augmented per sample)."""
