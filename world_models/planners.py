@@ -41,6 +41,11 @@ class PlanResult(NamedTuple):
     """Score of that sequence, ``[E]``."""
     evaluations: int
     """Action sequences scored in this call (per environment)."""
+    std: torch.Tensor | None = None
+    """Spread of the final sampling distribution ``[E, H, A]`` where the planner keeps one (MPPI):
+    how unsure the search still is, which TD-MPC2 uses as exploration noise."""
+    warm_start: torch.Tensor | None = None
+    """What the next call starts from, ``[E, H, A]`` (``None``: ``actions``)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,10 @@ class MPPIConfig:
     min_std: float = 0.05
     num_elites: int = 64
     """Only the best sequences are weighted (TD-MPC2's trick against a long tail of bad samples)."""
+    select: str = "best"
+    """What a call returns: ``best`` (the top-scored sequence of any iteration) or ``sample`` (one
+    of the last iteration's elites drawn by its weights, warm-starting from their mean, as TD-MPC2
+    does: under a learnt value the top score is the most overestimated sequence, not the best)."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,7 @@ class Planner:
         if proposals is not None:
             proposals = self._check_proposals(proposals, num_envs)
         result = self._optimise(score_fn, num_envs, proposals)
-        self._plan = result.actions.detach()
+        self._plan = (result.actions if result.warm_start is None else result.warm_start).detach()
         return result
 
     def _check_proposals(self, proposals: torch.Tensor, num_envs: int) -> torch.Tensor:
@@ -254,6 +263,9 @@ class CEMPlanner(Planner):
         return PlanResult(actions, score, evaluations)
 
 
+MPPI_SELECT = ("best", "sample")
+
+
 class MPPIPlanner(Planner):
     """MPPI: returns-weighted average of sampled sequences, iterated, batched over environments."""
 
@@ -262,6 +274,7 @@ class MPPIPlanner(Planner):
         super().__init__(action_low, action_high, device, seed)
         if config.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {config.temperature}")
+        check_choice("MPPI select", config.select, MPPI_SELECT)
         self.config = config
         self.horizon = config.horizon
 
@@ -290,7 +303,11 @@ class MPPIPlanner(Planner):
             improved = top[:, 0] > best_score
             best_actions = torch.where(improved[:, None, None], elites[:, 0], best_actions)
             best_score = torch.maximum(best_score, top[:, 0])
-        return PlanResult(best_actions, best_score, evaluations)
+        if cfg.select == "sample":
+            pick = torch.multinomial(weights[..., 0, 0], 1, generator=self.generator)  # [E, 1]
+            chosen = torch.gather(elites, 1, pick[..., None, None].expand(-1, -1, *elites.shape[2:]))[:, 0]
+            return PlanResult(chosen, torch.gather(top, 1, pick)[:, 0], evaluations, std, warm_start=mean)
+        return PlanResult(best_actions, best_score, evaluations, std)
 
 
 class GradientPlanner(Planner):

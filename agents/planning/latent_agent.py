@@ -146,10 +146,12 @@ class LatentPlanningAgent(OnlineAgent):
             proposals = (prior_proposals(self.model, z, goal, c.num_prior, c.horizon, generator)
                          if c.num_prior else None)
             score = latent_value_score_fn(self.model, z, goal, self.discount, generator)
-            actions = planner.plan(score, z.shape[0], proposals).actions[:, 0]
-        if explore and c.explore_std:
-            noise = torch.randn(actions.shape, generator=generator, device=self.device)
-            actions = (actions + 2 * c.explore_std * noise).clamp(-1, 1)
+            result = planner.plan(score, z.shape[0], proposals)
+            actions = result.actions[:, 0]
+            if explore and (c.exploration == "planner" or c.explore_std):
+                scale = result.std[:, 0] if c.exploration == "planner" else 2 * c.explore_std
+                noise = torch.randn(actions.shape, generator=generator, device=self.device)
+                actions = (actions + scale * noise).clamp(-1, 1)
         self.model.train()
         return actions.cpu().numpy()
 

@@ -12,8 +12,10 @@ from typing import Any
 from agents.planning.latent_update import UpdateConfig
 from foresight_base.checks import check_choice, check_keys
 from world_models.latent_value import LatentValueConfig
+from world_models.planners import MPPI_SELECT
 
 ACTING = ("plan", "prior")
+EXPLORATION = ("fixed", "planner")
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,16 @@ class LatentAgentConfig:
     iterations: int = 4
     """Planner iterations per action (TD-MPC2: 6)."""
     temperature: float = 0.5
+    select: str = "best"
+    """MPPI's returned sequence: ``best`` scored, or ``sample`` an elite by its weight (TD-MPC2)."""
     min_std: float = 0.05
     init_std: float = 1.0
     """Initial sampling std as a fraction of the action range (TD-MPC2's max_std 2 on [-1, 1])."""
+    exploration: str = "fixed"
+    """Training's action noise: ``fixed`` (``explore_std``) or ``planner`` (MPPI's final spread per
+    action dimension, as TD-MPC2 does: wide where the search is unsure, ``min_std`` where it agrees)."""
     explore_std: float = 0.1
-    """Gaussian noise (fraction of the action range) on planned actions while training."""
+    """Gaussian noise (fraction of the action range) on planned actions while training (``fixed``)."""
     act: str = "plan"
     """``plan`` (MPPI with the value) or ``prior`` (the policy prior alone: deployment speed)."""
 
@@ -99,6 +106,11 @@ class LatentAgentConfig:
         config = cls(**kwargs)
         check_choice("act", config.act, ACTING)
         check_choice("planner", config.planner, ("mppi", "cem"), context=" for the latent agent")
+        check_choice("exploration", config.exploration, EXPLORATION)
+        check_choice("select", config.select, MPPI_SELECT)
+        if config.exploration == "planner" and config.planner != "mppi":
+            raise ValueError(f"exploration='planner' uses MPPI's final spread; planner {config.planner!r} keeps none "
+                             "(use planner='mppi' or exploration='fixed')")
         if not 0.0 <= config.demo_ratio <= 1.0 or config.bc_coef < 0:
             raise ValueError(f"demo_ratio must lie in [0, 1] and bc_coef be >= 0, got {config.demo_ratio}, "
                              f"{config.bc_coef}")
@@ -125,6 +137,7 @@ class LatentAgentConfig:
                    "init_std": self.init_std}
         if self.planner == "mppi":
             options["temperature"] = self.temperature
+            options["select"] = self.select
         return options
 
 

@@ -94,3 +94,26 @@ def test_cem_population_decay_scores_fewer_sequences_and_still_finds_the_optimum
     assert torch.allclose(result.actions[0, 0], target, atol=0.05)
     with pytest.raises(ValueError, match="population_decay"):
         make_planner("cem", -torch.ones(2), torch.ones(2), population_decay=0.5)
+
+
+def test_mppi_sample_draws_an_elite_and_warm_starts_from_their_mean():
+    seen: list[torch.Tensor] = []
+
+    def score(actions: torch.Tensor) -> torch.Tensor:
+        seen.append(actions)
+        return quadratic(actions)
+    options = dict(horizon=4, num_candidates=200, iterations=6, min_std=0.01, select="sample")
+    planner = make_planner("mppi", -torch.ones(3), torch.ones(3), seed=3, **options)
+    result = planner.plan(score, num_envs=2)
+    last = seen[-1]  # the chosen sequence is one of the last iteration's candidates, near the optimum
+    assert all(bool((last[e] == result.actions[e]).all(dim=(-1, -2)).any()) for e in range(2))
+    optimum = TARGETS[:, None].expand(-1, 4, -1)
+    assert torch.allclose(result.warm_start, optimum, atol=0.08)  # the elites' mean, as "best" finds
+    assert torch.allclose(result.score, quadratic(result.actions[:, None])[:, 0])  # its own score
+    assert bool((result.score > 0.2 * quadratic(torch.zeros(2, 1, 4, 3))[:, 0]).all())  # a draw near the optimum
+    assert result.std.shape == (2, 4, 3) and bool((result.std >= 0.02 - 1e-6).all())  # min_std x span 2
+    assert torch.allclose(planner.initial_mean(2)[:, :3], result.warm_start[:, 1:])
+    again = make_planner("mppi", -torch.ones(3), torch.ones(3), seed=3, **options).plan(quadratic, num_envs=2)
+    assert torch.equal(again.actions, result.actions)
+    with pytest.raises(ValueError, match="unknown MPPI select 'mean'.*best.*sample"):
+        make_planner("mppi", -torch.ones(3), torch.ones(3), select="mean")

@@ -75,13 +75,14 @@ def test_relabelled_rewards_equal_what_the_env_pays_and_goals_are_achieved_later
     assert all(np.isclose(all_achieved, g).all(axis=1).any() for g in goal)  # every goal is an achieved one
 
 
-def test_checkpoint_resume_continues_exactly_like_never_stopping():
+@pytest.mark.parametrize("acting", [{}, dict(select="sample", exploration="planner")], ids=["default", "tdmpc2"])
+def test_checkpoint_resume_continues_exactly_like_never_stopping(acting):
     """Model, optimisers, replay, counters and every random stream come back: the same weights after."""
     from agents.training import state as train_state
     from agents.training.env_setup import make_vec_env
 
     def fresh():
-        return LatentPlanningAgent(make_vec_env(point_goal_env.ENV_ID, n_envs=2, seed=0), seed=0, **TINY)
+        return LatentPlanningAgent(make_vec_env(point_goal_env.ENV_ID, n_envs=2, seed=0), seed=0, **TINY, **acting)
 
     straight = fresh().learn(200)
     straight.learn(60, reset_num_timesteps=False)
@@ -162,6 +163,10 @@ def test_bad_hyperparameters_name_the_valid_ones():
         LatentPlanningAgent(gym.make("Pendulum-v1"), horizn=3)
     with pytest.raises(ValueError, match="unknown act 'fast'"):
         LatentPlanningAgent(gym.make("Pendulum-v1"), act="fast")
+    with pytest.raises(ValueError, match="unknown exploration 'wide'.*fixed.*planner"):
+        LatentPlanningAgent(gym.make("Pendulum-v1"), exploration="wide")
+    with pytest.raises(ValueError, match="exploration='planner' uses MPPI's final spread; planner 'cem'"):
+        LatentPlanningAgent(gym.make("Pendulum-v1"), exploration="planner", planner="cem")
 
 
 def write_dataset(path, env_id: str, episodes: int):
