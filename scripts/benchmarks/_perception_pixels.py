@@ -154,7 +154,8 @@ def plot(out: pathlib.Path) -> pathlib.Path:
         steps = [step for step, _ in next(iter(seeds.values()))["curve"][:length]]
         median = np.median([[success for _, success in r["curve"][:length]] for r in seeds.values()], axis=0)
         role = "reference, goal vector given, " if variant in REFERENCES else ""
-        ax.plot(steps, median, marker="o", color=colour, label=f"{variant} ({role}median of {len(seeds)} seeds)")
+        count = f"{len(seeds)} seed" + "s" * (len(seeds) != 1)
+        ax.plot(steps, median, marker="o", color=colour, label=f"{variant} ({role}median of {count})")
     ax.axhline(0.9, color="gray", linestyle="--", linewidth=0.8)
     ax.set(xlabel="env steps", ylabel="success rate", title="PandaReach from 84x84 pixels (SAC)", ylim=(-0.05, 1.05))
     ax.legend(loc="center right", fontsize=8)  # late steps: learners near 1, the rest near 0

@@ -186,7 +186,8 @@ def plot(runs: dict[str, list[dict]], metric: str, path: pathlib.Path, title: st
             length = min(len(r["curve"]) for r in records)
             steps = [records[0]["curve"][i]["steps"] for i in range(length)]
             median = [np.median([r["curve"][i][metric] for r in records]) for i in range(length)]
-            ax.plot(steps, median, color=colour, marker="o", label=f"{algo} (median of {len(records)} seeds)")
+            seeds = f"{len(records)} seed" + "s" * (len(records) != 1)
+            ax.plot(steps, median, color=colour, marker="o", label=f"{algo} (median of {seeds})")
         ax.set(xlabel="env steps (demonstrations included)", ylabel=metric.replace("_", " "), title=title)
         ax.legend()
         fig.tight_layout()
