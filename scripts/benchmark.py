@@ -32,6 +32,10 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark section {section!r}; valid: {', '.join(available)}", file=sys.stderr)
         return 2
     sys.argv = [f"benchmark.py {section}", *rest]
+    # sections import their helpers as scripts.benchmarks._<name>: the repository root must be importable
+    root = str(HERE.parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
     runpy.run_path(str(HERE / f"{section}.py"), run_name="__main__")
     return 0
 

@@ -7,6 +7,7 @@ Sub-commands (``python scripts/benchmark.py perception <name> --help``):
   localization  3D error on random Foresight/PandaPush-v0 scenes vs the true position.
   probe         linear probe R^2 of frozen features: SSL-pretrained vs random encoders.
   pixels        PandaReach from 84x84 pixels: scratch vs SSL encoder vs intermediate representation.
+  locate        what one frame shows: a CNN trained on the true positions vs predicting their mean.
 """
 from __future__ import annotations
 
@@ -186,6 +187,43 @@ def bench_pixels(args: argparse.Namespace) -> None:
     print(verdict(table))
 
 
+def bench_locate(args: argparse.Namespace) -> None:
+    """Held-out 3-D error of a CNN trained on the true object and gripper positions, against the mean."""
+    import gymnasium as gym
+    import numpy as np
+
+    from agents.training.hyperparams import parse_overrides
+    from perception.frames import collect_frames
+    from perception.locate import fit_locator, location_errors
+    from scripts.benchmarks._perception_tasks import noisy_expert, probe_labels
+
+    env_kwargs = {"obs_mode": "rgb", "image_size": 84, **parse_overrides(args.env_kwargs)}
+    env = gym.make(args.env, max_episode_steps=args.episode_steps, **env_kwargs)
+    start = time.perf_counter()
+    data = collect_frames(env, args.frames, policy=noisy_expert(env, 0.7, args.seed), labels=probe_labels,
+                          seed=args.seed)
+    train, test = data.split(0.8)
+    print(f"{args.env} {env_kwargs}: {len(train)} training and {len(test)} held-out frames in "
+          f"{time.perf_counter() - start:.0f} s")
+    floor = (train.labels.mean(0) - test.labels).unflatten(1, (-1, 3)).norm(dim=-1)
+
+    def show(name: str, errors) -> None:
+        cells = [f"median {np.median(e) * 100:5.1f} cm, within {' / '.join(f'{t:g}' for t in args.radii)} cm "
+                 + " / ".join(f"{np.mean(e < t / 100):4.0%}" for t in args.radii) for e in errors.T.numpy()]
+        print(f"  {name:22s} object: {cells[0]}   gripper: {cells[1]}")
+
+    show("predict the mean", floor)
+    reports = set(np.linspace(0, args.steps, 4, dtype=int)[1:] - 1)
+    start = time.perf_counter()
+
+    def progress(step: int, locator) -> None:
+        if step in reports:
+            show(f"CNN, {step + 1} steps", location_errors(locator, test))
+
+    fit_locator(train, steps=args.steps, seed=args.seed, device=args.device, on_step=progress)
+    print(f"  ({time.perf_counter() - start:.0f} s of training, batch 64)")
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,6 +266,17 @@ def main(argv: list[str]) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.set_defaults(fn=bench_pixels)
+    p = sub.add_parser("locate", help=bench_locate.__doc__)
+    p.add_argument("--env", default="Foresight/PandaReach-v0")
+    p.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of obs_mode=rgb image_size=84")
+    p.add_argument("--frames", type=int, default=6000)
+    p.add_argument("--episode-steps", type=int, default=10, help="steps per collected episode (one target each)")
+    p.add_argument("--steps", type=int, default=3000, help="supervised gradient steps (batch 64)")
+    p.add_argument("--radii", type=float, nargs="+", default=[2.5, 5.0], help="error levels to report, cm")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.set_defaults(fn=bench_locate)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.fn(args)
