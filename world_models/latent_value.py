@@ -179,6 +179,9 @@ class LatentValueModel(nn.Module):
         self.q = QEnsemble(config.num_q, L + A + G, H, config.dropout, config.num_bins)
         self.two_hot = TwoHot(config.num_bins)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
+        # privileged state (training only) read back from the latent: a dense signal that teaches a
+        # pixel encoder where the small things are long before reward and value do
+        self.privileged = mlp(L, [H], coding.privileged_dim) if coding.privileged_dim else None
 
     def encode(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Observation tensors -> ``z`` ``[B, L]``."""

@@ -8,7 +8,10 @@ once and says how each observation splits:
   gymnasium's convention) are transposed here, ``[C, H, W]`` ones (batched worlds) pass through;
 - ``goal`` ``[B, G]`` and ``achieved`` ``[B, G]``: a goal dict's ``desired_goal`` and
   ``achieved_goal``. The goal stays outside the latent (it does not evolve; hindsight relabelling
-  swaps it freely), while the achieved goal is also part of ``vector``.
+  swaps it freely), while the achieved goal is also part of ``vector``;
+- ``privileged`` ``[B, P]`` float32: the dict entries named ``privileged`` (e.g. a simulator's
+  ``state`` beside its camera image). They are never model inputs: :meth:`ObservationCoding.numpy`
+  returns them only when asked (the replay, for training targets), so acting reads pixels alone.
 
 Example:
     >>> import numpy as np
@@ -23,6 +26,7 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -60,12 +64,16 @@ class ObservationCoding:
     Args:
         space: A ``Box`` (vector or image) or a flat ``Dict`` of ``Box`` entries (a goal dict
             with ``observation``/``achieved_goal``/``desired_goal``, or images beside proprioception).
+        privileged: Vector entries of a ``Dict`` space kept out of the model's inputs, coded as
+            ``privileged`` for training targets only (state the real robot will not have).
     """
 
-    def __init__(self, space: spaces.Space) -> None:
+    def __init__(self, space: spaces.Space, privileged: Sequence[str] = ()) -> None:
         self.space = space
         self.is_goal = is_goal_space(space)
         entries = self._entries(space)
+        self.privileged_keys = _check_privileged(space, entries, privileged)
+        entries = [(key, sub) for key, sub in entries if key not in self.privileged_keys]
         self.image_keys = [key for key, sub in entries if is_image_space(sub)]
         self.vector_keys = [key for key, sub in entries if not is_image_space(sub) and key != "desired_goal"]
         self.layouts = {key: image_layout(sub) for key, sub in entries if key in self.image_keys}
@@ -73,6 +81,7 @@ class ObservationCoding:
         subspaces = dict(entries)
         self.vector_dim = sum(int(np.prod(subspaces[k].shape)) for k in self.vector_keys)
         self.goal_dim = int(np.prod(space["desired_goal"].shape)) if self.is_goal else 0
+        self.privileged_dim = sum(int(np.prod(space[k].shape)) for k in self.privileged_keys)
         if not self.image_keys and not self.vector_dim:
             raise ValueError(f"observation space {space} has nothing to encode")
 
@@ -90,12 +99,16 @@ class ObservationCoding:
 
     def batch_shape(self, obs: Any) -> tuple[int, ...]:
         """Leading batch dimensions of ``obs`` (``()`` for a single observation)."""
-        key, sub = self._entries(self.space)[0]
+        key = (self.image_keys + self.vector_keys)[0]  # an entry every observation has (not a privileged one)
+        sub = self.space_of(key)
         array = self._get(obs, key)
         return array.shape[: array.ndim - len(sub.shape)]
 
-    def numpy(self, obs: Any) -> dict[str, np.ndarray]:
-        """``obs`` (one, or a batch with leading dims) -> flat-batch arrays ``{name: [B, ...]}``."""
+    def numpy(self, obs: Any, privileged: bool = False) -> dict[str, np.ndarray]:
+        """``obs`` (one, or a batch with leading dims) -> flat-batch arrays ``{name: [B, ...]}``.
+
+        ``privileged``: also return the privileged entries (training targets; acting never asks).
+        """
         batch = int(np.prod(self.batch_shape(obs), dtype=int))
         out: dict[str, np.ndarray] = {}
         if self.vector_keys:
@@ -107,6 +120,9 @@ class ObservationCoding:
         if self.is_goal:
             out["goal"] = self._get(obs, "desired_goal").reshape(batch, -1).astype(np.float32)
             out["achieved"] = self._get(obs, "achieved_goal").reshape(batch, -1).astype(np.float32)
+        if privileged and self.privileged_keys:
+            parts = [self._get(obs, k).reshape(batch, -1).astype(np.float32) for k in self.privileged_keys]
+            out["privileged"] = np.concatenate(parts, axis=1)
         return out
 
     def from_tensors(self, obs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -131,6 +147,23 @@ class ObservationCoding:
         """:meth:`numpy` as tensors on ``device`` (images stay uint8 until the network)."""
         return {name: torch.as_tensor(np.ascontiguousarray(array), device=device)
                 for name, array in self.numpy(obs).items()}
+
+
+def _check_privileged(space: spaces.Space, entries: list[tuple[str, spaces.Box]],
+                      privileged: Sequence[str]) -> list[str]:
+    """The privileged keys, sorted, after checking each names a vector entry that is not a goal."""
+    if isinstance(privileged, str):
+        privileged = [privileged]
+    if privileged and not isinstance(space, spaces.Dict):
+        raise ValueError(f"privileged entries {list(privileged)} need a Dict observation space (e.g. obs_mode "
+                         f"'rgb+state'); this one is {space}")
+    valid = sorted(key for key, sub in entries
+                   if not is_image_space(sub) and key not in ("desired_goal", "achieved_goal"))
+    for key in privileged:
+        if key not in valid:
+            raise ValueError(f"privileged entry {key!r} is not a vector entry of the observation; valid: {valid} "
+                             "(images and goals are model inputs)")
+    return sorted(privileged)
 
 
 def _chw(shape: tuple[int, ...], layout: str) -> tuple[int, int, int]:

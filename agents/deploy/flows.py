@@ -68,6 +68,7 @@ def export_run(run: str | pathlib.Path, out: str | pathlib.Path, which: str = "b
     env.close()
     model = loaded.model
     if hasattr(model, "prior_policy"):  # a planning agent ships its policy prior (planning needs the model)
+        space = model.acting_space()  # less the entries it trained on but never reads (privileged state)
         out = _write(model.prior_policy(), pathlib.Path(out), normalizer, space, model.action_space)
         reference = lambda obs: model.predict_prior(transform(obs))  # noqa: E731
     else:

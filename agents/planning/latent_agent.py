@@ -79,7 +79,7 @@ class LatentPlanningAgent(OnlineAgent):
         self.device = resolve_device(device)
         self.observation_space = observation_space or env.observation_space
         self.action_space = _check_action_space(action_space or env.action_space)
-        self.coding = ObservationCoding(self.observation_space)
+        self.coding = ObservationCoding(self.observation_space, privileged=c.privileged_keys)
         self.action_dim = int(np.prod(self.action_space.shape))
         self._low, self._high = (b.reshape(-1).astype(np.float64) for b in (self.action_space.low,
                                                                             self.action_space.high))
@@ -175,6 +175,13 @@ class LatentPlanningAgent(OnlineAgent):
         actions = self.to_env_action(self.act(observation, mode="prior")).reshape(-1, *self.action_space.shape)
         return actions[0] if single else actions
 
+    def acting_space(self) -> gym.Space:
+        """The observation layout acting reads: the env's less its privileged entries (what a robot sends)."""
+        if not self.coding.privileged_keys:
+            return self.observation_space
+        return gym.spaces.Dict({k: v for k, v in self.observation_space.spaces.items()
+                                if k not in self.coding.privileged_keys})
+
     def prior_policy(self) -> PriorPolicy:
         """The policy prior as a CPU module, observation tensors -> env actions: what ONNX export ships."""
         return PriorPolicy(self.coding, self.model, torch.as_tensor(self._low),
@@ -205,7 +212,8 @@ class LatentPlanningAgent(OnlineAgent):
         steps = 0
         for episode in read_episodes(path):
             rewards, terminations = (np.asarray(x, np.float32) for x in (episode.rewards, episode.terminations))
-            self.replay.add_episode(self.coding.numpy(episode.observations), self.to_normalised(episode.actions),
+            self.replay.add_episode(self.coding.numpy(episode.observations, privileged=True),
+                                    self.to_normalised(episode.actions),
                                     rewards, terminations)
             steps += len(episode)
         return steps
@@ -231,8 +239,9 @@ class LatentPlanningAgent(OnlineAgent):
                 terminated: np.ndarray) -> None:
         """Store E transitions, then run the updates owed (``updates_per_step`` per env step)."""
         envs = len(rewards)
-        self.replay.add(self.coding.numpy(obs), self.to_normalised(actions), rewards, self.coding.numpy(next_obs),
-                        terminated, demo=self.expert_acting)
+        code = self.coding.numpy
+        self.replay.add(code(obs, privileged=True), self.to_normalised(actions), rewards,
+                        code(next_obs, privileged=True), terminated, demo=self.expert_acting)
         if self.num_timesteps < self.config.learning_starts:
             return
         if self.learner.updates == 0:

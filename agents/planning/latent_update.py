@@ -12,6 +12,10 @@ The losses of TD-MPC2 (Hansen et al. 2024), written for our model:
    range of Q (so one entropy weight fits any reward scale), plus a small entropy bonus, plus (with
    ``bc_coef``) the squared error of its mean action on demonstrated steps, as TD3+BC does: the
    prior proposes the expert's pushes before Q has learnt that they pay.
+5. With privileged entries in the batch (``obs["privileged"]``, state a simulator knows and a robot
+   will not), a head reads them back from every encoded latent (*privileged* loss, errors scaled by
+   the batch's spread per entry): the pixel encoder learns where the target is from a dense
+   signal. Nothing at acting time reads them.
 
 Everything stays on the device: the losses come back as tensors, and are read (a host sync) only
 when the loop logs.
@@ -48,6 +52,10 @@ class UpdateConfig:
     discount: float = 0.99
     bc_coef: float = 0.0
     """Weight of behaviour cloning on the batch's demonstrated steps (``SequenceBatch.demo``)."""
+    reward_scale: float = 1.0
+    """Rewards are multiplied by this before every loss (reward, Q and planning then speak scaled units)."""
+    privileged_coef: float = 0.02
+    """Weight of the privileged-state loss (only where the batch holds ``obs["privileged"]``)."""
     precision: str = "float32"
     """``bfloat16``: the forward passes' matrix products run under autocast (losses, latents and
     weights stay float32). On this project's AVX512-BF16 CPU the products run 1.6x faster but a whole
@@ -98,7 +106,8 @@ class LatentValueLearner:
         fused = self.device.type in ("cpu", "cuda")
         self.optimiser = torch.optim.Adam([
             {"params": model.encoder.parameters(), "lr": lr * config.encoder_lr_scale},
-            {"params": [*model.dynamics.parameters(), *model.reward.parameters(), *model.q.parameters()]},
+            {"params": [*model.dynamics.parameters(), *model.reward.parameters(), *model.q.parameters(),
+                        *(model.privileged.parameters() if model.privileged is not None else ())]},
         ], lr=lr, fused=fused)
         self.policy_optimiser = torch.optim.Adam(model.policy.parameters(), lr=lr, eps=1e-5, fused=fused)
         self.scale = RunningScale(config.tau).to(self.device)
@@ -134,9 +143,11 @@ class LatentValueLearner:
         c, model = self.config, self.model
         horizon = batch.actions.shape[0]
         weights = c.rho ** torch.arange(horizon, device=batch.actions.device, dtype=torch.float32)
+        observed = {k: v for k, v in batch.obs.items() if k != "privileged"}
         with self._autocast():
-            latents = self._encode_sequence(batch.obs)
-            targets = self._td_targets(latents[1:].detach(), batch.rewards, batch.terminated, batch.goal)
+            latents = self._encode_sequence(observed)
+            rewards = batch.rewards * c.reward_scale
+            targets = self._td_targets(latents[1:].detach(), rewards, batch.terminated, batch.goal)
             z, rolled, consistency = latents[0], [], []
             for t in range(horizon):
                 rolled.append(z)
@@ -146,7 +157,7 @@ class LatentValueLearner:
             flat_z, flat_a, flat_g = zs.flatten(0, 1), batch.actions.flatten(0, 1), batch.goal.repeat(horizon, 1)
             two_hot = model.two_hot
             reward_logits = model.reward_logits(flat_z, flat_a, flat_g)
-            reward_error = two_hot.loss(reward_logits, batch.rewards.flatten()).view(horizon, -1).mean(1)
+            reward_error = two_hot.loss(reward_logits, rewards.flatten()).view(horizon, -1).mean(1)
             q_logits = model.q_logits(flat_z, flat_a, flat_g)  # [M, H * B, K]
             q_targets = targets.flatten().expand(q_logits.shape[0], -1)
             q_error = two_hot.loss(q_logits, q_targets).view(-1, horizon, batch.actions.shape[1])
@@ -155,6 +166,9 @@ class LatentValueLearner:
                   "value": (weights * q_error.mean((0, 2))).sum() / horizon}
         total = (c.consistency_coef * losses["consistency"] + c.reward_coef * losses["reward"]
                  + c.value_coef * losses["value"])
+        if model.privileged is not None and "privileged" in batch.obs:
+            losses["privileged"] = self._privileged_error(latents, batch.obs["privileged"])
+            total = total + c.privileged_coef * losses["privileged"]
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
         losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(self._model_parameters(), c.grad_clip, foreach=True)
@@ -163,6 +177,14 @@ class LatentValueLearner:
         model.update_target(c.tau)
         self.updates += 1
         return {k: v.detach() for k, v in losses.items()}
+
+    def _privileged_error(self, latents: torch.Tensor, privileged: torch.Tensor) -> torch.Tensor:
+        """Mean squared error of the head's reading of latents ``[H + 1, B, L]`` against ``[H + 1, B, P]``,
+        each entry in units of its spread in the batch (at least 1 cm or 0.01 of its unit)."""
+        with self._autocast():
+            predicted = self.model.privileged(latents).float()
+        spread = privileged.flatten(0, 1).std(0).clamp_min(0.01)
+        return ((predicted - privileged) / spread).pow(2).mean()
 
     def _model_parameters(self) -> list[torch.nn.Parameter]:
         return [p for group in self.optimiser.param_groups for p in group["params"]]

@@ -64,7 +64,9 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
     from agents.evaluation.curves import learning_curve
     hyperparams = preset(algo, args.env, overrides)
     env_kwargs = {**hyperparams.pop("env_kwargs", {}), **env_kwargs}
-    make_env: Callable[[], gym.Env] = lambda: gym.make(args.env, **env_kwargs)  # noqa: E731
+    privileged = hyperparams.get("privileged_keys") or ()
+    privileged = [privileged] if isinstance(privileged, str) else list(privileged)
+    make_env: Callable[[], gym.Env] = lambda: hide(gym.make(args.env, **env_kwargs), privileged)  # noqa: E731
     metric = metric_of(make_env())
     print(f"{algo} seed {seed}: {steps} steps on {args.env} {env_kwargs}, {hyperparams}", flush=True)
     agent = make_agent(algo, args.env, env_kwargs, hyperparams, seed)
@@ -84,6 +86,17 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
     if args.save_agents:
         agent.save(path.with_suffix(".agent"))
         print(f"  saved the agent to {path.with_suffix('.agent')}", flush=True)
+
+
+def hide(env: gym.Env, keys: list[str]) -> gym.Env:
+    """``env`` with the dict entries ``keys`` reading NaN: evaluation shows what an agent does without
+    the privileged state it trained on (one that read it would act on NaN and fail visibly)."""
+    if not keys:
+        return env
+
+    def blank(obs: dict) -> dict:
+        return {k: (np.full_like(v, np.nan) if k in keys else v) for k, v in obs.items()}
+    return gym.wrappers.TransformObservation(env, blank, env.observation_space)
 
 
 def metric_of(env: gym.Env) -> str:

@@ -4,6 +4,8 @@ Stands in for a camera task where a test must learn from pixels in seconds: the 
 the green target are 4x4 squares, the reward is the negative distance (dense), so an agent that
 reads positions from its image and moves towards the target beats random actions. With
 ``fixed_target=True`` only the point moves between episodes: a task a unit test learns in seconds.
+With ``privileged_state=True`` observations are a dict: the ``image`` and a ``state`` holding both
+positions (what a simulator knows and a camera-only robot would not).
 """
 from __future__ import annotations
 
@@ -21,9 +23,13 @@ class PointImageEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, render_mode: str | None = None, channels_first: bool = False,
-                 fixed_target: bool = False) -> None:
+                 fixed_target: bool = False, privileged_state: bool = False) -> None:
         shape = (3, SIZE, SIZE) if channels_first else (SIZE, SIZE, 3)
         self.observation_space = spaces.Box(0, 255, shape, np.uint8)
+        if privileged_state:
+            self.observation_space = spaces.Dict({"image": self.observation_space,
+                                                  "state": spaces.Box(-1.0, 1.0, (4,), np.float32)})
+        self.privileged_state = privileged_state
         self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.render_mode, self.channels_first, self.fixed_target = render_mode, channels_first, fixed_target
 
@@ -38,9 +44,12 @@ class PointImageEnv(gym.Env):
             frame[y:y + 4, x:x + 4, channel] = 255
         return frame
 
-    def _obs(self) -> np.ndarray:
+    def _obs(self) -> np.ndarray | dict[str, np.ndarray]:
         frame = self.render()
-        return frame.transpose(2, 0, 1).copy() if self.channels_first else frame
+        image = frame.transpose(2, 0, 1).copy() if self.channels_first else frame
+        if self.privileged_state:
+            return {"image": image, "state": np.concatenate([self.pos, self.target]).astype(np.float32)}
+        return image
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

@@ -124,6 +124,58 @@ def test_prior_exports_to_onnx_and_matches_for_images(tmp_path):
     assert error < 1e-4
 
 
+def test_privileged_state_teaches_the_latent_but_acting_and_export_read_pixels_alone(tmp_path):
+    """The state rides in the replay as a training target; predict, the prior and ONNX never read it."""
+    from agents.deploy.export import export_onnx, verify_export
+    from agents.deploy.flows import sample_observations
+    from agents.deploy.runtime import load_policy
+
+    env = gym.make(point_image_env.ENV_ID, privileged_state=True)
+    agent = LatentPlanningAgent(env, seed=0, privileged_keys=["state"], privileged_coef=1.0, **{
+        **TINY, "image_encoder": "keypoints", "image_features": 16, "learning_rate": 1e-3})
+    assert agent.coding.vector_dim == 0 and agent.coding.privileged_dim == 4
+    agent.learn(101)  # the first update: error of a barely trained head
+    batch = agent.replay.sample(256, agent.device)
+    with torch.no_grad():
+        before = float(agent.learner._privileged_error(agent.model.encode({"image:image": batch.obs["image:image"][0]}),
+                                                       batch.obs["privileged"][0]))
+    agent.learn(150, reset_num_timesteps=False)
+    with torch.no_grad():
+        after = float(agent.learner._privileged_error(agent.model.encode({"image:image": batch.obs["image:image"][0]}),
+                                                      batch.obs["privileged"][0]))
+    assert after < 0.5 * before, (before, after)  # the latent now holds where the point and target are
+
+    obs = env.reset(seed=3)[0]
+    hidden = {"image": obs["image"], "state": np.full(4, np.nan, np.float32)}
+    actions = []
+    for observation in (obs, hidden, {"image": obs["image"]}):
+        agent.reseed(7)
+        agent.planner.reset()
+        actions.append((agent.predict(observation)[0], agent.predict_prior(observation)))
+    for planned, prior in actions[1:]:
+        np.testing.assert_array_equal(planned, actions[0][0])
+        np.testing.assert_array_equal(prior, actions[0][1])
+    assert list(agent.acting_space().spaces) == ["image"]
+    path = export_onnx(agent.prior_policy(), tmp_path / "prior.onnx", agent.acting_space(), env.action_space)
+    error = verify_export(agent.predict_prior, load_policy(path), sample_observations(agent.acting_space(), 8))
+    assert error < 1e-4
+
+
+@pytest.mark.parametrize("privileged, message", [
+    (["velocity"], "not a vector entry of the observation; valid: \\['state'\\]"),
+    (["image"], "not a vector entry"),
+    ("state,", "not a vector entry"),
+])
+def test_privileged_entries_must_name_vector_entries_of_a_dict(privileged, message):
+    space = gym.make(point_image_env.ENV_ID, privileged_state=True).observation_space
+    with pytest.raises(ValueError, match=message):
+        LatentPlanningAgent(None, observation_space=space, action_space=spaces.Box(-1, 1, (2,)),
+                            privileged_keys=privileged)
+    with pytest.raises(ValueError, match="need a Dict observation space"):
+        LatentPlanningAgent(None, observation_space=spaces.Box(-1, 1, (3,)), action_space=spaces.Box(-1, 1, (2,)),
+                            privileged_keys=["state"])
+
+
 def test_vec_env_plans_for_every_env_at_once():
     from agents.training.env_setup import make_vec_env
 

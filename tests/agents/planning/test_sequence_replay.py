@@ -93,3 +93,23 @@ def test_an_unknown_precision_is_refused_naming_the_valid_ones():
     model = LatentValueModel(ObservationCoding(spaces.Box(-1, 1, (3,))), 1, LatentValueConfig(latent_dim=16))
     with pytest.raises(ValueError, match="unknown precision 'half'.*float32.*bfloat16"):
         LatentValueLearner(model, UpdateConfig(precision="half"), torch.Generator())
+
+
+def test_reward_scale_multiplies_what_the_reward_head_learns():
+    """Rewards are scaled before the losses: the head heads for 10 x the env's -1 (unscaled it would sit
+    near -1; after 150 updates it is most of the way to -10)."""
+    torch.manual_seed(0)
+    replay = filled_replay(0.0, 0.0)
+    coding = ObservationCoding(spaces.Dict({
+        "observation": spaces.Box(-5, 5, (2,)), "desired_goal": spaces.Box(-5, 5, (2,)),
+        "achieved_goal": spaces.Box(-5, 5, (2,))}))
+    model = LatentValueModel(coding, 2, LatentValueConfig(latent_dim=16, hidden_dim=32, num_q=2))
+    learner = LatentValueLearner(model, UpdateConfig(reward_scale=10.0, learning_rate=1e-3), torch.Generator())
+    for _ in range(150):
+        learner.update(replay.sample(64, torch.device("cpu")))
+    batch = replay.sample(256, torch.device("cpu"))
+    with torch.no_grad():
+        z = model.encode({k: v[0] for k, v in batch.obs.items()})
+        predicted = model.rewards(z, batch.actions[0], batch.goal)
+    assert bool((batch.rewards[0] == -1).all())
+    assert -11.0 < float(predicted.mean()) < -5.0, float(predicted.mean())
