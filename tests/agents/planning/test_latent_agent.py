@@ -136,13 +136,15 @@ def test_privileged_state_teaches_the_latent_but_acting_and_export_read_pixels_a
     assert agent.coding.vector_dim == 0 and agent.coding.privileged_dim == 4
     agent.learn(101)  # the first update: error of a barely trained head
     batch = agent.replay.sample(256, agent.device)
-    with torch.no_grad():
-        before = float(agent.learner._privileged_error(agent.model.encode({"image:image": batch.obs["image:image"][0]}),
-                                                       batch.obs["privileged"][0]))
+
+    def error() -> float:
+        with torch.no_grad():
+            z = agent.model.encode({"image:image": batch.obs["image:image"][0]})
+            return float(agent.learner._privileged_error(z, batch.obs["privileged"][0]))
+
+    before = error()
     agent.learn(150, reset_num_timesteps=False)
-    with torch.no_grad():
-        after = float(agent.learner._privileged_error(agent.model.encode({"image:image": batch.obs["image:image"][0]}),
-                                                      batch.obs["privileged"][0]))
+    after = error()
     assert after < 0.5 * before, (before, after)  # the latent now holds where the point and target are
 
     obs = env.reset(seed=3)[0]
