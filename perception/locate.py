@@ -68,7 +68,7 @@ def fit_locator(train: FrameDataset, steps: int = 3000, batch_size: int = 64, le
     generator = torch.Generator().manual_seed(seed)
     for step in range(steps):
         index = torch.randint(len(train), (batch_size,), generator=generator)
-        goal = ((labels[index].to(target) - locator.mean) / locator.std)
+        goal = (labels[index].to(target) - locator.mean) / locator.std
         loss = (locator.standardised(train.frames[index].to(target)) - goal).pow(2).mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -78,13 +78,18 @@ def fit_locator(train: FrameDataset, steps: int = 3000, batch_size: int = 64, le
     return locator.eval()
 
 
+def point_errors(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Euclidean error ``[M, L // 3]`` of each 3-D point, label columns ``[M, L]`` taken three at a time."""
+    if labels.shape[1] % 3:
+        raise ValueError(f"labels hold {labels.shape[1]} columns; location errors read them as xyz points "
+                         "(a multiple of 3)")
+    return (predicted - labels).unflatten(1, (-1, 3)).norm(dim=-1)
+
+
 @torch.no_grad()
 def location_errors(locator: Locator, test: FrameDataset, batch_size: int = 256) -> torch.Tensor:
-    """Euclidean error ``[M, L // 3]`` of each 3-D point (label columns taken three at a time), metres."""
-    if test.labels.shape[1] % 3:
-        raise ValueError(f"labels hold {test.labels.shape[1]} columns; location_errors reads them as xyz points "
-                         "(a multiple of 3)")
+    """Held-out errors ``[M, L // 3]`` of the locator's points (:func:`point_errors`), metres."""
     device = locator.mean.device
     predicted = torch.cat([locator(test.frames[i:i + batch_size].to(device)).cpu()
                            for i in range(0, len(test), batch_size)])
-    return (predicted - test.labels).unflatten(1, (-1, 3)).norm(dim=-1)
+    return point_errors(predicted, test.labels)

@@ -64,12 +64,11 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
     from agents.evaluation.curves import learning_curve
     hyperparams = preset(algo, args.env, overrides)
     env_kwargs = {**hyperparams.pop("env_kwargs", {}), **env_kwargs}
-    privileged = hyperparams.get("privileged_keys") or ()
-    privileged = [privileged] if isinstance(privileged, str) else list(privileged)
-    make_env: Callable[[], gym.Env] = lambda: hide(gym.make(args.env, **env_kwargs), privileged)  # noqa: E731
-    metric = metric_of(make_env())
     print(f"{algo} seed {seed}: {steps} steps on {args.env} {env_kwargs}, {hyperparams}", flush=True)
     agent = make_agent(algo, args.env, env_kwargs, hyperparams, seed)
+    privileged = list(getattr(getattr(agent, "coding", None), "privileged_keys", ()))  # as the agent parsed them
+    make_env: Callable[[], gym.Env] = lambda: hide(gym.make(args.env, **env_kwargs), privileged)  # noqa: E731
+    metric = metric_of(make_env())
     start = time.perf_counter()
     curve = learning_curve(agent, make_env, steps, args.eval_every or max(steps // 10, 1), args.eval_episodes,
                            log=lambda line: print(line, flush=True))

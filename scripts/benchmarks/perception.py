@@ -194,7 +194,7 @@ def bench_locate(args: argparse.Namespace) -> None:
 
     from agents.training.hyperparams import parse_overrides
     from perception.frames import collect_frames
-    from perception.locate import fit_locator, location_errors
+    from perception.locate import fit_locator, location_errors, point_errors
     from scripts.benchmarks._perception_tasks import noisy_expert, probe_labels
 
     env_kwargs = {"obs_mode": "rgb", "image_size": 84, **parse_overrides(args.env_kwargs)}
@@ -205,7 +205,7 @@ def bench_locate(args: argparse.Namespace) -> None:
     train, test = data.split(0.8)
     print(f"{args.env} {env_kwargs}: {len(train)} training and {len(test)} held-out frames in "
           f"{time.perf_counter() - start:.0f} s")
-    floor = (train.labels.mean(0) - test.labels).unflatten(1, (-1, 3)).norm(dim=-1)
+    floor = point_errors(train.labels.mean(0).expand_as(test.labels), test.labels)
 
     def show(name: str, errors) -> None:
         cells = [f"median {np.median(e) * 100:5.1f} cm, within {' / '.join(f'{t:g}' for t in args.radii)} cm "
