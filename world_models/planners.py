@@ -94,9 +94,11 @@ class MPPIConfig:
     num_elites: int = 64
     """Only the best sequences are weighted (TD-MPC2's trick against a long tail of bad samples)."""
     select: str = "best"
-    """What a call returns: ``best`` (the top-scored sequence of any iteration) or ``sample`` (one
+    """What a call returns: ``best`` (the top-scored sequence of any iteration), ``sample`` (one
     of the last iteration's elites drawn by its weights, warm-starting from their mean, as TD-MPC2
-    does: under a learnt value the top score is the most overestimated sequence, not the best)."""
+    does: under a learnt value the top score is the most overestimated sequence, not the best) or
+    ``mean`` (the elites' weighted mean, MPPI's own answer: where scores barely differ, as at a goal
+    that every action keeps, it averages the samples' noise away instead of acting on it)."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,7 @@ class CEMPlanner(Planner):
         return PlanResult(actions, score, evaluations)
 
 
-MPPI_SELECT = ("best", "sample")
+MPPI_SELECT = ("best", "sample", "mean")
 
 
 class MPPIPlanner(Planner):
@@ -307,6 +309,8 @@ class MPPIPlanner(Planner):
             pick = torch.multinomial(weights[..., 0, 0], 1, generator=self.generator)  # [E, 1]
             chosen = torch.gather(elites, 1, pick[..., None, None].expand(-1, -1, *elites.shape[2:]))[:, 0]
             return PlanResult(chosen, torch.gather(top, 1, pick)[:, 0], evaluations, std, warm_start=mean)
+        if cfg.select == "mean":  # its score: the weighted elites' expected return
+            return PlanResult(mean, (weights[..., 0, 0] * top).sum(dim=1), evaluations, std)
         return PlanResult(best_actions, best_score, evaluations, std)
 
 

@@ -9,6 +9,9 @@ Sections (``--what``):
           built by the same factory from their YAML presets, at equal env steps (demonstration steps
           count), over several seeds; each seed's curve and final per-episode scores land in
           ``--out`` as JSON (a finished seed is skipped on rerun, so runs can be split across processes).
+  acting  a saved agent of each seed (``learn --save-agents``) acts with every MPPI ``select`` and with
+          the prior alone on the final evaluation's seeded episodes: success, return, final and closest
+          goal distance, paired against the select it trained with.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
@@ -16,6 +19,7 @@ Sections (``--what``):
     python scripts/benchmark.py latent --what learn --env Pendulum-v1 --steps 4000 --peer-steps 20000 --seeds 0 1 2
     python scripts/benchmark.py latent --what learn --env Foresight/PandaPush-v0 --steps 100000 --seeds 0 1 2
     python scripts/benchmark.py latent --what report --env Pendulum-v1
+    python scripts/benchmark.py latent --what acting --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
 """
 from __future__ import annotations
 
@@ -124,6 +128,13 @@ def learn(args: argparse.Namespace) -> None:
                 continue
             learn_one(algo, args, env_kwargs, overrides, steps, seed, path)
     report(args)
+
+
+def acting(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from scripts.benchmarks._latent_acting import acting as compare
+    torch.set_num_threads(args.threads)
+    compare(args, results_folder(args), lambda env_kwargs, keys: hide(gym.make(args.env, **env_kwargs), keys))
 
 
 # ----------------------------------------------------------------------------- report
@@ -266,7 +277,7 @@ def speed(args: argparse.Namespace) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=("speed", "learn", "report"), default="speed")
+    parser.add_argument("--what", choices=("speed", "learn", "report", "acting"), default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
     parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
@@ -292,7 +303,7 @@ def main(argv: list[str]) -> int:
     import importlib
     for name in args.gym_packages:
         importlib.import_module(name)
-    {"speed": speed, "learn": learn, "report": report}[args.what](args)
+    {"speed": speed, "learn": learn, "report": report, "acting": acting}[args.what](args)
     return 0
 
 

@@ -115,5 +115,17 @@ def test_mppi_sample_draws_an_elite_and_warm_starts_from_their_mean():
     assert torch.allclose(planner.initial_mean(2)[:, :3], result.warm_start[:, 1:])
     again = make_planner("mppi", -torch.ones(3), torch.ones(3), seed=3, **options).plan(quadratic, num_envs=2)
     assert torch.equal(again.actions, result.actions)
-    with pytest.raises(ValueError, match="unknown MPPI select 'mean'.*best.*sample"):
-        make_planner("mppi", -torch.ones(3), torch.ones(3), select="mean")
+    with pytest.raises(ValueError, match="unknown MPPI select 'median'.*best.*sample.*mean"):
+        make_planner("mppi", -torch.ones(3), torch.ones(3), select="median")
+
+
+def test_mppi_mean_averages_away_noise_where_every_sequence_scores_the_same():
+    flat = lambda actions: torch.zeros(actions.shape[:2])  # noqa: E731  (a goal every action keeps)
+    options = dict(horizon=3, num_candidates=128, iterations=4, num_elites=32, init_std=1.0)  # lmpc's
+    best, mean = (make_planner("mppi", -torch.ones(2), torch.ones(2), seed=1, select=s, **options)
+                  .plan(flat, num_envs=100).actions[:, 0] for s in ("best", "mean"))
+    assert float(mean.abs().mean()) < 0.25 and float(best.abs().mean()) > 0.6  # best acts on a sample's noise
+    found = make_planner("mppi", -torch.ones(3), torch.ones(3), seed=3, select="mean", horizon=4,
+                         num_candidates=200, iterations=6, min_std=0.01).plan(quadratic, num_envs=2)
+    assert torch.allclose(found.actions, TARGETS[:, None].expand(-1, 4, -1), atol=0.08)  # and still optimises
+    assert found.score.shape == (2,)
