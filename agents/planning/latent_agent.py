@@ -115,7 +115,7 @@ class LatentPlanningAgent(OnlineAgent):
             raise ValueError("a goal-dict env needs a batched compute_reward(achieved, desired, info) for hindsight "
                              "relabelling; this env has none (set her_ratio=0 with a non-goal observation)")
         return SequenceReplay(self.config.buffer_size, num_envs, self.config.horizon, compute_reward,
-                              self.config.her_ratio, self.seed, self.config.demo_ratio)
+                              self.config.her_ratio, self.seed, self.config.demo_ratio, self.config.bc_relabelled)
 
     # ----------------------------------------------------------------- actions
     def to_env_action(self, normalised: np.ndarray) -> np.ndarray:

@@ -87,6 +87,10 @@ class LatentAgentConfig:
     """Fraction of every batch drawn from demonstration steps (MoDem oversamples them: 0.25-0.5)."""
     bc_coef: float = 0.0
     """Weight of behaviour cloning of demonstrated actions in the prior's loss (its Q term is ~1 in scale)."""
+    bc_relabelled: bool = False
+    """Clone demonstrated actions under hindsight goals too (GCSL), not only under the goal the
+    demonstrator pursued: with ``her_ratio`` 0.8 and ``demo_ratio`` 0.25 only 5% of a batch is cloned
+    otherwise. The action still leads towards where the demonstration went next."""
     # --- planning and acting
     planner: str = "mppi"
     """``mppi`` or ``cem`` (sampling planners: they take the prior's proposals)."""

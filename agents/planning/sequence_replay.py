@@ -57,16 +57,21 @@ class SequenceReplay:
         her_ratio: Fraction of sampled sub-sequences whose goal is relabelled.
         seed: Seeds sampling.
         demo_ratio: Fraction of each batch drawn from demonstration steps while any are held.
+        clone_relabelled: Flag demonstrated steps for cloning under relabelled goals too (GCSL: the
+            demonstrator's action does lead to the state it later reached); ``False`` flags only
+            those whose goal is the one the demonstrator pursued.
     """
 
     def __init__(self, capacity: int, num_envs: int, horizon: int, compute_reward: RewardFn | None = None,
-                 her_ratio: float = 0.8, seed: int = 0, demo_ratio: float = 0.0) -> None:
+                 her_ratio: float = 0.8, seed: int = 0, demo_ratio: float = 0.0,
+                 clone_relabelled: bool = False) -> None:
         if not 0.0 <= demo_ratio <= 1.0:
             raise ValueError(f"demo_ratio must lie in [0, 1], got {demo_ratio}")
         if capacity < num_envs * (horizon + 1):
             raise ValueError(f"capacity {capacity} is below num_envs * (horizon + 1) = {num_envs * (horizon + 1)}")
         self.rows, self.num_envs, self.horizon = capacity // num_envs, num_envs, horizon
         self.compute_reward, self.her_ratio, self.demo_ratio = compute_reward, her_ratio, demo_ratio
+        self.clone_relabelled = clone_relabelled
         self.rng = np.random.default_rng(seed)
         self.data: dict[str, np.ndarray] = {}
         self.pos, self.size = 0, 0
@@ -186,7 +191,8 @@ class SequenceReplay:
         else:
             goal, relabelled = np.zeros((batch_size, 0), np.float32), np.zeros(batch_size, dtype=bool)
             rewards = self.data["reward"][steps, cols[None]]
-        demo = (self.data["demo"][steps, cols[None]] & ~relabelled[None]).astype(np.float32)
+        cloned = self.data["demo"][steps, cols[None]]
+        demo = (cloned if self.clone_relabelled else cloned & ~relabelled[None]).astype(np.float32)
         def put(x: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(np.ascontiguousarray(x), device=device)
         return SequenceBatch({n: put(v) for n, v in obs.items()}, put(self.data["action"][steps, cols[None]]),

@@ -1,5 +1,6 @@
-"""The latent agent's sequence replay: demonstrations are oversampled and flagged for cloning only
-where their goal was kept, and behaviour cloning pulls the prior's mean onto demonstrated actions."""
+"""The latent agent's sequence replay: demonstrations are oversampled and flagged for cloning where
+their goal was kept (or under hindsight goals too, GCSL), and behaviour cloning pulls the prior's
+mean onto demonstrated actions."""
 import numpy as np
 import pytest
 import torch
@@ -25,9 +26,11 @@ def episode(rng: np.random.Generator, length: int = 20) -> tuple[dict[str, np.nd
     return obs, np.clip(goal[:-1] - positions[:-1], -1, 1).astype(np.float32)
 
 
-def filled_replay(demo_ratio: float, her_ratio: float, demos: int = 2, others: int = 30) -> SequenceReplay:
+def filled_replay(demo_ratio: float, her_ratio: float, demos: int = 2, others: int = 30,
+                  clone_relabelled: bool = False) -> SequenceReplay:
     """``demos`` demonstration episodes and ``others`` ordinary ones, all in column 0."""
-    replay = SequenceReplay(10_000, 1, HORIZON, sparse_reward, her_ratio=her_ratio, seed=0, demo_ratio=demo_ratio)
+    replay = SequenceReplay(10_000, 1, HORIZON, sparse_reward, her_ratio=her_ratio, seed=0, demo_ratio=demo_ratio,
+                            clone_relabelled=clone_relabelled)
     rng = np.random.default_rng(0)
     for i in range(demos + others):
         obs, actions = episode(rng)
@@ -56,6 +59,13 @@ def test_demo_flags_only_steps_whose_goal_was_kept():
     assert kept.demo.shape == (HORIZON, 64) and bool((kept.demo == 1).all())
     assert bool((relabelled.demo == 0).all())
 
+
+
+def test_clone_relabelled_flags_demonstrated_steps_under_hindsight_goals_too():
+    """GCSL: the demonstrator's action led to the state it later reached, so it is cloned for that goal."""
+    batch = filled_replay(1.0, 1.0, clone_relabelled=True).sample(64, torch.device("cpu"))
+    assert bool((batch.demo == 1).all())
+    assert not torch.equal(batch.goal, filled_replay(1.0, 0.0).sample(64, torch.device("cpu")).goal)  # relabelled
 
 def test_demo_ratio_outside_0_1_is_refused():
     with pytest.raises(ValueError, match="demo_ratio"):
