@@ -12,6 +12,8 @@ Sections (``--what``):
   acting  a saved agent of each seed (``learn --save-agents``) acts with every MPPI ``select`` and with
           the prior alone on the final evaluation's seeded episodes: success, return, final and closest
           goal distance, paired against the select it trained with.
+  value   a saved agent's reward and Q heads along scripted-expert episodes (goal envs): does Q rank
+          the expert's action above zero, the prior's and the reversed one, by goal distance.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
@@ -20,6 +22,7 @@ Sections (``--what``):
     python scripts/benchmark.py latent --what learn --env Foresight/PandaPush-v0 --steps 100000 --seeds 0 1 2
     python scripts/benchmark.py latent --what report --env Pendulum-v1
     python scripts/benchmark.py latent --what acting --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
+    python scripts/benchmark.py latent --what value --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
 """
 from __future__ import annotations
 
@@ -135,6 +138,14 @@ def acting(args: argparse.Namespace) -> None:
     from scripts.benchmarks._latent_acting import acting as compare
     torch.set_num_threads(args.threads)
     compare(args, results_folder(args), lambda env_kwargs, keys: hide(gym.make(args.env, **env_kwargs), keys))
+
+
+
+def value(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from scripts.benchmarks._latent_value_probe import value_probe
+    torch.set_num_threads(args.threads)
+    value_probe(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
 
 
 # ----------------------------------------------------------------------------- report
@@ -277,7 +288,7 @@ def speed(args: argparse.Namespace) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=("speed", "learn", "report", "acting"), default="speed")
+    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value"), default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
     parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
@@ -303,7 +314,7 @@ def main(argv: list[str]) -> int:
     import importlib
     for name in args.gym_packages:
         importlib.import_module(name)
-    {"speed": speed, "learn": learn, "report": report, "acting": acting}[args.what](args)
+    {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value}[args.what](args)
     return 0
 
 

@@ -1,0 +1,67 @@
+"""What a saved ``lmpc`` agent's reward and Q heads say along its env's scripted-expert episodes.
+
+Planning needs Q to rank actions, not only states: at each expert step this compares the Q ensemble's
+mean for the expert's action, zero action, the prior's action and the expert's action reversed,
+binned by goal distance, and the reward head within and outside the success radius (reward 0).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+from collections.abc import Callable
+from functools import partial
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+DISTANCE_BINS = (0.0, 0.3, 0.6, 1.0, 1.5, np.inf)
+
+
+def probe(path: pathlib.Path, make_env: Callable[[], gym.Env], episodes: int, seed: int = 20_000) -> np.ndarray:
+    """Rows ``[steps, 8]``: goal distance, env reward, predicted reward, Q(expert), Q(zero), Q(prior), Q(-expert)."""
+    from agents.planning.latent_agent import LatentPlanningAgent
+    agent = LatentPlanningAgent.load(path, device="cpu")
+    env, rows = make_env(), []
+    for episode in range(episodes):
+        obs, done = env.reset(seed=seed + episode)[0], False
+        while not done:
+            expert = np.asarray(env.get_wrapper_attr("scripted_action")(), dtype=np.float32)
+            with torch.no_grad():
+                tensors = agent.coding.tensors(obs, agent.device)
+                z, goal = agent.model.encode(tensors), tensors["goal"]
+                towards = torch.as_tensor(agent.to_normalised(expert[None]))
+                actions = (towards, torch.zeros_like(towards), agent.model.pi(z, goal, deterministic=True)[0], -towards)
+                qs = [agent.model.qs(z, a, goal).mean().item() for a in actions]
+                predicted = agent.model.rewards(z, towards, goal).item()
+            distance = float(np.linalg.norm(obs["achieved_goal"] - obs["desired_goal"]))
+            obs, reward, terminated, truncated, _ = env.step(expert)
+            rows.append((distance, reward, predicted, *qs))
+            done = terminated or truncated
+    env.close()
+    return np.array(rows)
+
+
+def value_probe(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[dict], gym.Env]) -> None:
+    """Every saved ``lmpc_s<seed>.agent`` in ``folder`` (a goal env with a scripted expert)."""
+    for seed in args.seeds:
+        path = folder / f"lmpc_s{seed}.agent"
+        if not path.exists():
+            print(f"{path} missing: run --what learn with --save-agents first")
+            continue
+        env_kwargs = json.loads(path.with_suffix(".json").read_text())["env_kwargs"]
+        rows = probe(path, partial(make_env, env_kwargs), args.eval_episodes)
+        distance, reward, predicted, expert, zero, prior, reverse = rows.T
+        success = reward == reward.max()
+        print(f"  seed {seed}, {len(rows)} expert steps: predicted reward {predicted[success].mean():.3f} where the "
+              f"env paid {reward.max():.0f}, {predicted[~success].mean():.3f} elsewhere; corr(Q(expert), -distance) "
+              f"{np.corrcoef(expert, -distance)[0, 1]:.2f}; Q(expert) > Q(zero) in {(expert > zero).mean():.0%}, "
+              f"> Q(prior) {(expert > prior).mean():.0%}, > Q(reversed) {(expert > reverse).mean():.0%} of steps")
+        for low, high in zip(DISTANCE_BINS[:-1], DISTANCE_BINS[1:], strict=True):
+            inside = (distance >= low) & (distance < high)
+            if inside.any():
+                wins = (expert[inside] > reverse[inside]).mean()
+                print(f"    distance [{low}, {high}) m, {inside.sum()} steps: Q expert {expert[inside].mean():.2f}, "
+                      f"zero {zero[inside].mean():.2f}, prior {prior[inside].mean():.2f}, reversed "
+                      f"{reverse[inside].mean():.2f}; expert > reversed in {wins:.0%}")
