@@ -2,7 +2,9 @@
 
 Planning needs Q to rank actions, not only states: at each expert step this compares the Q ensemble's
 mean for the expert's action, zero action, the prior's action and the expert's action reversed,
-binned by goal distance, and the reward head within and outside the success radius (reward 0).
+binned by goal distance, and the reward head where the env paid its top reward and elsewhere
+(with sparse rewards: inside the success radius and outside it). ``--eval-episodes`` sets the
+number of expert episodes.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ DISTANCE_BINS = (0.0, 0.3, 0.6, 1.0, 1.5, np.inf)
 
 
 def probe(path: pathlib.Path, make_env: Callable[[], gym.Env], episodes: int, seed: int = 20_000) -> np.ndarray:
-    """Rows ``[steps, 8]``: goal distance, env reward, predicted reward, Q(expert), Q(zero), Q(prior), Q(-expert)."""
+    """Rows ``[steps, 7]``: goal distance, env reward, predicted reward, Q(expert), Q(zero), Q(prior), Q(-expert)."""
     from agents.planning.latent_agent import LatentPlanningAgent
     agent = LatentPlanningAgent.load(path, device="cpu")
     env, rows = make_env(), []

@@ -140,7 +140,6 @@ def acting(args: argparse.Namespace) -> None:
     compare(args, results_folder(args), lambda env_kwargs, keys: hide(gym.make(args.env, **env_kwargs), keys))
 
 
-
 def value(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
     from scripts.benchmarks._latent_value_probe import value_probe
