@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -76,6 +76,16 @@ def act_variants(path: pathlib.Path, episodes: int, make_env: Callable[[], gym.E
     return rows
 
 
+def saved_agents(folder: pathlib.Path, seeds: list[int]) -> Iterator[tuple[int, pathlib.Path, dict[str, Any]]]:
+    """(seed, agent path, env kwargs of its run) for each seed whose ``lmpc_s<seed>.agent`` was saved."""
+    for seed in seeds:
+        path = folder / f"lmpc_s{seed}.agent"
+        if not path.exists():
+            print(f"{path} missing: run --what learn with --save-agents first")
+            continue
+        yield seed, path, json.loads(path.with_suffix(".json").read_text())["env_kwargs"]
+
+
 def acting(args: argparse.Namespace, folder: pathlib.Path,
            make_env: Callable[[dict[str, Any], list[str]], gym.Env]) -> None:
     """Every saved ``lmpc_s<seed>.agent`` in ``folder``: its acting variants, paired against its own select.
@@ -84,13 +94,8 @@ def acting(args: argparse.Namespace, folder: pathlib.Path,
     from agents.evaluation.statistics import bootstrap_ci
     from agents.planning.latent_agent import LatentPlanningAgent
     pooled: dict[str, list[np.ndarray]] = {}
-    for seed in args.seeds:
-        path = folder / f"lmpc_s{seed}.agent"
-        if not path.exists():
-            print(f"{path} missing: run --what learn with --save-agents first")
-            continue
+    for seed, path, env_kwargs in saved_agents(folder, args.seeds):
         agent = LatentPlanningAgent.load(path, device="cpu")
-        env_kwargs = json.loads(path.with_suffix(".json").read_text())["env_kwargs"]
         print(f"  seed {seed} (trained with select={agent.config.select}), {args.final_episodes} episodes:", flush=True)
         rows = act_variants(path, args.final_episodes,
                             partial(make_env, env_kwargs, list(agent.coding.privileged_keys)))

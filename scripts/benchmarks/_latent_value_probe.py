@@ -9,7 +9,6 @@ number of expert episodes.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 from collections.abc import Callable
 from functools import partial
@@ -47,12 +46,8 @@ def probe(path: pathlib.Path, make_env: Callable[[], gym.Env], episodes: int, se
 
 def value_probe(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[dict], gym.Env]) -> None:
     """Every saved ``lmpc_s<seed>.agent`` in ``folder`` (a goal env with a scripted expert)."""
-    for seed in args.seeds:
-        path = folder / f"lmpc_s{seed}.agent"
-        if not path.exists():
-            print(f"{path} missing: run --what learn with --save-agents first")
-            continue
-        env_kwargs = json.loads(path.with_suffix(".json").read_text())["env_kwargs"]
+    from scripts.benchmarks._latent_acting import saved_agents
+    for seed, path, env_kwargs in saved_agents(folder, args.seeds):
         rows = probe(path, partial(make_env, env_kwargs), args.eval_episodes)
         distance, reward, predicted, expert, zero, prior, reverse = rows.T
         success = reward == reward.max()
