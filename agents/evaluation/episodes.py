@@ -59,12 +59,14 @@ class ModelPolicy:
 
     The first call after :meth:`reset` passes ``episode_start=[True]``, as SB3's ``evaluate_policy``
     does, so a model that carries state between steps (a planner's warm-start plan) starts every
-    episode afresh instead of from the previous episode's last plan.
+    episode afresh instead of from the previous episode's last plan. The state ``predict`` returns
+    (a recurrent policy's, or a held action) goes back into the next call, as there.
     """
 
     def __init__(self, model: Predictor, deterministic: bool = True, obs_transform: Callable | None = None) -> None:
         self.model, self.deterministic, self.obs_transform = model, deterministic, obs_transform
         self._episode_start = True
+        self._state: Any = None
 
     def reset(self, seed: int | None = None) -> None:
         """The env was just reset (with ``seed``): the next observation is an episode's first.
@@ -73,7 +75,7 @@ class ModelPolicy:
         reseeding from the episode's seed makes each episode depend on its seed alone, so any
         slice of episodes gives the same numbers wherever it runs (locally, on Ray workers).
         """
-        self._episode_start = True
+        self._episode_start, self._state = True, None
         if seed is not None and hasattr(self.model, "reseed"):
             self.model.reseed(seed)
 
@@ -82,7 +84,8 @@ class ModelPolicy:
             obs = self.obs_transform(obs)
         start = np.array([self._episode_start])
         self._episode_start = False
-        action, _ = self.model.predict(obs, episode_start=start, deterministic=self.deterministic)
+        action, self._state = self.model.predict(obs, state=self._state, episode_start=start,
+                                                 deterministic=self.deterministic)
         return action
 
 

@@ -38,6 +38,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.checkpoints import atomic_save
 from agents.checkpoints import load as load_checkpoint
+from agents.planning.action_repeat import ActionRepeat, HeldStep, repeat_episode
 from agents.planning.latent_config import LatentAgentConfig, auto_discount
 from agents.planning.latent_update import LatentValueLearner
 from agents.planning.loop import OnlineAgent
@@ -101,13 +102,16 @@ class LatentPlanningAgent(OnlineAgent):
         self.rng = np.random.default_rng(seed + 3)
         self.action_space.seed(seed)
         self.replay: SequenceReplay | None = None
+        self.repeat = ActionRepeat(c.action_repeat)  # training's held decision
         self.owed_updates, self.demo_episodes_done, self.demo_steps = 0.0, 0, 0
         self.last_losses: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------- set-up
     def _episode_length(self) -> int | None:
+        """Decisions per episode (env steps over ``action_repeat``), from the env's time limit."""
         spec = self.env_attr("spec") if self.env is not None else None
-        return getattr(spec, "max_episode_steps", None)
+        steps = getattr(spec, "max_episode_steps", None)
+        return -(-steps // self.config.action_repeat) if steps else None
 
     def _make_replay(self, num_envs: int) -> SequenceReplay:
         compute_reward = self.env_attr("compute_reward") if self.coding.is_goal else None
@@ -156,18 +160,42 @@ class LatentPlanningAgent(OnlineAgent):
         return actions.cpu().numpy()
 
     def predict(self, observation: Any, state: Any = None, episode_start: np.ndarray | None = None,
-                deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """SB3's ``predict``: one observation -> ``[A]``, a batch of E -> ``[E, A]``; no recurrent state.
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
+        """SB3's ``predict``: one observation -> ``[A]``, a batch of E -> ``[E, A]``.
 
         ``episode_start[E]`` clears the warm-start plan of envs that just reset. Planning is seeded,
-        so ``deterministic`` changes nothing (exploration noise is for training only).
+        so ``deterministic`` changes nothing (exploration noise is for training only). With
+        ``action_repeat`` k, the returned state holds each decision for k calls as training did;
+        pass it back as SB3's ``evaluate_policy`` does (``state=None`` decides afresh). Without, it is ``None``.
         """
         single = self.coding.batch_shape(observation) == ()
-        if episode_start is not None:
-            self.planner.reset(torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(-1)))
-        actions = self.to_env_action(self.act(observation)).reshape(-1, *self.action_space.shape)
-        actions = actions.astype(self.action_space.dtype)
-        return (actions[0] if single else actions), None
+        starts = None if episode_start is None else np.asarray(episode_start, dtype=bool).reshape(-1)
+        if starts is not None:
+            self.planner.reset(torch.as_tensor(starts))
+        if self.config.action_repeat == 1:
+            actions, state = self._env_actions(self.act(observation)), None
+        else:
+            actions, state = self._held_actions(observation, state, starts)
+        return (actions[0] if single else actions), state
+
+    def _env_actions(self, normalised: np.ndarray) -> np.ndarray:
+        actions = self.to_env_action(normalised).reshape(-1, *self.action_space.shape)
+        return actions.astype(self.action_space.dtype)
+
+    def _held_actions(self, observation: Any, state: Any, starts: np.ndarray | None
+                      ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Actions ``[E, A]`` and the state ``(held actions [E, A], calls left [E])``: plan where a hold ran out."""
+        if state is None:
+            actions = self._env_actions(self.act(observation))
+            return actions, (actions.copy(), np.full(len(actions), self.config.action_repeat - 1))
+        held, left = (np.array(x) for x in state)
+        if starts is not None:
+            left[starts] = 0
+        due = left <= 0
+        if due.any():
+            fresh = self._env_actions(self.act(observation))
+            held[due], left[due] = fresh[due], self.config.action_repeat
+        return held.copy(), (held, left - 1)
 
     def predict_prior(self, observation: Any) -> np.ndarray:
         """The deterministic policy prior's actions in env units (``[A]`` or ``[E, A]``), no planning."""
@@ -212,9 +240,10 @@ class LatentPlanningAgent(OnlineAgent):
         steps = 0
         for episode in read_episodes(path):
             rewards, terminations = (np.asarray(x, np.float32) for x in (episode.rewards, episode.terminations))
-            self.replay.add_episode(self.coding.numpy(episode.observations, privileged=True),
-                                    self.to_normalised(episode.actions),
-                                    rewards, terminations)
+            obs, actions, rewards, terminations, repeats = repeat_episode(
+                self.coding.numpy(episode.observations, privileged=True), self.to_normalised(episode.actions),
+                rewards, terminations, self.config.action_repeat)
+            self.replay.add_episode(obs, actions, rewards, terminations, repeats=repeats)
             steps += len(episode)
         return steps
 
@@ -224,6 +253,13 @@ class LatentPlanningAgent(OnlineAgent):
         return self.demo_episodes_done < self.config.demo_episodes
 
     def explore(self, obs: Any, envs: int) -> np.ndarray:
+        """Training actions in env units, each decision held for ``action_repeat`` env steps."""
+        if self.repeat.due:
+            held = {k: np.array(v, copy=True) for k, v in self.coding.numpy(obs, privileged=True).items()}
+            self.repeat.hold(held, self._decide(obs, envs), demo=self.expert_acting)
+        return self.repeat.actions
+
+    def _decide(self, obs: Any, envs: int) -> np.ndarray:
         """Expert (demo episodes), then random until ``learning_starts``, then planned + noise; env units."""
         c = self.config
         if self.expert_acting:
@@ -232,21 +268,26 @@ class LatentPlanningAgent(OnlineAgent):
             return self.to_env_action(noisy).reshape(envs, *self.action_space.shape).astype(self.action_space.dtype)
         if self.num_timesteps < c.learning_starts:
             return np.stack([self.action_space.sample() for _ in range(envs)])
-        actions = self.to_env_action(self.act(obs, explore=True))
-        return actions.reshape(envs, *self.action_space.shape).astype(self.action_space.dtype)
+        return self._env_actions(self.act(obs, explore=True))
 
     def observe(self, obs: Any, actions: np.ndarray, rewards: np.ndarray, next_obs: Any,
                 terminated: np.ndarray) -> None:
-        """Store E transitions, then run the updates owed (``updates_per_step`` per env step)."""
-        envs = len(rewards)
-        code = self.coding.numpy
-        self.replay.add(code(obs, privileged=True), self.to_normalised(actions), rewards,
-                        code(next_obs, privileged=True), terminated, demo=self.expert_acting)
+        """One env step of the held decision; store it once the hold is over."""
+        held = self.repeat.step(rewards, self.coding.numpy(next_obs, privileged=True), terminated)
+        if held is not None:
+            self._store(held)
+
+    def _store(self, held: HeldStep) -> None:
+        """Store E held steps, then run the updates owed (``updates_per_step`` per decision)."""
+        envs = len(held.rewards)
+        self.replay.add(held.obs, self.to_normalised(held.actions), held.rewards, held.next_obs, held.terminated,
+                        demo=held.demo, repeats=held.repeats)
         if self.num_timesteps < self.config.learning_starts:
             return
         if self.learner.updates == 0:
             pretrain = self.config.pretrain_updates
-            self.owed_updates += self.config.learning_starts if pretrain is None else pretrain
+            seeded = -(-self.config.learning_starts // self.config.action_repeat)  # decisions stored so far
+            self.owed_updates += seeded if pretrain is None else pretrain
         else:
             self.owed_updates += self.config.updates_per_step * envs
         for _ in range(int(self.owed_updates)):
@@ -254,6 +295,9 @@ class LatentPlanningAgent(OnlineAgent):
         self.owed_updates -= int(self.owed_updates)
 
     def on_episode_start(self, starts: np.ndarray | None) -> None:
+        held = self.repeat.close()  # an episode ended mid-hold (time limit): every env's hold closes here
+        if held is not None and self.replay is not None:
+            self._store(held)
         self.train_planner.reset(None if starts is None else torch.as_tensor(starts))
         if self.replay is not None:
             self.replay.end_episodes(starts)
@@ -273,7 +317,7 @@ class LatentPlanningAgent(OnlineAgent):
                  "train_planner": self.train_planner.state_dict(), "rng": json.dumps(self.rng.bit_generator.state),
                  "planner": self.planner.state_dict(), "eval_generator": self.eval_generator.get_state(),
                  "owed_updates": self.owed_updates, "demo_episodes_done": self.demo_episodes_done,
-                 "demo_steps": self.demo_steps}
+                 "demo_steps": self.demo_steps, "repeat": self.repeat.state_dict()}
         if with_buffer and self.replay is not None:
             state["replay"] = {"num_envs": self.replay.num_envs, "state": self.replay.state_dict()}
         return state
@@ -291,6 +335,7 @@ class LatentPlanningAgent(OnlineAgent):
         self.rng.bit_generator.state = json.loads(state["rng"])
         self.owed_updates = float(state["owed_updates"])
         self.demo_episodes_done, self.demo_steps = int(state["demo_episodes_done"]), int(state["demo_steps"])
+        self.repeat.load_state_dict(state.get("repeat", {}))
         if "replay" in state:
             self.replay = self._make_replay(int(state["replay"]["num_envs"]))
             self.replay.load_state_dict(state["replay"]["state"])

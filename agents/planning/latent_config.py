@@ -50,7 +50,12 @@ class LatentAgentConfig:
     batch_size: int = 256
     learning_rate: float = 3e-4
     updates_per_step: float = 1.0
-    """Gradient updates per env step (all envs together)."""
+    """Gradient updates per decision (per env step without ``action_repeat``; all envs together)."""
+    action_repeat: int = 1
+    """Env steps each decision is held for (DMC agents hold 2). Where one control period barely moves
+    the world (PointNav: 4 cm), holding k steps makes each decision's effect on the return k times
+    larger and the episode the value spans k times shorter; plans and updates per env step fall by
+    k. The auto discount reads the episode in decisions; env steps count every step."""
     learning_starts: int = 1000
     """Env steps (random or demonstration actions) before the first update."""
     pretrain_updates: int | None = None
@@ -135,6 +140,10 @@ class LatentAgentConfig:
         if not 0.0 <= config.demo_ratio <= 1.0 or config.bc_coef < 0:
             raise ValueError(f"demo_ratio must lie in [0, 1] and bc_coef be >= 0, got {config.demo_ratio}, "
                              f"{config.bc_coef}")
+        repeat = config.action_repeat
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+            raise ValueError(f"action_repeat must be an integer >= 1 (env steps per decision), got "
+                             f"{config.action_repeat!r}")
         if config.horizon < 1 or config.batch_size < 1 or config.updates_per_step < 0:
             raise ValueError(f"horizon and batch_size must be >= 1 and updates_per_step >= 0, got "
                              f"{config.horizon}, {config.batch_size}, {config.updates_per_step}")

@@ -8,7 +8,9 @@ written for one column only (demonstrations go into column 0) leave the others a
 Hindsight relabelling (goal envs): with probability ``her_ratio`` a sampled sub-sequence's goal
 becomes the goal achieved at a later step of the same episode, and its rewards are recomputed by
 the env's own batched ``compute_reward(achieved [N, G], desired [N, G], info)``, so relabelled
-rewards equal what the env would have paid. Steps taken by a demonstrator are flagged: a batch
+rewards equal what the env would have paid. A row that holds an action for k env steps
+(:mod:`agents.planning.action_repeat`) keeps k as ``repeats`` and is paid k times the reward at its
+end: exact except on the step during which the goal was reached. Steps taken by a demonstrator are flagged: a batch
 draws ``demo_ratio`` of its sub-sequences from them (MoDem's oversampling, Hansen et al. 2023, so a
 few expert episodes keep their weight in a replay of 100k steps) and marks them for the policy's
 behaviour-cloning term. Arrays are the dicts of
@@ -92,11 +94,13 @@ class SequenceReplay:
 
     def add(self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
             next_obs: dict[str, np.ndarray], terminated: np.ndarray, columns: slice = slice(None),
-            demo: bool = False) -> None:
-        """One step of the envs in ``columns`` (all E by default): arrays ``[E, ...]``; ``demo``: a demonstrator's."""
+            demo: bool = False, repeats: float | np.ndarray = 1.0) -> None:
+        """One step of the envs in ``columns`` (all E by default): arrays ``[E, ...]``; ``demo``: a
+        demonstrator's; ``repeats``: env steps the action was held for (its reward sums them)."""
         row = {**{f"obs/{k}": v for k, v in obs.items()}, **{f"next/{k}": v for k, v in next_obs.items()},
                "action": np.asarray(actions, np.float32), "reward": np.asarray(rewards, np.float32),
-               "terminated": np.asarray(terminated, np.float32)}
+               "terminated": np.asarray(terminated, np.float32),
+               "repeats": np.broadcast_to(np.asarray(repeats, np.float32), np.shape(rewards))}
         if not self.data:
             self._allocate({k: np.asarray(v)[:1] for k, v in row.items()})
         for key, value in row.items():
@@ -120,13 +124,14 @@ class SequenceReplay:
         self.episode_length = np.concatenate([self.episode_length, np.zeros(len(columns), dtype=np.int64)])
 
     def add_episode(self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
-                    terminated: np.ndarray, demo: bool = True) -> None:
-        """A whole recorded episode (``obs`` rows T+1, the rest T) into column 0, as its own episode."""
+                    terminated: np.ndarray, demo: bool = True, repeats: np.ndarray | None = None) -> None:
+        """A whole recorded episode (``obs`` rows T+1, the rest T, ``repeats`` [T] or 1) into column 0."""
         self.end_episodes(np.arange(self.num_envs) == 0)
+        repeats = np.ones(len(actions), np.float32) if repeats is None else repeats
         for t in range(len(actions)):
             self.add({k: v[t:t + 1] for k, v in obs.items()}, actions[t:t + 1], rewards[t:t + 1],
                      {k: v[t + 1:t + 2] for k, v in obs.items()}, terminated[t:t + 1], columns=slice(0, 1),
-                     demo=demo)
+                     demo=demo, repeats=repeats[t:t + 1])
         self.end_episodes(np.arange(self.num_envs) == 0)
 
     # ----------------------------------------------------------------- sampling
@@ -176,7 +181,8 @@ class SequenceReplay:
         desired = np.broadcast_to(goal[chosen][None], achieved.shape)
         relabelled = self.compute_reward(achieved.reshape(-1, achieved.shape[-1]),
                                          desired.reshape(-1, desired.shape[-1]), {})
-        rewards[:, chosen] = np.asarray(relabelled, dtype=np.float32).reshape(self.horizon, len(chosen))
+        relabelled = np.asarray(relabelled, dtype=np.float32).reshape(self.horizon, len(chosen))
+        rewards[:, chosen] = relabelled * self.data["repeats"][steps[:, chosen], cols[None, chosen]]
         return goal, rewards, relabel
 
     def sample(self, batch_size: int, device: torch.device) -> SequenceBatch:
@@ -214,6 +220,8 @@ class SequenceReplay:
             self._allocate({k: v[0] for k, v in saved.items() if k not in ("episode", "step", "demo")})
             for key, value in saved.items():
                 self.data[key][:len(value)] = value
+            if "repeats" not in saved:  # saved before action repeat: one env step per row
+                self.data["repeats"] = np.ones((self.rows, self.num_envs), np.float32)
         self.pos, self.size, self.next_episode = int(state["pos"]), int(state["size"]), int(state["next_episode"])
         self.episode_of_env = to_numpy(state["episode_of_env"]).copy()
         self.episode_length = to_numpy(state["episode_length"]).copy()

@@ -75,7 +75,8 @@ def test_relabelled_rewards_equal_what_the_env_pays_and_goals_are_achieved_later
     assert all(np.isclose(all_achieved, g).all(axis=1).any() for g in goal)  # every goal is an achieved one
 
 
-@pytest.mark.parametrize("acting", [{}, dict(select="sample", exploration="planner")], ids=["default", "tdmpc2"])
+@pytest.mark.parametrize("acting", [{}, dict(select="sample", exploration="planner"), dict(action_repeat=3)],
+                         ids=["default", "tdmpc2", "mid-hold"])
 def test_checkpoint_resume_continues_exactly_like_never_stopping(acting):
     """Model, optimisers, replay, counters and every random stream come back: the same weights after."""
     from agents.training import state as train_state
