@@ -162,7 +162,8 @@ def report(args: argparse.Namespace) -> None:
     runs: dict[str, list[dict]] = {}
     for path in sorted(folder.glob("*_s*.json")):
         record = json.loads(path.read_text())
-        runs.setdefault(record["algo"], []).append(record)
+        if "algo" in record:  # a learning run's record; acting_s<seed>.json (--what acting) sits beside them
+            runs.setdefault(record["algo"], []).append(record)
     if not runs:
         print(f"no results in {folder}")
         return
