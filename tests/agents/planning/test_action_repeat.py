@@ -3,21 +3,12 @@ them, relabelled on the same scale, held the same way at evaluation, and resumed
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 from agents.evaluation.episodes import evaluate, model_policy
 from agents.planning.action_repeat import ActionRepeat, repeat_episode
 from agents.planning.latent_agent import LatentPlanningAgent
 from tests.agents import point_goal_env
-from tests.agents.planning.test_latent_agent import TINY
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.agents.planning.test_latent_agent import TINY, one_thread  # noqa: F401  (autouse: one torch thread)
 
 
 class StepRecorder(gym.Wrapper):
