@@ -4,7 +4,9 @@ A trained agent's model is fixed; what MPPI returns from it (``select``: the top
 elite drawn by weight, or the elites' weighted mean) and the prior alone are compared episode by
 episode, with paired bootstrap CIs against the select the agent trained with. For goal envs the
 distance between achieved and desired goal is traced too: the final one decides success, the
-closest one says whether the agent got there at all.
+closest one says whether the agent got there at all. ``info["is_success"]`` is traced at every step,
+so an episode that reached the goal and then left it (success at some step, not at the last) counts
+apart from one that never got there.
 """
 from __future__ import annotations
 
@@ -24,11 +26,13 @@ ActingRow = dict[str, list[float]]
 
 
 class GoalDistanceTrace(gym.Wrapper):
-    """Records ``|achieved - desired|`` (the task's units, metres for Foresight's) at every step."""
+    """Records ``|achieved - desired|`` (the task's units, metres for Foresight's) and ``info["is_success"]``
+    at every step."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
         self.distances: list[float] = []
+        self.successes: list[bool] = []
 
     def _record(self, obs: Any) -> None:
         if isinstance(obs, dict) and "achieved_goal" in obs and "desired_goal" in obs:
@@ -37,13 +41,14 @@ class GoalDistanceTrace(gym.Wrapper):
 
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
-        self.distances = []
+        self.distances, self.successes = [], []
         self._record(obs)
         return obs, info
 
     def step(self, action: Any):
         result = self.env.step(action)
         self._record(result[0])
+        self.successes.append(bool(result[4].get("is_success", False)))
         return result
 
 
@@ -60,17 +65,19 @@ def act_variants(path: pathlib.Path, episodes: int, make_env: Callable[[], gym.E
     rows: dict[str, ActingRow] = {}
     for name, policy in variants.items():
         env = GoalDistanceTrace(make_env())
-        row: ActingRow = {"success": [], "return": [], "final_distance": [], "closest_distance": []}
+        row: ActingRow = {"success": [], "reached": [], "return": [], "final_distance": [], "closest_distance": []}
         for i in range(episodes):
             episode = run_episode(env, policy, seed + i)
             row["success"].append(float(bool(episode.success)))
+            row["reached"].append(float(any(env.successes)))
             row["return"].append(episode.episode_return)
             if env.distances:
                 row["final_distance"].append(env.distances[-1])
                 row["closest_distance"].append(min(env.distances))
         env.close()
         rows[name] = row
-        print(f"    {name:>14}: success {np.mean(row['success']):.2f}, return {np.mean(row['return']):.1f}"
+        print(f"    {name:>14}: success {np.mean(row['success']):.2f} (reached the goal at some step "
+              f"{np.mean(row['reached']):.2f}), return {np.mean(row['return']):.1f}"
               + (f", final distance median {np.median(row['final_distance']):.3f}, closest median "
                  f"{np.median(row['closest_distance']):.3f}" if row["final_distance"] else ""), flush=True)
     return rows

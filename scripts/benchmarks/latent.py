@@ -10,8 +10,9 @@ Sections (``--what``):
           count), over several seeds; each seed's curve and final per-episode scores land in
           ``--out`` as JSON (a finished seed is skipped on rerun, so runs can be split across processes).
   acting  a saved agent of each seed (``learn --save-agents``) acts with every MPPI ``select`` and with
-          the prior alone on the final evaluation's seeded episodes: success, return, final and closest
-          goal distance, paired against the select it trained with.
+          the prior alone on the final evaluation's seeded episodes: success, whether it reached the
+          goal at any step (success then lost), return, final and closest goal distance, paired
+          against the select it trained with.
   value   a saved agent's reward and Q heads along scripted-expert episodes (goal envs): does Q rank
           the expert's action above zero, the prior's and the reversed one, by goal distance.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
