@@ -48,6 +48,10 @@ class LatentValueConfig:
     """Bins of the two-hot reward and value code over symlog values in [-10, 10]."""
     log_std_min: float = -10.0
     log_std_max: float = 2.0
+    goal_offset: bool = False
+    """Goal dicts only: a head reads the achieved goal back from the latent, and the reward, Q and
+    policy heads see ``goal - achieved(z)`` beside ``z`` and the goal. Most goal tasks pay on a
+    threshold of that offset (PointNav: 0.3 m), which MLPs learn blurred from raw positions."""
 
 
 def mlp(in_dim: int, hidden: list[int], out_dim: int, dropout: float = 0.0) -> nn.Sequential:
@@ -131,6 +135,13 @@ class ObservationEncoder(nn.Module):
         return self.head(torch.cat(parts, dim=-1))
 
 
+def goal_inputs(achieved: nn.Module | None, z: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+    """``goal`` ``[B, G]``, or ``[goal, goal - achieved(z)]`` ``[B, 2G]`` where an achieved-goal head is given."""
+    if achieved is None:
+        return goal
+    return torch.cat([goal, goal - achieved(z).to(goal.dtype)], dim=-1)
+
+
 class QEnsemble(nn.Module):
     """M Q functions as batched matmuls: ``[B, in] -> [M, B, out]`` (or only the ``members`` asked for)."""
 
@@ -170,10 +181,16 @@ class LatentValueModel(nn.Module):
         super().__init__()
         if config.latent_dim % config.simnorm_dim:
             raise ValueError(f"latent_dim {config.latent_dim} must be a multiple of simnorm_dim {config.simnorm_dim}")
+        if config.goal_offset and not coding.goal_dim:
+            raise ValueError("goal_offset=True needs a goal-dict observation space (achieved_goal and "
+                             f"desired_goal entries); got {coding.space}")
         self.config, self.action_dim, self.goal_dim = config, action_dim, coding.goal_dim
-        L, A, G, H = config.latent_dim, action_dim, coding.goal_dim, config.hidden_dim
+        L, A, H = config.latent_dim, action_dim, config.hidden_dim
+        G = coding.goal_dim * (2 if config.goal_offset else 1)  # the goal, and its offset from achieved(z)
         self.encoder = ObservationEncoder(coding, config)
         self.dynamics = nn.Sequential(mlp(L + A, [H, H], L), *latent_norm(config))
+        # the achieved goal read back from the latent (goal_offset): the heads' offset to the goal
+        self.achieved = mlp(L, [H], coding.goal_dim) if config.goal_offset else None
         self.reward = mlp(L + A + G, [H, H], config.num_bins)
         self.policy = mlp(L + G, [H, H], 2 * A)
         self.q = QEnsemble(config.num_q, L + A + G, H, config.dropout, config.num_bins)
@@ -191,9 +208,14 @@ class LatentValueModel(nn.Module):
         """The latent one step later ``[B, L]``."""
         return self.dynamics(torch.cat([z, action], dim=-1))
 
+    def goal_inputs(self, z: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """What the heads read of the goal: ``goal`` ``[B, G]``, with ``goal_offset`` also
+        ``goal - achieved(z)`` (``[B, 2G]``)."""
+        return goal_inputs(self.achieved, z, goal)
+
     def reward_logits(self, z: torch.Tensor, action: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         """Two-hot logits ``[B, K]`` of the reward of taking ``action`` in ``z`` towards ``goal``."""
-        return self.reward(torch.cat([z, action, goal], dim=-1))
+        return self.reward(torch.cat([z, action, self.goal_inputs(z, goal)], dim=-1))
 
     def rewards(self, z: torch.Tensor, action: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         """Predicted reward ``[B]``."""
@@ -202,7 +224,8 @@ class LatentValueModel(nn.Module):
     def q_logits(self, z: torch.Tensor, action: torch.Tensor, goal: torch.Tensor, target: bool = False,
                  members: torch.Tensor | None = None) -> torch.Tensor:
         """Two-hot logits ``[M, B, K]`` of every member, or of ``members`` only (``target``: the slow copy)."""
-        return (self.q_target if target else self.q)(torch.cat([z, action, goal], dim=-1), members)
+        return (self.q_target if target else self.q)(torch.cat([z, action, self.goal_inputs(z, goal)], dim=-1),
+                                                     members)
 
     def qs(self, z: torch.Tensor, action: torch.Tensor, goal: torch.Tensor, target: bool = False,
            members: torch.Tensor | None = None) -> torch.Tensor:
@@ -231,7 +254,7 @@ class LatentValueModel(nn.Module):
 
     def _policy_head(self, z: torch.Tensor, goal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pre-squash mean and unbounded log-std, ``[B, A]`` each."""
-        mean, log_std = self.policy(torch.cat([z, goal], dim=-1)).float().chunk(2, dim=-1)
+        mean, log_std = self.policy(torch.cat([z, self.goal_inputs(z, goal)], dim=-1)).float().chunk(2, dim=-1)
         return mean, log_std
 
     def _squashed_sample(self, mean: torch.Tensor, log_std: torch.Tensor,
@@ -264,6 +287,7 @@ class PriorPolicy(nn.Module):
         super().__init__()
         self.coding = coding
         self.encoder, self.policy = copy.deepcopy(model.encoder), copy.deepcopy(model.policy)
+        self.achieved = copy.deepcopy(model.achieved)
         self.register_buffer("low", torch.as_tensor(low, dtype=torch.float32).reshape(-1))
         self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32).reshape(-1))
 
@@ -271,5 +295,5 @@ class PriorPolicy(nn.Module):
         inputs = self.coding.from_tensors(obs)
         z = self.encoder(inputs)
         goal = inputs.get("goal", z.new_zeros(z.shape[0], 0))
-        mean = self.policy(torch.cat([z, goal], dim=-1)).chunk(2, dim=-1)[0]
+        mean = self.policy(torch.cat([z, goal_inputs(self.achieved, z, goal)], dim=-1)).chunk(2, dim=-1)[0]
         return self.low + (torch.tanh(mean) + 1) * (self.high - self.low) / 2

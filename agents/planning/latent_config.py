@@ -44,6 +44,12 @@ class LatentAgentConfig:
     """Weight of the privileged-state loss. Its gradient is ~100x the reward's at weight 1 (pixel Reach:
     norms of 70-390 against the clip at 20, so every update was clipped); 0.02 keeps it unclipped
     and still reads the state back as well (Adam rescales the head's own steps)."""
+    goal_offset: bool = False
+    """Goal dicts: a head reads the achieved goal back from the latent and the reward, Q and policy
+    heads also see the goal's offset from it, so a success radius is a threshold on one input
+    rather than a circle the MLPs must learn from two positions."""
+    achieved_coef: float = 1.0
+    """Weight of the achieved-goal read-back loss (``goal_offset`` only; errors in units of the batch's spread)."""
     # --- learning
     horizon: int = 3
     """Steps of latent rollout in training and planning."""
@@ -152,7 +158,7 @@ class LatentAgentConfig:
     def model_config(self) -> LatentValueConfig:
         return LatentValueConfig(latent_dim=self.latent_dim, hidden_dim=self.hidden_dim, num_q=self.num_q,
                                  dropout=self.q_dropout, simnorm_dim=self.simnorm_dim, image_encoder=self.image_encoder,
-                                 image_features=self.image_features)
+                                 image_features=self.image_features, goal_offset=self.goal_offset)
 
     def update_config(self, discount: float) -> UpdateConfig:
         return UpdateConfig(learning_rate=self.learning_rate, encoder_lr_scale=self.encoder_lr_scale,
@@ -160,7 +166,8 @@ class LatentAgentConfig:
                             reward_coef=self.reward_coef,
                             value_coef=self.value_coef, entropy_coef=self.entropy_coef, rho=self.rho, tau=self.tau,
                             grad_clip=self.grad_clip, discount=discount,
-                            bc_coef=self.bc_coef, privileged_coef=self.privileged_coef, precision=self.precision)
+                            bc_coef=self.bc_coef, privileged_coef=self.privileged_coef,
+                            achieved_coef=self.achieved_coef, precision=self.precision)
 
     def planner_options(self) -> dict[str, Any]:
         options = {"horizon": self.horizon, "num_candidates": self.num_candidates, "iterations": self.iterations,

@@ -12,7 +12,10 @@ The losses of TD-MPC2 (Hansen et al. 2024), written for our model:
    range of Q (so one entropy weight fits any reward scale), plus a small entropy bonus, plus (with
    ``bc_coef``) the squared error of its mean action on demonstrated steps, as TD3+BC does: the
    prior proposes the expert's pushes before Q has learnt that they pay.
-5. With privileged entries in the batch (``obs["privileged"]``, state a simulator knows and a robot
+5. With ``goal_offset`` (goal envs), the achieved-goal head reads the observed achieved goal back
+   from every encoded and rolled latent (*achieved* loss, scaled as the privileged one below): the
+   reward, Q and policy heads read the goal's offset from it.
+6. With privileged entries in the batch (``obs["privileged"]``, state a simulator knows and a robot
    will not), a head reads them back from every encoded latent (*privileged* loss, errors scaled by
    the batch's spread per entry): the pixel encoder learns where the target is from a dense
    signal. Nothing at acting time reads them.
@@ -56,6 +59,8 @@ class UpdateConfig:
     """Rewards are multiplied by this before every loss (reward, Q and planning then speak scaled units)."""
     privileged_coef: float = 0.02
     """Weight of the privileged-state loss (only where the batch holds ``obs["privileged"]``)."""
+    achieved_coef: float = 1.0
+    """Weight of the achieved-goal loss (only for a model with ``goal_offset``)."""
     precision: str = "float32"
     """``bfloat16``: the forward passes' matrix products run under autocast (losses, latents and
     weights stay float32). On this project's AVX512-BF16 CPU the products run 1.6x faster but a whole
@@ -107,7 +112,8 @@ class LatentValueLearner:
         self.optimiser = torch.optim.Adam([
             {"params": model.encoder.parameters(), "lr": lr * config.encoder_lr_scale},
             {"params": [*model.dynamics.parameters(), *model.reward.parameters(), *model.q.parameters(),
-                        *(model.privileged.parameters() if model.privileged is not None else ())]},
+                        *(weight for readout in (model.achieved, model.privileged) if readout is not None
+                          for weight in readout.parameters())]},
         ], lr=lr, fused=fused)
         self.policy_optimiser = torch.optim.Adam(model.policy.parameters(), lr=lr, eps=1e-5, fused=fused)
         self.scale = RunningScale(config.tau).to(self.device)
@@ -166,8 +172,13 @@ class LatentValueLearner:
                   "value": (weights * q_error.mean((0, 2))).sum() / horizon}
         total = (c.consistency_coef * losses["consistency"] + c.reward_coef * losses["reward"]
                  + c.value_coef * losses["value"])
+        if model.achieved is not None and batch.achieved is not None:
+            readouts = torch.cat([latents, zs])  # encoded [H + 1] and rolled [H] latents
+            losses["achieved"] = self._readout_error(model.achieved, readouts,
+                                                     torch.cat([batch.achieved, batch.achieved[:horizon]]))
+            total = total + c.achieved_coef * losses["achieved"]
         if model.privileged is not None and "privileged" in batch.obs:
-            losses["privileged"] = self._privileged_error(latents, batch.obs["privileged"])
+            losses["privileged"] = self._readout_error(model.privileged, latents, batch.obs["privileged"])
             total = total + c.privileged_coef * losses["privileged"]
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
@@ -178,13 +189,13 @@ class LatentValueLearner:
         self.updates += 1
         return {k: v.detach() for k, v in losses.items()}
 
-    def _privileged_error(self, latents: torch.Tensor, privileged: torch.Tensor) -> torch.Tensor:
-        """Mean squared error of the head's reading of latents ``[H + 1, B, L]`` against ``[H + 1, B, P]``,
+    def _readout_error(self, head: torch.nn.Module, latents: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean squared error of ``head``'s reading of latents ``[T, B, L]`` against ``targets [T, B, P]``,
         each entry in units of its spread in the batch (at least 1 cm or 0.01 of its unit)."""
         with self._autocast():
-            predicted = self.model.privileged(latents).float()
-        spread = privileged.flatten(0, 1).std(0).clamp_min(0.01)
-        return ((predicted - privileged) / spread).pow(2).mean()
+            predicted = head(latents).float()
+        spread = targets.flatten(0, 1).std(0).clamp_min(0.01)
+        return ((predicted - targets) / spread).pow(2).mean()
 
     def _model_parameters(self) -> list[torch.nn.Parameter]:
         return [p for group in self.optimiser.param_groups for p in group["params"]]

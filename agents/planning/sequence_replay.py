@@ -46,6 +46,8 @@ class SequenceBatch(NamedTuple):
     """``[B, G]`` (``G = 0`` without goals), constant over the sub-sequence."""
     demo: torch.Tensor | None = None
     """``[H, B]`` 1.0 where a demonstrator took the step towards this (not relabelled) goal."""
+    achieved: torch.Tensor | None = None
+    """``[H + 1, B, G]`` the achieved goal at each observation (goal envs; ``None`` otherwise)."""
 
 
 class SequenceReplay:
@@ -201,8 +203,12 @@ class SequenceReplay:
         demo = (cloned if self.clone_relabelled else cloned & ~relabelled[None]).astype(np.float32)
         def put(x: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(np.ascontiguousarray(x), device=device)
+        achieved = (put(np.concatenate([self.data["obs/achieved"][rows, cols][None],
+                                        self.data["next/achieved"][steps, cols[None]]]))
+                    if "obs/achieved" in self.data else None)
         return SequenceBatch({n: put(v) for n, v in obs.items()}, put(self.data["action"][steps, cols[None]]),
-                             put(rewards), put(self.data["terminated"][steps, cols[None]]), put(goal), put(demo))
+                             put(rewards), put(self.data["terminated"][steps, cols[None]]), put(goal), put(demo),
+                             achieved)
 
     # ----------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:

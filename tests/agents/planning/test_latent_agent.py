@@ -141,7 +141,7 @@ def test_privileged_state_teaches_the_latent_but_acting_and_export_read_pixels_a
     def error() -> float:
         with torch.no_grad():
             z = agent.model.encode({"image:image": batch.obs["image:image"][0]})
-            return float(agent.learner._privileged_error(z, batch.obs["privileged"][0]))
+            return float(agent.learner._readout_error(agent.model.privileged, z, batch.obs["privileged"][0]))
 
     before = error()
     agent.learn(150, reset_num_timesteps=False)
