@@ -3,7 +3,8 @@
 Planning needs Q to rank actions, not only states: at each expert step this compares the Q ensemble's
 mean for the expert's action, zero action, the prior's action and the expert's action reversed,
 binned by goal distance, and the reward head where the env paid its top reward and elsewhere
-(with sparse rewards: inside the success radius and outside it). ``--eval-episodes`` sets the
+(with sparse rewards: inside the success radius and outside it) and in each distance bin (how sharp
+its success radius is). With ``action_repeat`` k the head predicts a decision's k steps. ``--eval-episodes`` sets the
 number of expert episodes.
 """
 from __future__ import annotations
@@ -61,4 +62,5 @@ def value_probe(args: argparse.Namespace, folder: pathlib.Path, make_env: Callab
                 wins = (expert[inside] > reverse[inside]).mean()
                 print(f"    distance [{low}, {high}) m, {inside.sum()} steps: Q expert {expert[inside].mean():.2f}, "
                       f"zero {zero[inside].mean():.2f}, prior {prior[inside].mean():.2f}, reversed "
-                      f"{reverse[inside].mean():.2f}; expert > reversed in {wins:.0%}")
+                      f"{reverse[inside].mean():.2f}; expert > reversed in {wins:.0%}; reward head "
+                      f"{predicted[inside].mean():.2f} per decision (env {reward[inside].mean():.2f} per step)")
