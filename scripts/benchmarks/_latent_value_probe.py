@@ -4,8 +4,8 @@ Planning needs Q to rank actions, not only states: at each expert step this comp
 mean for the expert's action, zero action, the prior's action and the expert's action reversed,
 binned by goal distance, and the reward head where the env paid its top reward and elsewhere
 (with sparse rewards: inside the success radius and outside it) and in each distance bin (how sharp
-its success radius is). With ``action_repeat`` k the head predicts a decision's k steps. ``--eval-episodes`` sets the
-number of expert episodes.
+its success radius is). With ``action_repeat`` k the head predicts a decision's k steps.
+``--eval-episodes`` sets the number of expert episodes.
 """
 from __future__ import annotations
 
