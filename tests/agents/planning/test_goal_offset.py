@@ -1,13 +1,12 @@
 """``goal_offset``: the latent agent reads the achieved goal back from its latent and its heads see
 the goal's offset from it; the head learns, and acting, save/load and the ONNX prior carry it."""
 import gymnasium as gym
-import numpy as np
 import pytest
 import torch
 
 from agents.planning.latent_agent import LatentPlanningAgent
 from tests.agents import point_goal_env
-from tests.agents.planning.test_latent_agent import TINY, one_thread  # noqa: F401 (autouse fixture)
+from tests.agents.planning.test_latent_agent import TINY, one_thread, reload_and_compare_plans  # noqa: F401
 
 
 def test_the_achieved_goal_is_read_back_and_the_heads_see_the_offset(tmp_path):
@@ -40,13 +39,7 @@ def test_the_achieved_goal_is_read_back_and_the_heads_see_the_offset(tmp_path):
     assert inputs.shape == (2, 4)
     torch.testing.assert_close(inputs[1, 2:] - inputs[0, 2:], goals[1] - goals[0])
 
-    agent.save(tmp_path / "agent.pt")
-    clone = LatentPlanningAgent.load(tmp_path / "agent.pt", env=env)
-    obs = env.reset(seed=5)[0]
-    for model in (agent, clone):
-        model.reseed(3)
-        model.planner.reset()
-    np.testing.assert_array_equal(agent.predict(obs)[0], clone.predict(obs)[0])
+    clone, _ = reload_and_compare_plans(agent, env, tmp_path / "agent.pt")
     path = export_onnx(clone.prior_policy(), tmp_path / "prior.onnx", env.observation_space, env.action_space)
     assert verify_export(clone.predict_prior, load_policy(path), sample_observations(env.observation_space, 16)) < 1e-4
 

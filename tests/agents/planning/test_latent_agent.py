@@ -99,16 +99,24 @@ def test_checkpoint_resume_continues_exactly_like_never_stopping(acting):
         assert torch.equal(tensor, resumed.model.state_dict()[name]), name
 
 
-def test_save_load_reproduces_actions_in_both_acting_modes(tmp_path):
-    env = gym.make(point_goal_env.ENV_ID)
-    agent = LatentPlanningAgent(env, seed=0, **TINY).learn(150)
-    agent.save(tmp_path / "agent.pt")
-    clone = LatentPlanningAgent.load(tmp_path / "agent.pt", env=env)
+def reload_and_compare_plans(agent: LatentPlanningAgent, env: gym.Env, path) -> tuple[LatentPlanningAgent, dict]:
+    """``agent`` saved to ``path`` and loaded back; both plan alike from one observation (asserted).
+
+    Returns the clone and that observation."""
+    agent.save(path)
+    clone = LatentPlanningAgent.load(path, env=env)
     obs = env.reset(seed=5)[0]
     for model in (agent, clone):
         model.reseed(3)
         model.planner.reset()
     np.testing.assert_array_equal(agent.predict(obs)[0], clone.predict(obs)[0])
+    return clone, obs
+
+
+def test_save_load_reproduces_actions_in_both_acting_modes(tmp_path):
+    env = gym.make(point_goal_env.ENV_ID)
+    agent = LatentPlanningAgent(env, seed=0, **TINY).learn(150)
+    clone, obs = reload_and_compare_plans(agent, env, tmp_path / "agent.pt")
     np.testing.assert_array_equal(agent.predict_prior(obs), clone.predict_prior(obs))
     assert clone.num_timesteps == 150
 
