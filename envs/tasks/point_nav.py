@@ -7,6 +7,7 @@ import numpy as np
 
 from envs.sim.bullet import Simulator
 from envs.tasks.base import GOAL_RGBA, GoalTask
+from foresight_base.checks import check_choice
 
 NUM_OBSTACLES = 4
 OBSTACLE_RADIUS = 0.2  # metres
@@ -17,6 +18,7 @@ ROBOT_RADIUS = 0.55  # metres: circle around the base used for clearances
 OBSTACLE_RGBA = (0.6, 0.25, 0.2, 1.0)
 INFLUENCE = 0.6  # metres of clearance within which obstacles repel the scripted driver
 TURN_GAIN = 1.5  # turn command per radian of heading error
+OBSTACLE_OBS = ("world", "none")
 
 
 def _wrap(angle: float) -> float:
@@ -27,7 +29,9 @@ class PointNav(GoalTask):
     """Reach a goal 1 to 2.5 m away; four 20 cm-radius pillars stand in the arena.
 
     Goals are xy positions [2] (metres); success within ``distance_threshold`` of the goal.
-    Task observation [2 * NUM_OBSTACLES]: obstacle centres xy in the world frame, metres.
+    Task observation [2 * NUM_OBSTACLES]: obstacle centres xy in the world frame, metres
+    (``obstacle_obs="world"``), or zeros (``"none"``: a blind base, as with no obstacle sensor; the
+    layout of the observation stays the same).
 
     Args:
         sim: The world.
@@ -35,14 +39,17 @@ class PointNav(GoalTask):
         base_yaw: Robot ability: heading, radians.
         reward_type: ``"sparse"`` or ``"dense"``.
         distance_threshold: Success radius, metres.
+        obstacle_obs: ``"world"`` or ``"none"``: whether the obstacle centres are observed.
     """
 
     goal_size = 2
     observation_size = 2 * NUM_OBSTACLES
 
     def __init__(self, sim: Simulator, base_position: Callable[[], np.ndarray], base_yaw: Callable[[], float],
-                 reward_type: str = "sparse", distance_threshold: float = 0.3) -> None:
+                 reward_type: str = "sparse", distance_threshold: float = 0.3, obstacle_obs: str = "world") -> None:
+        check_choice("obstacle_obs", obstacle_obs, OBSTACLE_OBS)
         super().__init__(reward_type, distance_threshold)
+        self.obstacle_obs = obstacle_obs
         self.sim = sim
         self.base_position = base_position
         self.base_yaw = base_yaw
@@ -81,6 +88,8 @@ class PointNav(GoalTask):
         self.obstacle_xy = snapshot["obstacle_xy"].copy()
 
     def observation(self) -> np.ndarray:
+        if self.obstacle_obs == "none":
+            return np.zeros(self.observation_size)
         return self.obstacle_xy.reshape(-1).copy()
 
     def achieved_goal(self) -> np.ndarray:

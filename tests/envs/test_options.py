@@ -22,3 +22,17 @@ def test_bad_option_names_valid_values(env_id, kwargs, expected):
         make(env_id, **kwargs)
     for text in expected:
         assert text in str(error.value)
+
+
+def test_pointnav_hides_its_pillars_on_request_and_refuses_an_unknown_choice(closing):
+    env = make("Foresight/MobilePointNav-v0", obs_mode="goal", obstacle_obs="none")
+    seen = make("Foresight/MobilePointNav-v0", obs_mode="goal")
+    closing += [env, seen]
+    hidden, _ = env.reset(seed=3)
+    shown, _ = seen.reset(seed=3)
+    pillars = slice(-8, None)  # the task part: four pillar centres after the base's seven entries
+    assert (hidden["observation"][pillars] == 0).all() and (shown["observation"][pillars] != 0).all()
+    assert (hidden["observation"][:7] == shown["observation"][:7]).all()
+    assert env.observation_space == seen.observation_space
+    with pytest.raises(ValueError, match="'lidar'.*world, none"):
+        make("Foresight/MobilePointNav-v0", obstacle_obs="lidar")
