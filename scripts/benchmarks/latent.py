@@ -15,6 +15,9 @@ Sections (``--what``):
           against the select it trained with.
   value   a saved agent's reward and Q heads along scripted-expert episodes (goal envs): does Q rank
           the expert's action above zero, the prior's and the reversed one, by goal distance.
+  generalise  a fresh model fitted on a fixed dataset the saved agent collects: its imagined rewards
+          (and achieved-goal read-back) on the training episodes against held-out ones; ``--params``
+          and ``--mask KEY:START:STOP`` give variants.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
@@ -24,6 +27,7 @@ Sections (``--what``):
     python scripts/benchmark.py latent --what report --env Pendulum-v1
     python scripts/benchmark.py latent --what acting --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
     python scripts/benchmark.py latent --what value --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
+    python scripts/benchmark.py latent --what generalise --env Foresight/MobilePointNav-v0 --tag repeat4-100k --seeds 0
 """
 from __future__ import annotations
 
@@ -146,6 +150,15 @@ def value(args: argparse.Namespace) -> None:
     from scripts.benchmarks._latent_value_probe import value_probe
     torch.set_num_threads(args.threads)
     value_probe(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+
+
+def generalise(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from agents.training.hyperparams import parse_overrides
+    from scripts.benchmarks._latent_generalisation import generalisation
+    torch.set_num_threads(args.threads)
+    generalisation(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs),
+                   parse_overrides(args.params))
 
 
 # ----------------------------------------------------------------------------- report
@@ -289,7 +302,8 @@ def speed(args: argparse.Namespace) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value"), default="speed")
+    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "generalise"),
+                        default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
     parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
@@ -311,11 +325,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--rounds", type=int, default=5, help="speed: interleaved rounds")
     parser.add_argument("--repeats", type=int, default=10, help="speed: timed calls per round")
+    parser.add_argument("--updates", type=int, default=3000, help="generalise: updates of the fresh model")
+    parser.add_argument("--mask", nargs="*", default=[], help="generalise: KEY:START:STOP observation entries zeroed")
     args = parser.parse_args(argv)
     import importlib
     for name in args.gym_packages:
         importlib.import_module(name)
-    {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value}[args.what](args)
+    {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value,
+     "generalise": generalise}[args.what](args)
     return 0
 
 
