@@ -118,8 +118,9 @@ def score(agent: Any, episodes: list[dict]) -> dict[str, float | None]:
 
     ``reward_error``: mean absolute error (env reward units per decision) over all horizon steps;
     ``deciding_error``: the same on windows whose real rewards change (a sparse goal entered or left:
-    the moments that decide the task; ``None`` where no window does); ``readout_m``/``rolled_readout_m``: median distance of the
-    achieved-goal head's reading from the real achieved goal on encoded latents and after H imagined steps.
+    the moments that decide the task; ``None`` where no window does); ``readout_m`` and
+    ``rolled_readout_m``: median distance of the achieved-goal head's reading from the real achieved
+    goal on encoded latents and after H imagined steps.
     """
     model, horizon = agent.model, agent.config.horizon
     model.eval()
@@ -187,9 +188,8 @@ def generalisation(args: argparse.Namespace, folder: pathlib.Path, make_env: Cal
                    held_out_counts: dict[str, int] = HELD_OUT) -> None:
     """Collect (once per saved agent: ``train_counts`` / ``held_out_counts`` episodes per kind) and fit
     one variant per call; results as JSON in ``folder``."""
-    from scripts.benchmarks._latent_acting import saved_agents
-
     from agents.planning.latent_agent import LatentPlanningAgent
+    from scripts.benchmarks._latent_acting import saved_agents
     for seed, path, env_kwargs in saved_agents(folder, args.seeds[:1]):
         saved = LatentPlanningAgent.load(path, device="cpu")
         env = make_env(env_kwargs)
