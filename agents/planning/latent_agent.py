@@ -49,7 +49,7 @@ from world_models.data import read_episodes, read_metadata
 from world_models.latent_scoring import latent_value_score_fn, prior_proposals
 from world_models.latent_value import LatentValueModel, PriorPolicy
 from world_models.observation_coding import ObservationCoding
-from world_models.planners import make_planner
+from world_models.planners import PlanResult, make_planner
 from world_models.spaces import space_from_json, space_to_json
 
 CHECKPOINT_FORMAT = "foresight.latent_planning_agent/1"
@@ -139,25 +139,42 @@ class LatentPlanningAgent(OnlineAgent):
         evaluation streams (:meth:`reseed`) are used and training's are left untouched.
         """
         c = self.config
+        generator = self.generator if explore else self.eval_generator
+        if (mode or c.act) == "prior" and not explore:
+            self.model.eval()
+            tensors = self.coding.tensors(obs, self.device)
+            z = self.model.encode(tensors)
+            goal = tensors.get("goal", torch.zeros(z.shape[0], 0, device=self.device))
+            actions = self.model.pi(z, goal, deterministic=True)[0]
+            self.model.train()
+            return actions.cpu().numpy()
+        result = self._plan(obs, explore)
+        actions = result.actions[:, 0]
+        if explore and (c.exploration == "planner" or c.explore_std):
+            scale = result.std[:, 0] if c.exploration == "planner" else 2 * c.explore_std
+            noise = torch.randn(actions.shape, generator=generator, device=self.device)
+            actions = (actions + scale * noise).clamp(-1, 1)
+        return actions.cpu().numpy()
+
+    @torch.no_grad()
+    def planned_sequences(self, obs: Any) -> torch.Tensor:
+        """The whole planned sequences ``[E, H, A]`` (normalised) that :meth:`act` takes the first step of;
+        planning advances the warm start and the evaluation streams just as acting does."""
+        return self._plan(obs, explore=False).actions
+
+    def _plan(self, obs: Any, explore: bool) -> PlanResult:
+        """One MPPI search over the latent from ``obs`` (training's or evaluation's planner and streams)."""
+        c = self.config
         planner, generator = (self.train_planner, self.generator) if explore else (self.planner, self.eval_generator)
         self.model.eval()
         tensors = self.coding.tensors(obs, self.device)
         z = self.model.encode(tensors)
         goal = tensors.get("goal", torch.zeros(z.shape[0], 0, device=self.device))
-        if (mode or c.act) == "prior" and not explore:
-            actions = self.model.pi(z, goal, deterministic=True)[0]
-        else:
-            proposals = (prior_proposals(self.model, z, goal, c.num_prior, c.horizon, generator)
-                         if c.num_prior else None)
-            score = latent_value_score_fn(self.model, z, goal, self.discount, generator)
-            result = planner.plan(score, z.shape[0], proposals)
-            actions = result.actions[:, 0]
-            if explore and (c.exploration == "planner" or c.explore_std):
-                scale = result.std[:, 0] if c.exploration == "planner" else 2 * c.explore_std
-                noise = torch.randn(actions.shape, generator=generator, device=self.device)
-                actions = (actions + scale * noise).clamp(-1, 1)
+        proposals = prior_proposals(self.model, z, goal, c.num_prior, c.horizon, generator) if c.num_prior else None
+        result = planner.plan(latent_value_score_fn(self.model, z, goal, self.discount, generator), z.shape[0],
+                              proposals)
         self.model.train()
-        return actions.cpu().numpy()
+        return result
 
     def predict(self, observation: Any, state: Any = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = True) -> tuple[np.ndarray, Any]:

@@ -15,6 +15,8 @@ Sections (``--what``):
           against the select it trained with.
   value   a saved agent's reward and Q heads along scripted-expert episodes (goal envs): does Q rank
           the expert's action above zero, the prior's and the reversed one, by goal distance.
+  imagined  a saved agent's chosen plans (and standing still), scored by its model and by the env
+          replayed from a saved simulator state, from inside the goal and from outside.
   generalise  a fresh model fitted on a fixed dataset the saved agent collects: its imagined rewards
           (and achieved-goal read-back) on the training episodes against held-out ones; ``--params``
           and ``--mask KEY:START:STOP`` give variants.
@@ -27,6 +29,7 @@ Sections (``--what``):
     python scripts/benchmark.py latent --what report --env Pendulum-v1
     python scripts/benchmark.py latent --what acting --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
     python scripts/benchmark.py latent --what value --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
+    python scripts/benchmark.py latent --what imagined --env Foresight/MobilePointNav-v0 --tag repeat4-100k --seeds 0
     python scripts/benchmark.py latent --what generalise --env Foresight/MobilePointNav-v0 --tag repeat4-100k --seeds 0
 """
 from __future__ import annotations
@@ -150,6 +153,13 @@ def value(args: argparse.Namespace) -> None:
     from scripts.benchmarks._latent_value_probe import value_probe
     torch.set_num_threads(args.threads)
     value_probe(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+
+
+def imagined(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from scripts.benchmarks._latent_imagined import imagined as compare
+    torch.set_num_threads(args.threads)
+    compare(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
 
 
 def generalise(args: argparse.Namespace) -> None:
@@ -302,7 +312,7 @@ def speed(args: argparse.Namespace) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "generalise"),
+    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "imagined", "generalise"),
                         default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
@@ -332,7 +342,7 @@ def main(argv: list[str]) -> int:
     for name in args.gym_packages:
         importlib.import_module(name)
     {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value,
-     "generalise": generalise}[args.what](args)
+     "imagined": imagined, "generalise": generalise}[args.what](args)
     return 0
 
 

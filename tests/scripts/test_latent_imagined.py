@@ -1,0 +1,55 @@
+"""benchmark.py latent --what imagined: a plan replayed in the env leaves the episode where it was, the
+replay pays what acting pays, the model's view comes per plan step, and envs that cannot come back are refused."""
+import argparse
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.planning.latent_agent import LatentPlanningAgent
+from scripts.benchmarks._latent_imagined import env_rewards, imagined, imagined_rewards, trace
+from tests.agents import point_goal_env
+
+TINY = dict(latent_dim=16, hidden_dim=32, batch_size=32, num_candidates=16, num_elites=4, num_prior=2, iterations=1,
+            learning_starts=40, pretrain_updates=5, action_repeat=2)
+
+
+@pytest.fixture(scope="module")
+def reach_agent():
+    torch.set_num_threads(1)
+    return LatentPlanningAgent(gym.make("Foresight/PandaReach-v0", obs_mode="goal"), seed=0, **TINY).learn(60)
+
+
+def test_replaying_a_plan_pays_what_acting_pays_and_restores_the_episode(reach_agent):
+    env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+    obs, _ = env.reset(seed=5)
+    plan = reach_agent.planned_sequences(obs)[0].numpy()
+    real, _ = env_rewards(env, reach_agent, plan)
+    assert real.shape == (reach_agent.config.horizon,)
+    after_replay = env.unwrapped._observe()
+    np.testing.assert_array_equal(after_replay["observation"], obs["observation"])  # restored
+    paid = sum(float(env.step(reach_agent._env_actions(plan[:1])[0])[1]) for _ in range(2))
+    assert paid == pytest.approx(real[0])
+    assert imagined_rewards(reach_agent, obs, torch.as_tensor(plan)[None]).shape == (1, reach_agent.config.horizon)
+    env.close()
+
+
+def test_trace_has_a_row_per_decision(reach_agent):
+    env = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+    rows = trace(reach_agent, env, episodes=1, seed=0)
+    decisions = 50 // reach_agent.config.action_repeat
+    assert {len(v) for v in rows.values()} == {decisions}
+    assert np.asarray(rows["chosen_real"]).shape == (decisions, reach_agent.config.horizon)
+    env.close()
+
+
+def test_an_env_without_saved_states_is_refused(tmp_path):
+    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **{**TINY, "action_repeat": 1})
+    agent.save(tmp_path / "lmpc_s0.agent")
+    (tmp_path / "lmpc_s0.json").write_text(json.dumps({"env_kwargs": {}}))
+    args = argparse.Namespace(env=point_goal_env.ENV_ID, seeds=[0], final_episodes=1)
+    with pytest.raises(ValueError, match=f"{point_goal_env.ENV_ID} has no save_state"):
+        imagined(args, tmp_path, lambda kwargs: gym.make(point_goal_env.ENV_ID, **kwargs))
