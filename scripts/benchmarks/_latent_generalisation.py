@@ -60,7 +60,7 @@ def _episode(agent: Any, env: gym.Env, kind: str, seed: int, rng: np.random.Gene
             action = agent.act(obs, explore=kind == "explore")[0]
         total, steps = 0.0, 0
         while steps < agent.config.action_repeat and not done:
-            obs, reward, terminated, truncated, _ = env.step(agent._env_actions(action[None])[0])
+            obs, reward, terminated, truncated, _ = env.step(env_action(agent, env, action))
             total, steps, done = total + float(reward), steps + 1, terminated or truncated
         rows.append(obs)
         actions.append(action)
@@ -70,6 +70,11 @@ def _episode(agent: Any, env: gym.Env, kind: str, seed: int, rng: np.random.Gene
         else {"obs": np.stack(rows)}
     return {"obs": stacked, "actions": np.stack(actions), "rewards": np.asarray(rewards, np.float32),
             "repeats": np.asarray(repeats, np.float32), "kind": kind}
+
+
+def env_action(agent: Any, env: gym.Env, normalised: np.ndarray) -> np.ndarray:
+    """One normalised action ``[A]`` in ``env``'s units, shape and dtype."""
+    return agent.to_env_action(normalised[None])[0].reshape(env.action_space.shape).astype(env.action_space.dtype)
 
 
 def save_dataset(path: pathlib.Path, train: list[dict], held_out: list[dict]) -> None:
@@ -165,7 +170,7 @@ def fit(saved: Any, env: gym.Env, train: list[dict], held_out: list[dict], overr
     from agents.planning.latent_agent import LatentPlanningAgent
     hyperparams = {**asdict(saved.config), "discount": saved.discount, **overrides}
     agent = LatentPlanningAgent(env, seed=seed, device="cpu", **hyperparams)
-    agent.replay = agent._make_replay(1)
+    agent.before_learning(agent.get_env())  # the replay, sized for the agent's own (one-env) VecEnv
     for episode in train:
         agent.replay.add_episode(agent.coding.numpy(episode["obs"], privileged=True), episode["actions"],
                                  episode["rewards"], np.zeros(len(episode["rewards"]), bool),

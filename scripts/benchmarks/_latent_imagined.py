@@ -18,6 +18,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from scripts.benchmarks._latent_generalisation import env_action
+
 
 def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray, bool]:
     """The env's reward for each decision of ``plan`` [H, A] (normalised), each held as training held it,
@@ -28,7 +30,7 @@ def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray,
     for action in plan:
         total = 0.0
         for _ in range(agent.config.action_repeat):
-            _, reward, _, _, info = base.step(agent._env_actions(action[None])[0])
+            _, reward, _, _, info = base.step(env_action(agent, env, action))
             total += float(reward)
         rewards.append(total)
         success = bool(info.get("is_success", False))
@@ -71,7 +73,7 @@ def trace(agent: Any, env: gym.Env, episodes: int, seed: int) -> dict[str, list]
                 rows[f"{name}_real"].append(real)
                 rows[f"{name}_left"].append(left)
             for _ in range(agent.config.action_repeat):
-                obs, _, terminated, truncated, info = env.step(agent._env_actions(chosen[:1].cpu().numpy())[0])
+                obs, _, terminated, truncated, info = env.step(env_action(agent, env, chosen[0].cpu().numpy()))
                 done = terminated or truncated
                 if done:
                     break

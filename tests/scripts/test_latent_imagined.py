@@ -10,6 +10,7 @@ import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.planning.latent_agent import LatentPlanningAgent
+from scripts.benchmarks._latent_generalisation import env_action
 from scripts.benchmarks._latent_imagined import env_rewards, imagined, imagined_rewards, trace
 from tests.agents import point_goal_env
 
@@ -29,10 +30,16 @@ def test_replaying_a_plan_pays_what_acting_pays_and_restores_the_episode(reach_a
     plan = reach_agent.planned_sequences(obs)[0].numpy()
     real, _ = env_rewards(env, reach_agent, plan)
     assert real.shape == (reach_agent.config.horizon,)
-    after_replay = env.unwrapped._observe()
-    np.testing.assert_array_equal(after_replay["observation"], obs["observation"])  # restored
-    paid = sum(float(env.step(reach_agent._env_actions(plan[:1])[0])[1]) for _ in range(2))
+    untouched = gym.make("Foresight/PandaReach-v0", obs_mode="goal")
+    untouched.reset(seed=5)
+    paid = 0.0
+    for _ in range(2):  # the plan's first decision, held as the agent holds it, in both envs
+        replayed, reward, *_ = env.step(env_action(reach_agent, env, plan[0]))
+        fresh, *_ = untouched.step(env_action(reach_agent, untouched, plan[0]))
+        np.testing.assert_allclose(replayed["observation"], fresh["observation"], atol=1e-6)  # restored exactly
+        paid += float(reward)
     assert paid == pytest.approx(real[0])
+    untouched.close()
     assert imagined_rewards(reach_agent, obs, torch.as_tensor(plan)[None]).shape == (1, reach_agent.config.horizon)
     env.close()
 
