@@ -191,12 +191,13 @@ class LatentPlanningAgent(OnlineAgent):
         if starts is not None:
             self.planner.reset(torch.as_tensor(starts))
         if self.config.action_repeat == 1:
-            actions, state = self._env_actions(self.act(observation)), None
+            actions, state = self.env_actions(self.act(observation)), None
         else:
             actions, state = self._held_actions(observation, state, starts)
         return (actions[0] if single else actions), state
 
-    def _env_actions(self, normalised: np.ndarray) -> np.ndarray:
+    def env_actions(self, normalised: np.ndarray) -> np.ndarray:
+        """Normalised actions ``[E, A]`` -> the env's units, action shape and dtype ``[E, *shape]``."""
         actions = self.to_env_action(normalised).reshape(-1, *self.action_space.shape)
         return actions.astype(self.action_space.dtype)
 
@@ -204,14 +205,14 @@ class LatentPlanningAgent(OnlineAgent):
                       ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Actions ``[E, A]`` and the state ``(held actions [E, A], calls left [E])``: plan where a hold ran out."""
         if state is None:
-            actions = self._env_actions(self.act(observation))
+            actions = self.env_actions(self.act(observation))
             return actions, (actions.copy(), np.full(len(actions), self.config.action_repeat - 1))
         held, left = (np.array(x) for x in state)
         if starts is not None:
             left[starts] = 0
         due = left <= 0
         if due.any():
-            fresh = self._env_actions(self.act(observation))
+            fresh = self.env_actions(self.act(observation))
             held[due], left[due] = fresh[due], self.config.action_repeat
         return held.copy(), (held, left - 1)
 
@@ -286,7 +287,7 @@ class LatentPlanningAgent(OnlineAgent):
             return self.to_env_action(noisy).reshape(envs, *self.action_space.shape).astype(self.action_space.dtype)
         if self.num_timesteps < c.learning_starts:
             return np.stack([self.action_space.sample() for _ in range(envs)])
-        return self._env_actions(self.act(obs, explore=True))
+        return self.env_actions(self.act(obs, explore=True))
 
     def observe(self, obs: Any, actions: np.ndarray, rewards: np.ndarray, next_obs: Any,
                 terminated: np.ndarray) -> None:

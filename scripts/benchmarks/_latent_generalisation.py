@@ -22,6 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from scripts.benchmarks._latent_imagined import roll_rewards
+
 # Episodes per kind of behaviour, training split then held-out split (held-out seeds differ).
 TRAIN = {"random": 10, "expert": 50, "explore": 60}
 HELD_OUT = {"evaluate": 15, "expert": 5}
@@ -60,7 +62,7 @@ def _episode(agent: Any, env: gym.Env, kind: str, seed: int, rng: np.random.Gene
             action = agent.act(obs, explore=kind == "explore")[0]
         total, steps = 0.0, 0
         while steps < agent.config.action_repeat and not done:
-            obs, reward, terminated, truncated, _ = env.step(env_action(agent, env, action))
+            obs, reward, terminated, truncated, _ = env.step(agent.env_actions(action[None])[0])
             total, steps, done = total + float(reward), steps + 1, terminated or truncated
         rows.append(obs)
         actions.append(action)
@@ -70,11 +72,6 @@ def _episode(agent: Any, env: gym.Env, kind: str, seed: int, rng: np.random.Gene
         else {"obs": np.stack(rows)}
     return {"obs": stacked, "actions": np.stack(actions), "rewards": np.asarray(rewards, np.float32),
             "repeats": np.asarray(repeats, np.float32), "kind": kind}
-
-
-def env_action(agent: Any, env: gym.Env, normalised: np.ndarray) -> np.ndarray:
-    """One normalised action ``[A]`` in ``env``'s units, shape and dtype."""
-    return agent.to_env_action(normalised[None])[0].reshape(env.action_space.shape).astype(env.action_space.dtype)
 
 
 def save_dataset(path: pathlib.Path, train: list[dict], held_out: list[dict]) -> None:
@@ -138,11 +135,8 @@ def score(agent: Any, episodes: list[dict]) -> dict[str, float | None]:
         starts = len(rewards) - horizon + 1
         if starts < 1:
             continue
-        latent, imagined = z[:starts], []
-        for k in range(horizon):
-            imagined.append(model.rewards(latent, actions[k:k + starts], goal[:starts]).numpy())
-            latent = model.next(latent, actions[k:k + starts])
-        imagined = np.stack(imagined, 1) / agent.config.reward_scale  # [starts, H]
+        windows = torch.stack([actions[k:k + starts] for k in range(horizon)], 1)  # [starts, H, A]
+        imagined, latent = roll_rewards(agent, z[:starts], goal[:starts], windows)
         real = np.stack([rewards[k:k + starts] for k in range(horizon)], 1)
         error = np.abs(imagined - real)
         errors.append(error.ravel())

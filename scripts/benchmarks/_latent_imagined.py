@@ -18,8 +18,6 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from scripts.benchmarks._latent_generalisation import env_action
-
 
 def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray, bool]:
     """The env's reward for each decision of ``plan`` [H, A] (normalised), each held as training held it,
@@ -30,7 +28,7 @@ def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray,
     for action in plan:
         total = 0.0
         for _ in range(agent.config.action_repeat):
-            _, reward, _, _, info = base.step(env_action(agent, env, action))
+            _, reward, _, _, info = base.step(agent.env_actions(action[None])[0])
             total += float(reward)
         rewards.append(total)
         success = bool(info.get("is_success", False))
@@ -41,15 +39,22 @@ def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray,
 @torch.no_grad()
 def imagined_rewards(agent: Any, obs: Any, plans: torch.Tensor) -> np.ndarray:
     """The model's reward for each decision of each plan ``[K, H, A]`` -> ``[K, H]`` (env units)."""
-    model = agent.model
     tensors = agent.coding.tensors(obs, agent.device)
-    latent = model.encode(tensors).expand(len(plans), -1)
+    latent = agent.model.encode(tensors).expand(len(plans), -1)
     goal = tensors.get("goal", torch.zeros(1, 0)).expand(len(plans), -1)
+    return roll_rewards(agent, latent, goal, plans)[0]
+
+
+@torch.no_grad()
+def roll_rewards(agent: Any, latent: torch.Tensor, goal: torch.Tensor, plans: torch.Tensor
+                 ) -> tuple[np.ndarray, torch.Tensor]:
+    """Latents ``[K, L]`` rolled along plans ``[K, H, A]``: the reward head's ``[K, H]`` (env units) and
+    the last imagined latents ``[K, L]``."""
     rewards = []
     for t in range(plans.shape[1]):
-        rewards.append(model.rewards(latent, plans[:, t], goal))
-        latent = model.next(latent, plans[:, t])
-    return torch.stack(rewards, 1).cpu().numpy() / agent.config.reward_scale
+        rewards.append(agent.model.rewards(latent, plans[:, t], goal))
+        latent = agent.model.next(latent, plans[:, t])
+    return torch.stack(rewards, 1).cpu().numpy() / agent.config.reward_scale, latent
 
 
 def trace(agent: Any, env: gym.Env, episodes: int, seed: int) -> dict[str, list]:
@@ -73,7 +78,7 @@ def trace(agent: Any, env: gym.Env, episodes: int, seed: int) -> dict[str, list]
                 rows[f"{name}_real"].append(real)
                 rows[f"{name}_left"].append(left)
             for _ in range(agent.config.action_repeat):
-                obs, _, terminated, truncated, info = env.step(env_action(agent, env, chosen[0].cpu().numpy()))
+                obs, _, terminated, truncated, info = env.step(agent.env_actions(chosen[:1].cpu().numpy())[0])
                 done = terminated or truncated
                 if done:
                     break

@@ -10,7 +10,6 @@ import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.planning.latent_agent import LatentPlanningAgent
-from scripts.benchmarks._latent_generalisation import env_action
 from scripts.benchmarks._latent_imagined import env_rewards, imagined, imagined_rewards, trace
 from tests.agents import point_goal_env
 
@@ -34,8 +33,8 @@ def test_replaying_a_plan_pays_what_acting_pays_and_restores_the_episode(reach_a
     untouched.reset(seed=5)
     paid = 0.0
     for _ in range(2):  # the plan's first decision, held as the agent holds it, in both envs
-        replayed, reward, *_ = env.step(env_action(reach_agent, env, plan[0]))
-        fresh, *_ = untouched.step(env_action(reach_agent, untouched, plan[0]))
+        replayed, reward, *_ = env.step(reach_agent.env_actions(plan[:1])[0])
+        fresh, *_ = untouched.step(reach_agent.env_actions(plan[:1])[0])
         np.testing.assert_allclose(replayed["observation"], fresh["observation"], atol=1e-6)  # restored exactly
         paid += float(reward)
     assert paid == pytest.approx(real[0])
