@@ -19,8 +19,9 @@ class MobilePointNavEnv(RobotTaskEnv):
     """Drive a Husky base to a goal among pillars; the camera rides on the robot.
 
     Keyword arguments as for :class:`envs.panda_envs.PandaEnv` (``control`` accepts ``"velocity"`` only),
-    plus ``obstacle_obs``: ``"world"`` (default: the pillars' centres are observed) or ``"none"`` (a
-    blind base; zeros in their place).
+    plus ``obstacle_obs``: ``"world"`` (default: the pillars' centres are observed), ``"none"`` (a
+    blind base; zeros in their place) or ``"lidar"`` (a 24-beam range scanner on the base; see
+    :class:`envs.tasks.point_nav.PointNav`).
     """
 
     def __init__(self, obs_mode: str = "state", reward_type: str = "sparse", control: str = "velocity",

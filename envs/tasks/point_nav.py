@@ -18,20 +18,45 @@ ROBOT_RADIUS = 0.55  # metres: circle around the base used for clearances
 OBSTACLE_RGBA = (0.6, 0.25, 0.2, 1.0)
 INFLUENCE = 0.6  # metres of clearance within which obstacles repel the scripted driver
 TURN_GAIN = 1.5  # turn command per radian of heading error
-OBSTACLE_OBS = ("world", "none")
+OBSTACLE_OBS = ("world", "none", "lidar")
+LIDAR_BEAMS = 24  # beams evenly spread over a full turn, the first straight ahead
+LIDAR_RANGE = 1.5  # metres from the base's centre; farther pillars read as this range
 
 
 def _wrap(angle: float) -> float:
     return float((angle + np.pi) % (2.0 * np.pi) - np.pi)
 
 
+def lidar_ranges(origin: np.ndarray, yaw: float, centres: np.ndarray, radius: float = OBSTACLE_RADIUS,
+                 beams: int = LIDAR_BEAMS, max_range: float = LIDAR_RANGE) -> np.ndarray:
+    """Distances [beams] (metres, at most ``max_range``) from ``origin`` [2] to the first circle hit.
+
+    Beams leave at ``yaw + 2 pi k / beams``; circles have centres [n, 2] and a shared ``radius``.
+    Exact ray-circle intersection, so it costs no simulator ray casts; an origin inside a circle
+    reads 0 on every beam.
+    """
+    angles = yaw + 2.0 * np.pi * np.arange(beams) / beams
+    directions = np.stack((np.cos(angles), np.sin(angles)), axis=1)  # [beams, 2]
+    offsets = np.asarray(centres, dtype=float) - origin  # [n, 2]
+    along = directions @ offsets.T  # [beams, n]: distance along each beam to the closest approach
+    miss_sq = (offsets ** 2).sum(axis=1) - along ** 2  # squared distance of each centre from each beam
+    chord = np.sqrt(np.clip(radius ** 2 - miss_sq, 0.0, None))
+    hits = np.where((miss_sq <= radius ** 2) & (along + chord >= 0.0), np.maximum(along - chord, 0.0), np.inf)
+    return np.minimum(hits.min(axis=1, initial=np.inf), max_range)
+
+
 class PointNav(GoalTask):
     """Reach a goal 1 to 2.5 m away; four 20 cm-radius pillars stand in the arena.
 
     Goals are xy positions [2] (metres); success within ``distance_threshold`` of the goal.
-    Task observation [2 * NUM_OBSTACLES]: obstacle centres xy in the world frame, metres
-    (``obstacle_obs="world"``), or zeros (``"none"``: a blind base, as with no obstacle sensor; the
-    layout of the observation stays the same).
+    Task observation, by ``obstacle_obs``:
+
+    - ``"world"`` [2 * NUM_OBSTACLES]: obstacle centres xy in the world frame, metres.
+    - ``"none"`` [2 * NUM_OBSTACLES]: zeros, a blind base as with no obstacle sensor (same layout).
+    - ``"lidar"`` [LIDAR_BEAMS]: a planar range scanner on the base. Each beam's distance to the first
+      pillar surface as a fraction of ``LIDAR_RANGE`` (1 = nothing within range), beams at even
+      angles in the base's frame, counter-clockwise from straight ahead. It reads only what is near,
+      so the observation does not carry the whole layout the way ``"world"`` does.
 
     Args:
         sim: The world.
@@ -39,7 +64,7 @@ class PointNav(GoalTask):
         base_yaw: Robot ability: heading, radians.
         reward_type: ``"sparse"`` or ``"dense"``.
         distance_threshold: Success radius, metres.
-        obstacle_obs: ``"world"`` or ``"none"``: whether the obstacle centres are observed.
+        obstacle_obs: ``"world"``, ``"none"`` or ``"lidar"``: how the obstacles are observed.
     """
 
     goal_size = 2
@@ -50,6 +75,8 @@ class PointNav(GoalTask):
         check_choice("obstacle_obs", obstacle_obs, OBSTACLE_OBS)
         super().__init__(reward_type, distance_threshold)
         self.obstacle_obs = obstacle_obs
+        if obstacle_obs == "lidar":
+            self.observation_size = LIDAR_BEAMS
         self.sim = sim
         self.base_position = base_position
         self.base_yaw = base_yaw
@@ -90,6 +117,8 @@ class PointNav(GoalTask):
     def observation(self) -> np.ndarray:
         if self.obstacle_obs == "none":
             return np.zeros(self.observation_size)
+        if self.obstacle_obs == "lidar":
+            return lidar_ranges(self.base_position(), self.base_yaw(), self.obstacle_xy) / LIDAR_RANGE
         return self.obstacle_xy.reshape(-1).copy()
 
     def achieved_goal(self) -> np.ndarray:
