@@ -20,6 +20,8 @@ Sections (``--what``):
   generalise  a fresh model fitted on a fixed dataset the saved agent collects: its imagined rewards
           (and achieved-goal read-back) on the training episodes against held-out ones; ``--params``
           and ``--mask KEY:START:STOP`` give variants.
+  rescore  every saved agent of a results folder (lmpc and the peer) and the scripted expert on
+          ``--final-episodes`` seeded episodes (e.g. 100 instead of the learn section's 20), paired.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
@@ -31,6 +33,8 @@ Sections (``--what``):
     python scripts/benchmark.py latent --what value --env Foresight/MobilePointNav-v0 --tag bc50demos --seeds 0
     python scripts/benchmark.py latent --what imagined --env Foresight/MobilePointNav-v0 --tag repeat4-100k --seeds 0
     python scripts/benchmark.py latent --what generalise --env Foresight/MobilePointNav-v0 --tag repeat4-100k --seeds 0
+    python scripts/benchmark.py latent --what rescore --env Foresight/MobilePointNav-v0 --tag repeat4-lidar \
+        --final-episodes 100
 """
 from __future__ import annotations
 
@@ -169,6 +173,13 @@ def generalise(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     generalisation(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs),
                    parse_overrides(args.params))
+
+
+def rescore(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from scripts.benchmarks._latent_rescore import rescore as score_again
+    torch.set_num_threads(args.threads)
+    score_again(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
 
 
 # ----------------------------------------------------------------------------- report
@@ -312,8 +323,8 @@ def speed(args: argparse.Namespace) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "imagined", "generalise"),
-                        default="speed")
+    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "imagined", "generalise",
+                                           "rescore"), default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
     parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
@@ -342,7 +353,7 @@ def main(argv: list[str]) -> int:
     for name in args.gym_packages:
         importlib.import_module(name)
     {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value,
-     "imagined": imagined, "generalise": generalise}[args.what](args)
+     "imagined": imagined, "generalise": generalise, "rescore": rescore}[args.what](args)
     return 0
 
 

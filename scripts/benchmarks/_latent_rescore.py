@@ -1,0 +1,105 @@
+"""Score saved agents again, on more seeded episodes than the learn section's final 20.
+
+Twenty episodes give a success rate a 95% interval some 35 points wide, and they are not typical:
+on PointNav's first twenty the scripted expert itself fails two. Here every saved agent of a
+results folder (``lmpc_s<seed>.agent`` and the peer's ``<algo>_s<seed>.agent``, from
+``learn --save-agents``) and, where the env has one, its scripted expert act on the same
+``--final-episodes`` seeded episodes. Each row says how the agents compare with one another and
+with the expert on identical episodes. The peer's file is read without unpickling
+(:func:`agents.runs.sb3_load.load_sb3_policy`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+EXPERT = "expert"
+
+
+def saved_runs(folder: pathlib.Path, seeds: list[int]) -> Iterator[tuple[str, int, pathlib.Path, dict[str, Any]]]:
+    """(algo, seed, agent path, its learn record) for every saved agent of ``seeds`` in ``folder``."""
+    for path in sorted(folder.glob("*_s*.agent")):
+        record = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").exists() else {}
+        if record.get("seed") in seeds and "algo" in record:
+            yield record["algo"], record["seed"], path, record
+
+
+def agent_policy(algo: str, path: pathlib.Path, env: gym.Env) -> Callable[[Any], np.ndarray] | None:
+    """The deterministic policy of a saved agent: ``lmpc`` planning as it evaluates, or an SB3 actor.
+
+    ``None`` for an ``lmpc`` agent trained with privileged keys: it needs them hidden (``--what acting``).
+    """
+    from agents.evaluation.episodes import model_policy
+    if algo == "lmpc":
+        from agents.planning.latent_agent import LatentPlanningAgent
+        agent = LatentPlanningAgent.load(path, device="cpu")
+        return None if agent.coding.privileged_keys else model_policy(agent)
+    from agents.runs.sb3_load import load_sb3_policy
+    actor = load_sb3_policy(path, algo.upper(), env.observation_space, env.action_space)
+    return lambda obs: actor.predict(obs, deterministic=True)[0]
+
+
+def success_rows(policy: Callable[[Any], np.ndarray], env: gym.Env, episodes: int, seed: int) -> list[float]:
+    from agents.evaluation.episodes import evaluate
+    return [float(bool(row.success)) for row in evaluate(env, policy, episodes, seed=seed)[0]]
+
+
+def rescore(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[dict[str, Any]], gym.Env],
+            seed: int = 20_000) -> dict[str, dict[int, list[float]]]:
+    """Per-episode success of every saved agent (and the expert) on episodes ``seed ...``; written to
+    ``rescore_<N>.json`` in ``folder`` and summarised with paired bootstrap CIs."""
+    from agents.evaluation.statistics import bootstrap_ci
+    scores: dict[str, dict[int, list[float]]] = {}
+    kwargs_seen: dict[str, Any] | None = None
+    for algo, run_seed, path, record in saved_runs(folder, args.seeds):
+        env = make_env(record["env_kwargs"])
+        kwargs_seen = record["env_kwargs"]
+        policy = agent_policy(algo, path, env)
+        if policy is None:
+            print(f"  {path.name}: trained with privileged keys; --what acting evaluates it with them hidden")
+        else:
+            scores.setdefault(algo, {})[run_seed] = success_rows(policy, env, args.final_episodes, seed)
+        env.close()
+        if policy is None:
+            continue
+        print(f"  {algo} seed {run_seed}: success {np.mean(scores[algo][run_seed]):.3f} on "
+              f"{args.final_episodes} episodes", flush=True)
+    if kwargs_seen is None:
+        print(f"no saved agents of seeds {args.seeds} in {folder}: run --what learn with --save-agents first")
+        return scores
+    env = make_env(kwargs_seen)
+    if hasattr(env.unwrapped, "scripted_action"):
+        scores[EXPERT] = {0: success_rows(lambda _: env.unwrapped.scripted_action(), env, args.final_episodes, seed)}
+        print(f"  the scripted expert: success {np.mean(scores[EXPERT][0]):.3f}", flush=True)
+    env.close()
+    (folder / f"rescore_{args.final_episodes}.json").write_text(json.dumps(scores, indent=1))
+    summarise(scores, bootstrap_ci)
+    return scores
+
+
+def summarise(scores: dict[str, dict[int, list[float]]], bootstrap_ci: Callable) -> None:
+    """Each algorithm's median over seeds with the mean's CI, then lmpc paired against every other row."""
+    for algo, by_seed in scores.items():
+        table = np.array(list(by_seed.values()))
+        low, high = bootstrap_ci(table, statistic=np.mean)
+        print(f"  {algo:>6}: per seed {np.round(table.mean(1), 3).tolist()}, median {np.median(table.mean(1)):.3f}, "
+              f"mean's 95% CI [{low:.3f}, {high:.3f}]")
+    if "lmpc" not in scores:
+        return
+    mine = scores["lmpc"]
+    for other, theirs in scores.items():
+        # the expert has one row (it has no seed); a peer pairs seed by seed
+        seeds = [s for s in mine if other == EXPERT or s in theirs] if other != "lmpc" else []
+        if not seeds:
+            continue
+        difference = np.concatenate([np.array(mine[s]) - np.array(theirs[0 if other == EXPERT else s])
+                                     for s in seeds])
+        low, high = bootstrap_ci(difference[None], statistic=np.mean)
+        print(f"  paired lmpc - {other} (seeds {seeds}, {len(difference)} episodes): "
+              f"{difference.mean():+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]")

@@ -1,0 +1,49 @@
+"""benchmark.py latent --what rescore: every saved agent and the scripted expert on the same episodes."""
+import argparse
+import json
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import SAC
+
+import envs  # noqa: F401  (registers the Foresight/ ids)
+from agents.evaluation.episodes import evaluate
+from agents.planning.latent_agent import LatentPlanningAgent
+from scripts.benchmarks._latent_rescore import EXPERT, agent_policy, rescore
+
+ENV_ID = "Foresight/PandaReach-v0"
+TINY = dict(latent_dim=16, hidden_dim=32, batch_size=32, num_candidates=16, num_elites=4, num_prior=2, iterations=1,
+            learning_starts=40, pretrain_updates=5)
+
+
+def make_env(env_kwargs):
+    return gym.make(ENV_ID, **env_kwargs)
+
+
+def test_rescore_scores_lmpc_the_peer_and_the_expert_on_the_same_episodes(tmp_path):
+    torch.set_num_threads(1)
+    env_kwargs = {"obs_mode": "goal"}
+    LatentPlanningAgent(make_env(env_kwargs), seed=0, **TINY).learn(50).save(tmp_path / "lmpc_s0.agent")
+    peer = SAC("MultiInputPolicy", make_env(env_kwargs), seed=0, policy_kwargs={"net_arch": [32, 32]})
+    peer.save(tmp_path / "sac_s0.agent")
+    for algo in ("lmpc", "sac"):
+        (tmp_path / f"{algo}_s0.json").write_text(json.dumps({"algo": algo, "seed": 0, "env_kwargs": env_kwargs}))
+    (tmp_path / "sac_s1.json").write_text(json.dumps({"algo": "sac", "seed": 1, "env_kwargs": env_kwargs}))
+
+    args = argparse.Namespace(seeds=[0, 1], final_episodes=3)
+    scores = rescore(args, tmp_path, make_env)
+
+    assert set(scores) == {"lmpc", "sac", EXPERT}  # sac seed 1 has a record but no saved agent: not scored
+    assert {len(rows) for by_seed in scores.values() for rows in by_seed.values()} == {3}
+    assert np.mean(scores[EXPERT][0]) == 1.0  # Reach's scripted expert reaches every goal
+    assert json.loads((tmp_path / "rescore_3.json").read_text())["sac"]["0"] == scores["sac"][0]
+    # the actor read without unpickling acts as SB3's own loaded model does
+    env = make_env(env_kwargs)
+    obs, _ = env.reset(seed=4)
+    np.testing.assert_allclose(agent_policy("sac", tmp_path / "sac_s0.agent", env)(obs),
+                               peer.predict(obs, deterministic=True)[0], atol=1e-6)
+    # and lmpc's rows are what evaluating the loaded agent on those seeded episodes gives
+    again = evaluate(env, agent_policy("lmpc", tmp_path / "lmpc_s0.agent", env), 3, seed=20_000)[0]
+    assert [float(r.success) for r in again] == scores["lmpc"][0]
+    env.close()
