@@ -53,7 +53,7 @@ def success_rows(policy: Callable[[Any], np.ndarray], env: gym.Env, episodes: in
 def rescore(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[dict[str, Any]], gym.Env],
             seed: int = 20_000) -> dict[str, dict[int, list[float]]]:
     """Per-episode success of every saved agent (and the expert) on episodes ``seed ...``; written to
-    ``rescore_<N>.json`` in ``folder`` and summarised with paired bootstrap CIs."""
+    ``rescore_<N>_s<seeds>.json`` in ``folder`` and summarised with paired bootstrap CIs."""
     from agents.evaluation.statistics import bootstrap_ci
     scores: dict[str, dict[int, list[float]]] = {}
     kwargs_seen: dict[str, Any] | None = None
@@ -78,7 +78,8 @@ def rescore(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[
         scores[EXPERT] = {0: success_rows(lambda _: env.unwrapped.scripted_action(), env, args.final_episodes, seed)}
         print(f"  the scripted expert: success {np.mean(scores[EXPERT][0]):.3f}", flush=True)
     env.close()
-    (folder / f"rescore_{args.final_episodes}.json").write_text(json.dumps(scores, indent=1))
+    name = f"rescore_{args.final_episodes}_s{'-'.join(map(str, args.seeds))}.json"
+    (folder / name).write_text(json.dumps(scores, indent=1))
     summarise(scores, bootstrap_ci)
     return scores
 

@@ -37,7 +37,7 @@ def test_rescore_scores_lmpc_the_peer_and_the_expert_on_the_same_episodes(tmp_pa
     assert set(scores) == {"lmpc", "sac", EXPERT}  # sac seed 1 has a record but no saved agent: not scored
     assert {len(rows) for by_seed in scores.values() for rows in by_seed.values()} == {3}
     assert np.mean(scores[EXPERT][0]) == 1.0  # Reach's scripted expert reaches every goal
-    assert json.loads((tmp_path / "rescore_3.json").read_text())["sac"]["0"] == scores["sac"][0]
+    assert json.loads((tmp_path / "rescore_3_s0-1.json").read_text())["sac"]["0"] == scores["sac"][0]
     # the actor read without unpickling acts as SB3's own loaded model does
     env = make_env(env_kwargs)
     obs, _ = env.reset(seed=4)
