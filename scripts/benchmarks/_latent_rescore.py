@@ -19,6 +19,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from agents.runs.sb3_load import ALGORITHMS, load_sb3_policy
+
 EXPERT = "expert"
 
 
@@ -33,14 +35,16 @@ def saved_runs(folder: pathlib.Path, seeds: list[int]) -> Iterator[tuple[str, in
 def agent_policy(algo: str, path: pathlib.Path, env: gym.Env) -> Callable[[Any], np.ndarray] | None:
     """The deterministic policy of a saved agent: ``lmpc`` planning as it evaluates, or an SB3 actor.
 
-    ``None`` for an ``lmpc`` agent trained with privileged keys: it needs them hidden (``--what acting``).
+    ``None`` for an ``lmpc`` agent trained with privileged keys (it needs them hidden: ``--what acting``)
+    and for a peer whose file :func:`load_sb3_policy` cannot read (``tqc`` lives in sb3-contrib).
     """
     from agents.evaluation.episodes import model_policy
     if algo == "lmpc":
         from agents.planning.latent_agent import LatentPlanningAgent
         agent = LatentPlanningAgent.load(path, device="cpu")
         return None if agent.coding.privileged_keys else model_policy(agent)
-    from agents.runs.sb3_load import load_sb3_policy
+    if algo.upper() not in ALGORITHMS:
+        return None
     actor = load_sb3_policy(path, algo.upper(), env.observation_space, env.action_space)
     return lambda obs: actor.predict(obs, deterministic=True)[0]
 
@@ -62,14 +66,13 @@ def rescore(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[
         kwargs_seen = record["env_kwargs"]
         policy = agent_policy(algo, path, env)
         if policy is None:
-            print(f"  {path.name}: trained with privileged keys; --what acting evaluates it with them hidden")
+            print(f"  {path.name}: skipped (privileged keys, which --what acting hides; or an algorithm "
+                  f"other than lmpc and {sorted(ALGORITHMS)})")
         else:
             scores.setdefault(algo, {})[run_seed] = success_rows(policy, env, args.final_episodes, seed)
+            print(f"  {algo} seed {run_seed}: success {np.mean(scores[algo][run_seed]):.3f} on "
+                  f"{args.final_episodes} episodes", flush=True)
         env.close()
-        if policy is None:
-            continue
-        print(f"  {algo} seed {run_seed}: success {np.mean(scores[algo][run_seed]):.3f} on "
-              f"{args.final_episodes} episodes", flush=True)
     if kwargs_seen is None:
         print(f"no saved agents of seeds {args.seeds} in {folder}: run --what learn with --save-agents first")
         return scores
