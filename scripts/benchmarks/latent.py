@@ -22,6 +22,8 @@ Sections (``--what``):
           and ``--mask KEY:START:STOP`` give variants.
   rescore  every saved agent of a results folder (lmpc and the peer) and the scripted expert on
           ``--final-episodes`` seeded episodes (e.g. 100 instead of the learn section's 20), paired.
+  detours  PointNav only: the rescored episodes split by how close a pillar stands to the straight
+          way from start to goal (a detour needed or not), every agent's success in each band.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
@@ -182,6 +184,12 @@ def rescore(args: argparse.Namespace) -> None:
     score_again(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
 
 
+def detours(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from scripts.benchmarks._pointnav_detours import detours as split
+    split(results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+
+
 # ----------------------------------------------------------------------------- report
 def results_folder(args: argparse.Namespace) -> pathlib.Path:
     name = args.env.replace("/", "-") + (f"-{args.tag}" if args.tag else "")
@@ -324,7 +332,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "imagined", "generalise",
-                                           "rescore"), default="speed")
+                                           "rescore", "detours"), default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
     parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
@@ -353,7 +361,8 @@ def main(argv: list[str]) -> int:
     for name in args.gym_packages:
         importlib.import_module(name)
     {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value,
-     "imagined": imagined, "generalise": generalise, "rescore": rescore}[args.what](args)
+     "imagined": imagined, "generalise": generalise, "rescore": rescore,
+     "detours": detours}[args.what](args)
     return 0
 
 
