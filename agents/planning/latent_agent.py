@@ -142,7 +142,7 @@ class LatentPlanningAgent(OnlineAgent):
         generator = self.generator if explore else self.eval_generator
         if (mode or c.act) == "prior" and not explore:
             self.model.eval()
-            actions = self.model.pi(*self._encode(obs), deterministic=True)[0]
+            actions = self.model.pi(*self.encode_observation(obs), deterministic=True)[0]
             self.model.train()
             return actions.cpu().numpy()
         result = self._plan(obs, explore)
@@ -164,15 +164,15 @@ class LatentPlanningAgent(OnlineAgent):
         c = self.config
         planner, generator = (self.train_planner, self.generator) if explore else (self.planner, self.eval_generator)
         self.model.eval()
-        z, goal = self._encode(obs)
+        z, goal = self.encode_observation(obs)
         proposals = prior_proposals(self.model, z, goal, c.num_prior, c.horizon, generator) if c.num_prior else None
         result = planner.plan(latent_value_score_fn(self.model, z, goal, self.discount, generator), z.shape[0],
                               proposals)
         self.model.train()
         return result
 
-    def _encode(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Observations -> latents ``[E, L]`` and goals ``[E, G]`` (``G`` = 0 without a goal)."""
+    def encode_observation(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Observations -> latents ``[E, L]`` and goals ``[E, G]`` (``G`` = 0 without a goal), as acting sees them."""
         tensors = self.coding.tensors(obs, self.device)
         z = self.model.encode(tensors)
         return z, tensors.get("goal", torch.zeros(z.shape[0], 0, device=self.device))

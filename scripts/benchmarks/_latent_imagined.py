@@ -39,10 +39,8 @@ def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray,
 @torch.no_grad()
 def imagined_rewards(agent: Any, obs: Any, plans: torch.Tensor) -> np.ndarray:
     """The model's reward for each decision of each plan ``[K, H, A]`` -> ``[K, H]`` (env units)."""
-    tensors = agent.coding.tensors(obs, agent.device)
-    latent = agent.model.encode(tensors).expand(len(plans), -1)
-    goal = tensors.get("goal", torch.zeros(1, 0)).expand(len(plans), -1)
-    return roll_rewards(agent, latent, goal, plans)[0]
+    latent, goal = agent.encode_observation(obs)
+    return roll_rewards(agent, latent.expand(len(plans), -1), goal.expand(len(plans), -1), plans)[0]
 
 
 @torch.no_grad()
