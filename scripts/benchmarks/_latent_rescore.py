@@ -51,8 +51,8 @@ def agent_policy(algo: str, path: pathlib.Path, env: gym.Env) -> Callable[[Any],
 
 def success_rows(policy: Callable[[Any], np.ndarray], env: gym.Env, episodes: int, seed: int) -> list[float]:
     """Per-episode success (0 / 1) of ``policy`` on episodes ``seed ...``, as the learn section scores them."""
-    from scripts.benchmarks.latent import final_scores
-    return final_scores(None, env, episodes, "success_rate", seed, policy=policy)
+    from agents.evaluation.episodes import evaluate
+    return [float(bool(row.success)) for row in evaluate(env, policy, episodes, seed=seed)[0]]
 
 
 def rescore(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[dict[str, Any]], gym.Env],
