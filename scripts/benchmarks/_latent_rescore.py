@@ -7,6 +7,9 @@ results folder (``lmpc_s<seed>.agent`` and the peer's ``<algo>_s<seed>.agent``, 
 ``--final-episodes`` seeded episodes. Each row says how the agents compare with one another and
 with the expert on identical episodes. The peer's file is read without unpickling
 (:func:`agents.runs.sb3_load.load_sb3_policy`).
+
+:func:`compare` pairs the lmpc rows of one folder against every row of others (variants of the
+agent or of the env scored on the same episodes), reading the files rescore wrote; it acts nothing.
 """
 from __future__ import annotations
 
@@ -97,14 +100,49 @@ def summarise(scores: dict[str, dict[int, list[float]]], bootstrap_ci: Callable)
               f"mean's 95% CI [{low:.3f}, {high:.3f}]")
     if "lmpc" not in scores:
         return
-    mine = scores["lmpc"]
     for other, theirs in scores.items():
-        # the expert has one row (it has no seed); a peer pairs seed by seed
-        seeds = [s for s in mine if other == EXPERT or s in theirs] if other != "lmpc" else []
-        if not seeds:
-            continue
-        difference = np.concatenate([np.array(mine[s]) - np.array(theirs[0 if other == EXPERT else s])
-                                     for s in seeds])
-        low, high = bootstrap_ci(difference[None], statistic=np.mean)
-        print(f"  paired lmpc - {other} (seeds {seeds}, {len(difference)} episodes): "
-              f"{difference.mean():+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]")
+        if other != "lmpc":
+            paired(scores["lmpc"], theirs, f"lmpc - {other}", bootstrap_ci, expert=other == EXPERT)
+
+
+def paired(mine: dict[int, list[float]], theirs: dict[int, list[float]], label: str, bootstrap_ci: Callable,
+           expert: bool = False) -> tuple[float, float, float] | None:
+    """Mean of ``mine - theirs`` over the episodes of the seeds both have (the expert's one row pairs
+    with every seed), with its paired bootstrap CI; printed and returned, ``None`` without a common seed."""
+    seeds = [s for s in mine if expert or s in theirs]
+    if not seeds:
+        return None
+    difference = np.concatenate([np.array(mine[s]) - np.array(theirs[min(theirs) if expert else s]) for s in seeds])
+    low, high = bootstrap_ci(difference[None], statistic=np.mean)
+    print(f"  paired {label} (seeds {seeds}, {len(difference)} episodes): "
+          f"{difference.mean():+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]")
+    return float(difference.mean()), float(low), float(high)
+
+
+def load_rescored(folder: pathlib.Path, episodes: int | None = None) -> dict[str, dict[int, list[float]]]:
+    """Every row of ``folder``'s ``rescore_<N>_s<seeds>.json`` files (of ``N = episodes`` only, if given),
+    merged by algorithm and seed."""
+    pattern = f"rescore_{episodes}_s*.json" if episodes else "rescore_*.json"
+    files = sorted(folder.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no {pattern} in {folder}: run --what rescore first")
+    rows: dict[str, dict[int, list[float]]] = {}
+    for path in files:
+        for algo, by_seed in json.loads(path.read_text()).items():
+            rows.setdefault(algo, {}).update({int(seed): scores for seed, scores in by_seed.items()})
+    return rows
+
+
+def compare(folder: pathlib.Path, others: dict[str, pathlib.Path], episodes: int) -> dict[str, tuple | None]:
+    """lmpc of ``folder`` paired, seed by seed on the same ``episodes`` episodes, against every
+    algorithm's rows in each of ``others`` (named by their tag): what a variant gained or lost."""
+    from agents.evaluation.statistics import bootstrap_ci
+    mine = load_rescored(folder, episodes)
+    if "lmpc" not in mine:
+        raise ValueError(f"{folder}: its rescore files hold no lmpc rows (they hold {sorted(mine)})")
+    results: dict[str, tuple | None] = {}
+    for tag, other in others.items():
+        for algo, theirs in load_rescored(other, episodes).items():
+            label = f"lmpc - {algo} of {tag}"
+            results[label] = paired(mine["lmpc"], theirs, label, bootstrap_ci, expert=algo == EXPERT)
+    return results

@@ -48,13 +48,8 @@ def run_env_kwargs(folder: pathlib.Path) -> dict:
 
 def detours(folder: pathlib.Path, make_env: Callable[[dict], gym.Env]) -> dict[str, dict[str, float]]:
     """Success by clearance band of every agent in ``folder``'s ``rescore_*.json`` files."""
-    files = sorted(folder.glob("rescore_*.json"))
-    if not files:
-        raise FileNotFoundError(f"no rescore_*.json in {folder}: run --what rescore first")
-    rows: dict[str, dict[int, list[float]]] = {}
-    for path in files:
-        for algo, by_seed in json.loads(path.read_text()).items():
-            rows.setdefault(algo, {}).update({int(seed): scores for seed, scores in by_seed.items()})
+    from scripts.benchmarks._latent_rescore import load_rescored
+    rows = load_rescored(folder)
     episodes = min(len(scores) for by_seed in rows.values() for scores in by_seed.values())
     env = make_env(run_env_kwargs(folder))
     clearance = clearances(env, episodes)

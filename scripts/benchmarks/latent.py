@@ -24,6 +24,8 @@ Sections (``--what``):
           ``--final-episodes`` seeded episodes (e.g. 100 instead of the learn section's 20), paired.
   detours  PointNav only: the rescored episodes split by how close a pillar stands to the straight
           way from start to goal (a detour needed or not), every agent's success in each band.
+  compare  the lmpc rows rescored in ``--tag``'s folder paired, seed by seed on the same episodes,
+          against every row rescored in each ``--against`` tag's folder (a variant against another).
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
@@ -37,6 +39,8 @@ Sections (``--what``):
     python scripts/benchmark.py latent --what generalise --env Foresight/MobilePointNav-v0 --tag repeat4-100k --seeds 0
     python scripts/benchmark.py latent --what rescore --env Foresight/MobilePointNav-v0 --tag repeat4-lidar \
         --final-episodes 100
+    python scripts/benchmark.py latent --what compare --env Foresight/MobilePointNav-v0 --tag repeat4-lidar-offset \
+        --against repeat4-lidar --final-episodes 100
 """
 from __future__ import annotations
 
@@ -182,6 +186,20 @@ def rescore(args: argparse.Namespace) -> None:
     from scripts.benchmarks._latent_rescore import rescore as score_again
     torch.set_num_threads(args.threads)
     score_again(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+
+
+def compare(args: argparse.Namespace) -> None:
+    from scripts.benchmarks._latent_rescore import compare as pair_folders
+    if not args.against or args.tag in args.against:
+        raise ValueError(f"--what compare needs --against TAG [TAG ...], tags other than --tag {args.tag!r}: "
+                         f"the results folders to pair against (got {args.against})")
+    prefix = args.env.replace("/", "-")
+    folders = {tag: pathlib.Path(args.out) / (prefix + (f"-{tag}" if tag else "")) for tag in [args.tag, *args.against]}
+    missing = [tag for tag, folder in folders.items() if not folder.is_dir()]
+    if missing:
+        known = sorted(f.name[len(prefix) + 1:] for f in pathlib.Path(args.out).glob(f"{prefix}-*") if f.is_dir())
+        raise ValueError(f"no results folder for tag(s) {missing} of {args.env} in {args.out}; tags there: {known}")
+    pair_folders(folders.pop(args.tag), folders, args.final_episodes)
 
 
 def detours(args: argparse.Namespace) -> None:
@@ -332,7 +350,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "imagined", "generalise",
-                                           "rescore", "detours"), default="speed")
+                                           "rescore", "detours", "compare"), default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
     parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
@@ -347,6 +365,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--targets", type=float, nargs="*", default=[], help="report when each level is first reached")
     parser.add_argument("--gym-packages", nargs="*", default=[], help="modules to import that register ids")
     parser.add_argument("--tag", default="", help="suffix of the results folder (e.g. rgb)")
+    parser.add_argument("--against", nargs="*", default=[], help="compare: tags of the folders to pair against")
     parser.add_argument("--out", default=str(ROOT / "runs" / "benchmarks" / "latent"))
     parser.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="folder of the curve PNGs")
     parser.add_argument("--force", action="store_true", help="rerun seeds whose JSON exists")
@@ -362,7 +381,7 @@ def main(argv: list[str]) -> int:
         importlib.import_module(name)
     {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value,
      "imagined": imagined, "generalise": generalise, "rescore": rescore,
-     "detours": detours}[args.what](args)
+     "detours": detours, "compare": compare}[args.what](args)
     return 0
 
 

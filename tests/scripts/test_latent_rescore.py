@@ -47,3 +47,21 @@ def test_rescore_scores_lmpc_the_peer_and_the_expert_on_the_same_episodes(tmp_pa
     again = evaluate(env, agent_policy("lmpc", tmp_path / "lmpc_s0.agent", env), 3, seed=20_000)[0]
     assert [float(r.success) for r in again] == scores["lmpc"][0]
     env.close()
+
+
+def test_compare_pairs_one_folders_lmpc_rows_with_anothers_seed_by_seed(tmp_path):
+    from scripts.benchmarks._latent_rescore import compare
+    variant, base = tmp_path / "variant", tmp_path / "base"
+    variant.mkdir(), base.mkdir()
+    (variant / "rescore_4_s0-1.json").write_text(json.dumps({"lmpc": {"0": [1, 1, 1, 0], "1": [1, 1, 0, 0]}}))
+    (base / "rescore_4_s0.json").write_text(json.dumps({"lmpc": {"0": [0, 1, 1, 0]}, EXPERT: {"0": [1, 1, 1, 1]}}))
+    (base / "rescore_4_s1.json").write_text(json.dumps({"lmpc": {"1": [0, 0, 0, 0]}, "sac": {"2": [1, 1, 1, 1]}}))
+    (base / "rescore_20_s0.json").write_text(json.dumps({"lmpc": {"0": [0] * 20}}))  # other episodes: not read
+
+    results = compare(variant, {"base": base}, episodes=4)
+
+    assert results["lmpc - lmpc of base"][0] == (1 + 2) / 8  # seeds 0 and 1 of both, episode by episode
+    assert results["lmpc - expert of base"][0] == (3 + 2) / 8 - 1  # the expert's one row pairs with each seed
+    assert results["lmpc - sac of base"] is None  # no seed in common
+    mean, low, high = results["lmpc - lmpc of base"]
+    assert low <= mean <= high
