@@ -193,10 +193,10 @@ def compare(args: argparse.Namespace) -> None:
     if not args.against or args.tag in args.against:
         raise ValueError(f"--what compare needs --against TAG [TAG ...], tags other than --tag {args.tag!r}: "
                          f"the results folders to pair against (got {args.against})")
-    prefix = args.env.replace("/", "-")
-    folders = {tag: pathlib.Path(args.out) / (prefix + (f"-{tag}" if tag else "")) for tag in [args.tag, *args.against]}
+    folders = {tag: results_path(args.env, tag, args.out) for tag in [args.tag, *args.against]}
     missing = [tag for tag, folder in folders.items() if not folder.is_dir()]
     if missing:
+        prefix = results_path(args.env, "", args.out).name
         known = sorted(f.name[len(prefix) + 1:] for f in pathlib.Path(args.out).glob(f"{prefix}-*") if f.is_dir())
         raise ValueError(f"no results folder for tag(s) {missing} of {args.env} in {args.out}; tags there: {known}")
     pair_folders(folders.pop(args.tag), folders, args.final_episodes)
@@ -209,9 +209,13 @@ def detours(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------------------- report
+def results_path(env_id: str, tag: str, out: str) -> pathlib.Path:
+    """``<out>/<env id with / as ->[-<tag>]``: where the runs of one env and tag keep their JSON files."""
+    return pathlib.Path(out) / (env_id.replace("/", "-") + (f"-{tag}" if tag else ""))
+
+
 def results_folder(args: argparse.Namespace) -> pathlib.Path:
-    name = args.env.replace("/", "-") + (f"-{args.tag}" if args.tag else "")
-    folder = pathlib.Path(args.out) / name
+    folder = results_path(args.env, args.tag, args.out)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
