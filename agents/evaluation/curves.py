@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import gymnasium as gym
@@ -23,8 +23,9 @@ class CurvePoint(NamedTuple):
 
 
 def learning_curve(agent: Agent, make_eval_env: Callable[[], gym.Env], total_steps: int, eval_every: int,
-                   eval_episodes: int, seed: int = 10_000, log: Callable[[str],
-                                                                         None] | None = None) -> list[CurvePoint]:
+                   eval_episodes: int, seed: int = 10_000, log: Callable[[str], None] | None = None,
+                   done: Sequence[CurvePoint] = (),
+                   on_point: Callable[[list[CurvePoint]], None] | None = None) -> list[CurvePoint]:
     """Alternate ``agent.learn(eval_every)`` and deterministic evaluation until ``total_steps``.
 
     Args:
@@ -35,8 +36,13 @@ def learning_curve(agent: Agent, make_eval_env: Callable[[], gym.Env], total_ste
         eval_episodes: Episodes per evaluation (seeds ``seed, seed + 1, ...``, the same at every point).
         seed: First evaluation seed.
         log: Called with one line per point (e.g. ``print``).
+        done: Points of a curve this agent was restored into, mid-way (it goes on from the last
+            one's steps, and its seconds keep counting from the last one's).
+        on_point: Called with the curve so far after each point (a benchmark checkpoints there).
     """
-    env, points, start, steps = make_eval_env(), [], time.perf_counter(), 0
+    points = list(done)
+    steps = points[-1].steps if points else 0
+    env, start = make_eval_env(), time.perf_counter() - (points[-1].seconds if points else 0.0)
     policy = model_policy(agent)  # tells predict where episodes start (a planner's warm start)
     while steps < total_steps:
         chunk = min(eval_every, total_steps - steps)
@@ -47,6 +53,8 @@ def learning_curve(agent: Agent, make_eval_env: Callable[[], gym.Env], total_ste
         if log is not None:
             log(f"  {type(agent).__name__:>14} {steps:>7} steps: return {stats['mean_return']:9.2f}, "
                 f"success {stats['success_rate']:.2f}, {points[-1].seconds:7.1f} s")
+        if on_point is not None:
+            on_point(points)
     env.close()
     return points
 

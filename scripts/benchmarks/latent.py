@@ -85,18 +85,32 @@ def final_scores(agent: Any, env: gym.Env, episodes: int, metric: str, seed: int
 
 def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], overrides: dict[str, Any],
               steps: int, seed: int, path: pathlib.Path) -> None:
-    """Train one seed with evaluations along the way; write its curve and final scores to ``path``."""
+    """Train one seed with evaluations along the way; write its curve and final scores to ``path``.
+
+    Each evaluation checkpoints the run beside ``path`` (``<algo>_s<seed>.ckpt``), and a run with a
+    checkpoint goes on from it: a stopped run loses at most one evaluation's steps.
+    """
     from agents.evaluation.curves import learning_curve
+    from scripts.benchmarks._curve_checkpoints import CurveCheckpoints
     hyperparams = preset(algo, args.env, overrides)
     env_kwargs = {**hyperparams.pop("env_kwargs", {}), **env_kwargs}
+    eval_every = args.eval_every or max(steps // 10, 1)
     print(f"{algo} seed {seed}: {steps} steps on {args.env} {env_kwargs}, {hyperparams}", flush=True)
     agent = make_agent(algo, args.env, env_kwargs, hyperparams, seed)
+    saved = CurveCheckpoints(path.with_suffix(".ckpt"), {
+        "algo": algo, "env": args.env, "env_kwargs": env_kwargs, "seed": seed, "eval_every": eval_every,
+        "eval_episodes": args.eval_episodes, "hyperparams": {k: str(v) for k, v in hyperparams.items()}})
+    done = saved.restore(agent) if saved.exists() else []
+    if done and done[-1].steps > steps:
+        raise ValueError(f"{saved.folder} has trained to {done[-1].steps} env steps, past --steps {steps}; "
+                         f"pass --steps {done[-1].steps} or more, or --force to start over")
     privileged = list(getattr(getattr(agent, "coding", None), "privileged_keys", ()))  # as the agent parsed them
     make_env: Callable[[], gym.Env] = lambda: hide(gym.make(args.env, **env_kwargs), privileged)  # noqa: E731
     metric = metric_of(make_env())
-    start = time.perf_counter()
-    curve = learning_curve(agent, make_env, steps, args.eval_every or max(steps // 10, 1), args.eval_episodes,
-                           log=lambda line: print(line, flush=True))
+    start = time.perf_counter() - (done[-1].seconds if done else 0.0)
+    curve = learning_curve(agent, make_env, steps, eval_every, args.eval_episodes,
+                           log=lambda line: print(line, flush=True), done=done,
+                           on_point=lambda points: saved.save(agent, points))
     record = {"algo": algo, "env": args.env, "env_kwargs": env_kwargs, "seed": seed, "metric": metric,
               "hyperparams": {k: str(v) for k, v in hyperparams.items()}, "seconds": time.perf_counter() - start,
               "curve": [p._asdict() for p in curve],
@@ -135,6 +149,7 @@ def metric_of(env: gym.Env) -> str:
 def learn(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
     from agents.training.hyperparams import parse_overrides
+    from scripts.benchmarks._curve_checkpoints import CurveCheckpoints
     torch.set_num_threads(args.threads)
     folder = results_folder(args)
     contenders = [("lmpc", args.steps, parse_overrides(args.params))]
@@ -144,9 +159,14 @@ def learn(args: argparse.Namespace) -> None:
     for seed in args.seeds:
         for algo, steps, overrides in contenders:
             path = folder / f"{algo}_s{seed}.json"
-            if path.exists() and not args.force:
-                print(f"{path} exists: skipped (--force reruns)")
-                continue
+            if args.force:
+                CurveCheckpoints(path.with_suffix(".ckpt"), {}).clear()
+            elif path.exists():
+                finished = json.loads(path.read_text())["curve"][-1]["steps"]
+                if finished >= steps or not CurveCheckpoints(path.with_suffix(".ckpt"), {}).exists():
+                    print(f"{path} exists ({finished} steps): skipped (--force reruns; a larger --steps goes on "
+                          f"from its checkpoint where one was kept)")
+                    continue
             learn_one(algo, args, env_kwargs, overrides, steps, seed, path)
     report(args)
 
