@@ -296,3 +296,17 @@ def test_evaluating_between_learn_calls_leaves_training_unchanged():
     assert np.array_equal(plain.replay.data["action"], evaluated.replay.data["action"])
     for name, tensor in plain.model.state_dict().items():
         assert torch.equal(tensor, evaluated.model.state_dict()[name]), name
+
+
+def test_the_policy_update_trains_the_policy_alone():
+    """The policy's loss runs through Q (and with goal_offset the achieved-goal head) but neither
+    gets a gradient from it, and their weights stay trainable for the next model update."""
+    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, goal_offset=True, **TINY).learn(120)
+    model, learner = agent.model, agent.learner
+    batch = agent.replay.sample(16, agent.device)
+    model.zero_grad(set_to_none=True)
+    weights = torch.ones(batch.actions.shape[0])
+    learner._update_policy(model.encode({k: v[0] for k, v in batch.obs.items()})[None].detach(), batch, weights[:1])
+    assert all(p.grad is not None for p in model.policy.parameters())
+    critics = [*model.q.parameters(), *model.achieved.parameters()]
+    assert all(p.grad is None and p.requires_grad for p in critics)
