@@ -59,9 +59,9 @@ class CurveCheckpoints:
         saved = json.loads(state["extra"]["settings"])
         differ = sorted(k for k in {*saved, *self.settings} if saved.get(k) != self.settings.get(k))
         if differ:
-            raise ValueError(f"{path} was written by a run with other settings ({', '.join(differ)}: "
-                             f"{ {k: saved.get(k) for k in differ} } there, { {k: self.settings.get(k) for k in differ} } "
-                             f"now); rerun with those settings to continue it, or pass --force to start over")
+            there, now = ({k: settings.get(k) for k in differ} for settings in (saved, self.settings))
+            raise ValueError(f"{path} was written by a run with other settings ({', '.join(differ)}: {there} there, "
+                             f"{now} now); rerun with those settings to continue it, or pass --force to start over")
         if not train_state.restore(agent, state):
             print("  warning: the envs' episodes could not be replayed exactly; training goes on from the "
                   "restored state", flush=True)

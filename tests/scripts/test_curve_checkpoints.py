@@ -10,10 +10,10 @@ TINY = ["latent_dim=16", "hidden_dim=32", "batch_size=16", "num_candidates=16", 
         "iterations=1", "learning_starts=40", "pretrain_updates=5", "demo_episodes=0"]
 
 
-def run(out, steps, *extra):
+def run(out, steps, eval_every=50, eval_episodes=1):
     main(["--what", "learn", "--env", "Foresight/PandaReach-v0", "--env-kwargs", "obs_mode=goal", "reward_type=dense",
-          "--steps", str(steps), "--peer", "none", "--params", *TINY, "--seeds", "0", "--eval-every", "50",
-          "--eval-episodes", "1", "--final-episodes", "2", "--out", str(out), "--figures", str(out), *extra])
+          "--steps", str(steps), "--peer", "none", "--params", *TINY, "--seeds", "0", "--eval-every", str(eval_every),
+          "--eval-episodes", str(eval_episodes), "--final-episodes", "2", "--out", str(out), "--figures", str(out)])
     return json.loads((out / "Foresight-PandaReach-v0" / "lmpc_s0.json").read_text())
 
 
@@ -32,6 +32,4 @@ def test_a_run_continued_from_its_checkpoint_gives_the_unstopped_curve(tmp_path)
     assert run(tmp_path / "stopped", 100) == again  # finished: skipped, nothing rerun
 
     with pytest.raises(ValueError, match=r"other settings \(eval_episodes, eval_every: "):
-        main(["--what", "learn", "--env", "Foresight/PandaReach-v0", "--env-kwargs", "obs_mode=goal", "reward_type=dense",
-              "--steps", "200", "--peer", "none", "--params", *TINY, "--seeds", "0", "--eval-every", "100",
-              "--out", str(tmp_path / "stopped"), "--figures", str(tmp_path)])
+        run(tmp_path / "stopped", 200, eval_every=100, eval_episodes=10)
