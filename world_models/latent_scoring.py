@@ -35,8 +35,14 @@ def _tile(x: torch.Tensor, count: int) -> torch.Tensor:
 
 
 def latent_value_score_fn(model: LatentValueModel, z: torch.Tensor, goal: torch.Tensor, discount: float,
-                          generator: torch.Generator) -> ScoreFn:
-    """``actions[E, N, H, A]`` -> imagined return ``[E, N]`` from latents ``z[E, L]`` towards ``goal[E, G]``."""
+                          generator: torch.Generator, pessimism: float = 0.0) -> ScoreFn:
+    """``actions[E, N, H, A]`` -> imagined return ``[E, N]`` from latents ``z[E, L]`` towards ``goal[E, G]``.
+
+    ``pessimism`` k > 0 values the end of a sequence at the mean minus k standard deviations of
+    every Q member (MoDem-v2's uncertainty-aware planning): a search that maximises over many
+    sequences finds those where the model is wrong in its favour, and there the members disagree.
+    0 keeps TD-MPC2's mean of two random members.
+    """
 
     def score(actions: torch.Tensor) -> torch.Tensor:
         envs, count, horizon, _ = actions.shape
@@ -49,7 +55,12 @@ def latent_value_score_fn(model: LatentValueModel, z: torch.Tensor, goal: torch.
             latent = model.next(latent, flat[:, t])
             weight *= discount
         final_action, _ = model.pi(latent, goals, generator)
-        total = total + weight * model.q_pair(latent, final_action, goals, generator).mean(0)
+        if pessimism:
+            values = model.qs(latent, final_action, goals)  # [M, E * N]
+            value = values.mean(0) - pessimism * values.std(0)
+        else:
+            value = model.q_pair(latent, final_action, goals, generator).mean(0)
+        total = total + weight * value
         return total.reshape(envs, count)
     return score
 

@@ -166,8 +166,8 @@ class LatentPlanningAgent(OnlineAgent):
         self.model.eval()
         z, goal = self.encode_observation(obs)
         proposals = prior_proposals(self.model, z, goal, c.num_prior, c.horizon, generator) if c.num_prior else None
-        result = planner.plan(latent_value_score_fn(self.model, z, goal, self.discount, generator), z.shape[0],
-                              proposals)
+        score = latent_value_score_fn(self.model, z, goal, self.discount, generator, c.pessimism)
+        result = planner.plan(score, z.shape[0], proposals)
         self.model.train()
         return result
 

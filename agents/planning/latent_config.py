@@ -123,6 +123,10 @@ class LatentAgentConfig:
     action dimension, as TD-MPC2 does: wide where the search is unsure, ``min_std`` where it agrees)."""
     explore_std: float = 0.1
     """Gaussian noise (fraction of the action range) on planned actions while training (``fixed``)."""
+    pessimism: float = 0.0
+    """Planning values a sequence's end at the Q ensemble's mean minus this many standard deviations
+    (0: the mean of two random members, as TD-MPC2). A search over many sequences picks those the
+    model is wrong about in its favour; where the members disagree, k > 0 trusts them less."""
     act: str = "plan"
     """``plan`` (MPPI with the value) or ``prior`` (the policy prior alone: deployment speed)."""
 
@@ -150,6 +154,9 @@ class LatentAgentConfig:
         if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
             raise ValueError(f"action_repeat must be an integer >= 1 (env steps per decision), got "
                              f"{config.action_repeat!r}")
+        if not config.pessimism >= 0 or (config.pessimism and config.num_q < 2):
+            raise ValueError(f"pessimism must be >= 0 (standard deviations of the Q ensemble) and needs num_q >= 2, "
+                             f"got pessimism={config.pessimism!r} with num_q={config.num_q}")
         if config.horizon < 1 or config.batch_size < 1 or config.updates_per_step < 0:
             raise ValueError(f"horizon and batch_size must be >= 1 and updates_per_step >= 0, got "
                              f"{config.horizon}, {config.batch_size}, {config.updates_per_step}")

@@ -230,6 +230,8 @@ def test_bad_hyperparameters_name_the_valid_ones():
         LatentPlanningAgent(gym.make("Pendulum-v1"), exploration="wide")
     with pytest.raises(ValueError, match="exploration='planner' uses MPPI's final spread; planner 'cem'"):
         LatentPlanningAgent(gym.make("Pendulum-v1"), exploration="planner", planner="cem")
+    with pytest.raises(ValueError, match="pessimism must be >= 0.*got pessimism=-0.5"):
+        LatentPlanningAgent(gym.make("Pendulum-v1"), pessimism=-0.5)
 
 
 def write_dataset(path, env_id: str, episodes: int):
