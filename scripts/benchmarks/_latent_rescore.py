@@ -35,8 +35,10 @@ def saved_runs(folder: pathlib.Path, seeds: list[int]) -> Iterator[tuple[str, in
             yield record["algo"], record["seed"], path, record
 
 
-def agent_policy(algo: str, path: pathlib.Path, env: gym.Env) -> Callable[[Any], np.ndarray] | None:
-    """The deterministic policy of a saved agent: ``lmpc`` planning as it evaluates, or an SB3 actor.
+def agent_policy(algo: str, path: pathlib.Path, env: gym.Env,
+                 overrides: dict[str, Any] | None = None) -> Callable[[Any], np.ndarray] | None:
+    """The deterministic policy of a saved agent: ``lmpc`` planning as it evaluates (with acting-time
+    ``overrides`` of its hyperparameters, e.g. ``pessimism``), or an SB3 actor.
 
     ``None`` for an ``lmpc`` agent trained with privileged keys (it needs them hidden: ``--what acting``)
     and for a peer whose file :func:`load_sb3_policy` cannot read (``tqc`` lives in sb3-contrib).
@@ -44,7 +46,7 @@ def agent_policy(algo: str, path: pathlib.Path, env: gym.Env) -> Callable[[Any],
     from agents.evaluation.episodes import model_policy
     if algo == "lmpc":
         from agents.planning.latent_agent import LatentPlanningAgent
-        agent = LatentPlanningAgent.load(path, device="cpu")
+        agent = LatentPlanningAgent.load(path, device="cpu", **(overrides or {}))
         return None if agent.coding.privileged_keys else model_policy(agent)
     if algo.upper() not in ALGORITHMS:
         return None
@@ -59,35 +61,48 @@ def success_rows(policy: Callable[[Any], np.ndarray], env: gym.Env, episodes: in
 
 
 def rescore(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[dict[str, Any]], gym.Env],
-            seed: int = 20_000) -> dict[str, dict[int, list[float]]]:
+            seed: int = 20_000, overrides: dict[str, Any] | None = None) -> dict[str, dict[int, list[float]]]:
     """Per-episode success of every saved agent (and the expert) on episodes ``seed ...``; written to
-    ``rescore_<N>_s<seeds>.json`` in ``folder`` and summarised with paired bootstrap CIs."""
+    ``rescore_<N>_s<seeds>.json`` in ``folder`` and summarised with paired bootstrap CIs.
+
+    With ``overrides`` (acting-time hyperparameters of lmpc, ``--params``) only the lmpc agents act,
+    as the row ``lmpc k=v ...`` of ``rescore_<N>_s<seeds>_<k=v ...>.json``, paired against the rows
+    they were scored with as trained: what acting otherwise does with the same trained model.
+    """
     from agents.evaluation.statistics import bootstrap_ci
+    variant = " ".join(f"{k}={v}" for k, v in (overrides or {}).items())
     scores: dict[str, dict[int, list[float]]] = {}
     kwargs_seen: dict[str, Any] | None = None
     for algo, run_seed, path, record in saved_runs(folder, args.seeds):
+        if variant and algo != "lmpc":
+            continue
         env = make_env(record["env_kwargs"])
         kwargs_seen = record["env_kwargs"]
-        policy = agent_policy(algo, path, env)
+        policy = agent_policy(algo, path, env, overrides)
+        row = f"{algo} {variant}".strip()
         if policy is None:
             print(f"  {path.name}: skipped (privileged keys, which --what acting hides; or an algorithm "
                   f"other than lmpc and {sorted(ALGORITHMS)})")
         else:
-            scores.setdefault(algo, {})[run_seed] = success_rows(policy, env, args.final_episodes, seed)
-            print(f"  {algo} seed {run_seed}: success {np.mean(scores[algo][run_seed]):.3f} on "
+            scores.setdefault(row, {})[run_seed] = success_rows(policy, env, args.final_episodes, seed)
+            print(f"  {row} seed {run_seed}: success {np.mean(scores[row][run_seed]):.3f} on "
                   f"{args.final_episodes} episodes", flush=True)
         env.close()
     if kwargs_seen is None:
         print(f"no saved agents of seeds {args.seeds} in {folder}: run --what learn with --save-agents first")
         return scores
     env = make_env(kwargs_seen)
-    if hasattr(env.unwrapped, "scripted_action"):
+    if hasattr(env.unwrapped, "scripted_action") and not variant:
         scores[EXPERT] = {0: success_rows(lambda _: env.unwrapped.scripted_action(), env, args.final_episodes, seed)}
         print(f"  the scripted expert: success {np.mean(scores[EXPERT][0]):.3f}", flush=True)
     env.close()
-    name = f"rescore_{args.final_episodes}_s{'-'.join(map(str, args.seeds))}.json"
+    suffix = "_" + variant.replace(" ", "_") if variant else ""
+    name = f"rescore_{args.final_episodes}_s{'-'.join(map(str, args.seeds))}{suffix}.json"
     (folder / name).write_text(json.dumps(scores, indent=1))
     summarise(scores, bootstrap_ci)
+    if variant:
+        as_trained = load_rescored(folder, args.final_episodes).get("lmpc", {})
+        paired(scores.get(f"lmpc {variant}", {}), as_trained, f"lmpc {variant} - lmpc as trained", bootstrap_ci)
     return scores
 
 

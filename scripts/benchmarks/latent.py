@@ -9,6 +9,8 @@ Sections (``--what``):
           built by the same factory from their YAML presets, at equal env steps (demonstration steps
           count), over several seeds; each seed's curve and final per-episode scores land in
           ``--out`` as JSON (a finished seed is skipped on rerun, so runs can be split across processes).
+          Each evaluation checkpoints the run (``<algo>_s<seed>.ckpt``): a stopped run goes on from
+          there when rerun, and a finished one goes on to a larger ``--steps``.
   acting  a saved agent of each seed (``learn --save-agents``) acts with every MPPI ``select`` and with
           the prior alone on the final evaluation's seeded episodes: success, whether it reached the
           goal at any step (success then lost), return, final and closest goal distance, paired
@@ -22,6 +24,8 @@ Sections (``--what``):
           and ``--mask KEY:START:STOP`` give variants.
   rescore  every saved agent of a results folder (lmpc and the peer) and the scripted expert on
           ``--final-episodes`` seeded episodes (e.g. 100 instead of the learn section's 20), paired.
+          ``--params k=v`` acts the lmpc agents again with those acting-time hyperparameters (e.g.
+          ``pessimism``, ``select``), paired against their rows as trained.
   detours  PointNav only: the rescored episodes split by how close a pillar stands to the straight
           way from start to goal (a detour needed or not), every agent's success in each band.
   compare  the lmpc rows rescored in ``--tag``'s folder paired, seed by seed on the same episodes,
@@ -39,6 +43,8 @@ Sections (``--what``):
     python scripts/benchmark.py latent --what generalise --env Foresight/MobilePointNav-v0 --tag repeat4-100k --seeds 0
     python scripts/benchmark.py latent --what rescore --env Foresight/MobilePointNav-v0 --tag repeat4-lidar \
         --final-episodes 100
+    python scripts/benchmark.py latent --what rescore --env Foresight/MobilePointNav-v0 --tag repeat4-100k \
+        --final-episodes 100 --params pessimism=1.0
     python scripts/benchmark.py latent --what compare --env Foresight/MobilePointNav-v0 --tag repeat4-lidar-offset \
         --against repeat4-lidar --final-episodes 100
 """
@@ -203,9 +209,11 @@ def generalise(args: argparse.Namespace) -> None:
 
 def rescore(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
+    from agents.training.hyperparams import parse_overrides
     from scripts.benchmarks._latent_rescore import rescore as score_again
     torch.set_num_threads(args.threads)
-    score_again(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+    score_again(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs),
+                overrides=parse_overrides(args.params))
 
 
 def compare(args: argparse.Namespace) -> None:

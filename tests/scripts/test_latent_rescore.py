@@ -8,7 +8,7 @@ import torch
 from stable_baselines3 import SAC
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from agents.evaluation.episodes import evaluate
+from agents.evaluation.episodes import evaluate, model_policy
 from agents.planning.latent_agent import LatentPlanningAgent
 from scripts.benchmarks._latent_rescore import EXPERT, agent_policy, rescore
 
@@ -46,6 +46,18 @@ def test_rescore_scores_lmpc_the_peer_and_the_expert_on_the_same_episodes(tmp_pa
     # and lmpc's rows are what evaluating the loaded agent on those seeded episodes gives
     again = evaluate(env, agent_policy("lmpc", tmp_path / "lmpc_s0.agent", env), 3, seed=20_000)[0]
     assert [float(r.success) for r in again] == scores["lmpc"][0]
+    env.close()
+
+    # acting-time overrides: only lmpc acts again, as a row of its own in a file of its own
+    cautious = rescore(args, tmp_path, make_env, overrides={"pessimism": 1.0, "iterations": 2})
+    assert set(cautious) == {"lmpc pessimism=1.0 iterations=2"}
+    written = json.loads((tmp_path / "rescore_3_s0-1_pessimism=1.0_iterations=2.json").read_text())
+    assert written["lmpc pessimism=1.0 iterations=2"]["0"] == cautious["lmpc pessimism=1.0 iterations=2"][0]
+    loaded = LatentPlanningAgent.load(tmp_path / "lmpc_s0.agent", device="cpu", pessimism=1.0, iterations=2)
+    assert loaded.config.pessimism == 1.0
+    env = make_env(env_kwargs)
+    again = evaluate(env, model_policy(loaded), 3, seed=20_000)[0]
+    assert [float(r.success) for r in again] == cautious["lmpc pessimism=1.0 iterations=2"][0]
     env.close()
 
 
