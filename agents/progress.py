@@ -95,8 +95,8 @@ class Progress:
         share = self.done / self.total if self.total else 1.0
         units = self.unit if self.total == 1 else f"{self.unit}s"
         text = f"{self.desc}: {self.done:,}/{self.total:,} {units} ({min(share, 1.0):.0%}), {_clock(elapsed)} elapsed"
-        if 0 < self.done < self.total:
-            rate = max(self.done - self.initial, 1) / max(elapsed, 1e-9)
+        if self.initial < self.done < self.total:  # a rate from no new units would be noise
+            rate = (self.done - self.initial) / max(elapsed, 1e-9)
             text += f", {rate:.3g} {units}/s, ~{_clock((self.total - self.done) / rate)} left"
         print(text, file=self.stream, flush=True)
 

@@ -30,6 +30,9 @@ def test_lines_not_carriage_returns_when_the_output_is_a_file():
     quiet = io.StringIO()
     Progress(4, "x", stream=quiet, every_s=60).update(3)
     assert quiet.getvalue().count("\n") == 1  # one line at the start, the next one a minute later
+    resumed = io.StringIO()
+    Progress(100, "learn", stream=resumed, every_s=0, initial=30).set(30)
+    assert "/s" not in resumed.getvalue()  # no rate before a new step: it was 1 step over microseconds
 
 
 def test_an_mpc_run_logs_its_progress_while_it_trains(tmp_path):
