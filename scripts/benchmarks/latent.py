@@ -10,7 +10,8 @@ Sections (``--what``):
           count), over several seeds; each seed's curve and final per-episode scores land in
           ``--out`` as JSON (a finished seed is skipped on rerun, so runs can be split across processes).
           Each evaluation checkpoints the run (``<algo>_s<seed>.ckpt``): a stopped run goes on from
-          there when rerun, and a finished one goes on to a larger ``--steps``.
+          there when rerun, and a finished one goes on to a larger ``--steps``. With ``--save-agents``
+          the agent at each evaluation is kept too, in ``step_<n>/``.
   acting  a saved agent of each seed (``learn --save-agents``) acts with every MPPI ``select`` and with
           the prior alone on the final evaluation's seeded episodes: success, whether it reached the
           goal at any step (success then lost), return, final and closest goal distance, paired
@@ -25,7 +26,8 @@ Sections (``--what``):
   rescore  every saved agent of a results folder (lmpc and the peer) and the scripted expert on
           ``--final-episodes`` seeded episodes (e.g. 100 instead of the learn section's 20), paired.
           ``--params k=v`` acts the lmpc agents again with those acting-time hyperparameters (e.g.
-          ``pessimism``, ``select``), paired against their rows as trained.
+          ``pessimism``, ``select``), paired against their rows as trained. ``--at-step N`` scores the
+          agents as they were at evaluation step N (``step_<N>/``) instead of the final ones.
   detours  PointNav only: the rescored episodes split by how close a pillar stands to the straight
           way from start to goal (a detour needed or not), every agent's success in each band.
   compare  the lmpc rows rescored in ``--tag``'s folder paired, seed by seed on the same episodes,
@@ -114,9 +116,15 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
     make_env: Callable[[], gym.Env] = lambda: hide(gym.make(args.env, **env_kwargs), privileged)  # noqa: E731
     metric = metric_of(make_env())
     start = time.perf_counter() - (done[-1].seconds if done else 0.0)
+    snapshot = {"algo": algo, "seed": seed, "env_kwargs": env_kwargs}
+
+    def on_point(points: list) -> None:
+        saved.save(agent, points)
+        if args.save_agents:  # the agent as it acts at this point: --what rescore --at-step
+            save_snapshot(agent, path.parent / f"step_{agent.num_timesteps}", snapshot)
+
     curve = learning_curve(agent, make_env, steps, eval_every, args.eval_episodes,
-                           log=lambda line: print(line, flush=True), done=done,
-                           on_point=lambda points: saved.save(agent, points))
+                           log=lambda line: print(line, flush=True), done=done, on_point=on_point)
     record = {"algo": algo, "env": args.env, "env_kwargs": env_kwargs, "seed": seed, "metric": metric,
               "hyperparams": {k: str(v) for k, v in hyperparams.items()}, "seconds": time.perf_counter() - start,
               "curve": [p._asdict() for p in curve],
@@ -130,6 +138,15 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
     if args.save_agents:
         agent.save(path.with_suffix(".agent"))
         print(f"  saved the agent to {path.with_suffix('.agent')}", flush=True)
+
+
+def save_snapshot(agent: Any, folder: pathlib.Path, record: dict[str, Any]) -> None:
+    """``<algo>_s<seed>.agent`` and its record (algo, seed, env_kwargs) in ``folder``, as ``--save-agents``
+    writes the final agent: how the agent acts part-way, for ``--what rescore --at-step``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{record['algo']}_s{record['seed']}"
+    agent.save(folder / f"{stem}.agent")
+    (folder / f"{stem}.json").write_text(json.dumps(record))
 
 
 def hide(env: gym.Env, keys: list[str]) -> gym.Env:
@@ -212,7 +229,14 @@ def rescore(args: argparse.Namespace) -> None:
     from agents.training.hyperparams import parse_overrides
     from scripts.benchmarks._latent_rescore import rescore as score_again
     torch.set_num_threads(args.threads)
-    score_again(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs),
+    folder = results_folder(args)
+    if args.at_step is not None:
+        steps = sorted(int(f.name[5:]) for f in folder.glob("step_*") if f.name[5:].isdigit())
+        if args.at_step not in steps:
+            raise ValueError(f"--at-step {args.at_step}: {folder} has no agents saved at that step; it has them at "
+                             f"{steps or 'no step'} (learn --save-agents saves one at every evaluation)")
+        folder = folder / f"step_{args.at_step}"
+    score_again(args, folder, lambda env_kwargs: gym.make(args.env, **env_kwargs),
                 overrides=parse_overrides(args.params))
 
 
@@ -401,7 +425,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", default=str(ROOT / "runs" / "benchmarks" / "latent"))
     parser.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="folder of the curve PNGs")
     parser.add_argument("--force", action="store_true", help="rerun seeds whose JSON exists")
-    parser.add_argument("--save-agents", action="store_true", help="save each final agent beside its JSON")
+    parser.add_argument("--save-agents", action="store_true",
+                        help="save each final agent beside its JSON, and the agent at each evaluation in step_<n>/")
+    parser.add_argument("--at-step", type=int, default=None,
+                        help="rescore: the agents saved at this evaluation's env step (step_<n>/), not the final ones")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--rounds", type=int, default=5, help="speed: interleaved rounds")
     parser.add_argument("--repeats", type=int, default=10, help="speed: timed calls per round")
