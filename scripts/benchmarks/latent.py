@@ -26,12 +26,13 @@ Sections (``--what``):
   rescore  every saved agent of a results folder (lmpc and the peer) and the scripted expert on
           ``--final-episodes`` seeded episodes (e.g. 100 instead of the learn section's 20), paired.
           ``--params k=v`` acts the lmpc agents again with those acting-time hyperparameters (e.g.
-          ``pessimism``, ``select``), paired against their rows as trained. ``--at-step N`` scores the
-          agents as they were at evaluation step N (``step_<N>/``) instead of the final ones.
+          ``pessimism``, ``select``), paired against their rows as trained.
   detours  PointNav only: the rescored episodes split by how close a pillar stands to the straight
           way from start to goal (a detour needed or not), every agent's success in each band.
   compare  the lmpc rows rescored in ``--tag``'s folder paired, seed by seed on the same episodes,
           against every row rescored in each ``--against`` tag's folder (a variant against another).
+  Every section that reads saved agents (acting to detours) reads, with ``--at-step N``, the agents as
+  they were at the evaluation of env step N (``step_<N>/``) instead of the final ones.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
           final difference, and a curve PNG in ``docs/figures/`` from the JSON files alone.
 
@@ -198,21 +199,21 @@ def acting(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
     from scripts.benchmarks._latent_acting import acting as compare
     torch.set_num_threads(args.threads)
-    compare(args, results_folder(args), lambda env_kwargs, keys: hide(gym.make(args.env, **env_kwargs), keys))
+    compare(args, agents_folder(args), lambda env_kwargs, keys: hide(gym.make(args.env, **env_kwargs), keys))
 
 
 def value(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
     from scripts.benchmarks._latent_value_probe import value_probe
     torch.set_num_threads(args.threads)
-    value_probe(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+    value_probe(args, agents_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
 
 
 def imagined(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
     from scripts.benchmarks._latent_imagined import imagined as compare
     torch.set_num_threads(args.threads)
-    compare(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+    compare(args, agents_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
 
 
 def generalise(args: argparse.Namespace) -> None:
@@ -220,7 +221,7 @@ def generalise(args: argparse.Namespace) -> None:
     from agents.training.hyperparams import parse_overrides
     from scripts.benchmarks._latent_generalisation import generalisation
     torch.set_num_threads(args.threads)
-    generalisation(args, results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs),
+    generalisation(args, agents_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs),
                    parse_overrides(args.params))
 
 
@@ -229,14 +230,7 @@ def rescore(args: argparse.Namespace) -> None:
     from agents.training.hyperparams import parse_overrides
     from scripts.benchmarks._latent_rescore import rescore as score_again
     torch.set_num_threads(args.threads)
-    folder = results_folder(args)
-    if args.at_step is not None:
-        steps = sorted(int(f.name[5:]) for f in folder.glob("step_*") if f.name[5:].isdigit())
-        if args.at_step not in steps:
-            raise ValueError(f"--at-step {args.at_step}: {folder} has no agents saved at that step; it has them at "
-                             f"{steps or 'no step'} (learn --save-agents saves one at every evaluation)")
-        folder = folder / f"step_{args.at_step}"
-    score_again(args, folder, lambda env_kwargs: gym.make(args.env, **env_kwargs),
+    score_again(args, agents_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs),
                 overrides=parse_overrides(args.params))
 
 
@@ -257,7 +251,7 @@ def compare(args: argparse.Namespace) -> None:
 def detours(args: argparse.Namespace) -> None:
     import envs  # noqa: F401  (registers the Foresight/ ids)
     from scripts.benchmarks._pointnav_detours import detours as split
-    split(results_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+    split(agents_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
 
 
 # ----------------------------------------------------------------------------- report
@@ -270,6 +264,19 @@ def results_folder(args: argparse.Namespace) -> pathlib.Path:
     folder = results_path(args.env, args.tag, args.out)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def agents_folder(args: argparse.Namespace) -> pathlib.Path:
+    """Where the saved agents the analysis sections read are: the results folder (the final agents), or
+    with ``--at-step N`` its ``step_<N>/`` (the agents as they were at that evaluation)."""
+    folder = results_folder(args)
+    if args.at_step is None:
+        return folder
+    steps = sorted(int(f.name[5:]) for f in folder.glob("step_*") if f.name[5:].isdigit())
+    if args.at_step not in steps:
+        raise ValueError(f"--at-step {args.at_step}: {folder} has no agents saved at that step; it has them at "
+                         f"{steps or 'no step'} (learn --save-agents saves them at every evaluation)")
+    return folder / f"step_{args.at_step}"
 
 
 def report(args: argparse.Namespace) -> None:
@@ -428,7 +435,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--save-agents", action="store_true",
                         help="save each final agent beside its JSON, and the agent at each evaluation in step_<n>/")
     parser.add_argument("--at-step", type=int, default=None,
-                        help="rescore: the agents saved at this evaluation's env step (step_<n>/), not the final ones")
+                        help="acting, value, imagined, generalise, rescore, detours: the agents saved at this "
+                             "evaluation's env step (step_<n>/), not the final ones")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--rounds", type=int, default=5, help="speed: interleaved rounds")
     parser.add_argument("--repeats", type=int, default=10, help="speed: timed calls per round")
