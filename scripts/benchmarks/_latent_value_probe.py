@@ -18,7 +18,13 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-DISTANCE_BINS = (0.0, 0.3, 0.6, 1.0, 1.5, np.inf)
+RADIUS_BINS = (0.0, 1.0, 2.0, 10 / 3, 5.0, np.inf)  # goal-distance bins in success radii (PointNav: 0.3 ... 1.5 m)
+
+
+def distance_bins(env: gym.Env) -> tuple[float, ...]:
+    """Goal-distance bin edges in metres: :data:`RADIUS_BINS` times the task's success radius (1 m without one)."""
+    radius = getattr(getattr(env.unwrapped, "task", None), "distance_threshold", 1.0)
+    return tuple(radius * edge for edge in RADIUS_BINS)
 
 
 def probe(path: pathlib.Path, make_env: Callable[[], gym.Env], episodes: int, seed: int = 20_000) -> np.ndarray:
@@ -56,11 +62,15 @@ def value_probe(args: argparse.Namespace, folder: pathlib.Path, make_env: Callab
               f"env paid {reward.max():.0f}, {predicted[~success].mean():.3f} elsewhere; corr(Q(expert), -distance) "
               f"{np.corrcoef(expert, -distance)[0, 1]:.2f}; Q(expert) > Q(zero) in {(expert > zero).mean():.0%}, "
               f"> Q(prior) {(expert > prior).mean():.0%}, > Q(reversed) {(expert > reverse).mean():.0%} of steps")
-        for low, high in zip(DISTANCE_BINS[:-1], DISTANCE_BINS[1:], strict=True):
+        env = make_env(env_kwargs)
+        bins = distance_bins(env)
+        env.close()
+        for low, high in zip(bins[:-1], bins[1:], strict=True):
             inside = (distance >= low) & (distance < high)
             if inside.any():
                 wins = (expert[inside] > reverse[inside]).mean()
-                print(f"    distance [{low}, {high}) m, {inside.sum()} steps: Q expert {expert[inside].mean():.2f}, "
-                      f"zero {zero[inside].mean():.2f}, prior {prior[inside].mean():.2f}, reversed "
+                print(f"    distance [{low:.3g}, {high:.3g}) m, {inside.sum()} steps: "
+                      f"Q expert {expert[inside].mean():.2f}, zero {zero[inside].mean():.2f}, "
+                      f"prior {prior[inside].mean():.2f}, reversed "
                       f"{reverse[inside].mean():.2f}; expert > reversed in {wins:.0%}; reward head "
                       f"{predicted[inside].mean():.2f} per decision (env {reward[inside].mean():.2f} per step)")
