@@ -20,6 +20,9 @@ Sections (``--what``):
           the expert's action above zero, the prior's and the reversed one, by goal distance.
   imagined  a saved agent's chosen plans (and standing still), scored by its model and by the env
           replayed from a saved simulator state, from inside the goal and from outside.
+  blame   goal envs with a scripted expert: at each decision the agent's chosen plan and the expert's,
+          replayed in the env and scored by the model; where the planner was misled, whether its
+          dynamics or its value was wrong (``--params`` acts with acting-time overrides).
   generalise  a fresh model fitted on a fixed dataset the saved agent collects: its imagined rewards
           (and achieved-goal read-back) on the training episodes against held-out ones; ``--params``
           and ``--mask KEY:START:STOP`` give variants.
@@ -214,6 +217,14 @@ def imagined(args: argparse.Namespace) -> None:
     from scripts.benchmarks._latent_imagined import imagined as compare
     torch.set_num_threads(args.threads)
     compare(args, agents_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs))
+
+
+def blame(args: argparse.Namespace) -> None:
+    import envs  # noqa: F401  (registers the Foresight/ ids)
+    from agents.training.hyperparams import parse_overrides
+    from scripts.benchmarks._latent_blame import blame as split
+    torch.set_num_threads(args.threads)
+    split(args, agents_folder(args), lambda env_kwargs: gym.make(args.env, **env_kwargs), parse_overrides(args.params))
 
 
 def generalise(args: argparse.Namespace) -> None:
@@ -412,8 +423,8 @@ def speed(args: argparse.Namespace) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmark.py latent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "imagined", "generalise",
-                                           "rescore", "detours", "compare"), default="speed")
+    parser.add_argument("--what", choices=("speed", "learn", "report", "acting", "value", "imagined", "blame",
+                                           "generalise", "rescore", "detours", "compare"), default="speed")
     parser.add_argument("--env", default="Pendulum-v1", help="gymnasium id (learn, report)")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key=value on top of the preset's env_kwargs")
     parser.add_argument("--steps", type=int, default=4000, help="lmpc env-step budget")
@@ -447,7 +458,7 @@ def main(argv: list[str]) -> int:
     for name in args.gym_packages:
         importlib.import_module(name)
     {"speed": speed, "learn": learn, "report": report, "acting": acting, "value": value,
-     "imagined": imagined, "generalise": generalise, "rescore": rescore,
+     "imagined": imagined, "blame": blame, "generalise": generalise, "rescore": rescore,
      "detours": detours, "compare": compare}[args.what](args)
     return 0
 
