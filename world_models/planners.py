@@ -155,8 +155,11 @@ class Planner:
         return {"generator": self.generator.get_state(), "plan": plan.cpu()}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore the stream and the warm start; a stored plan of another horizon (a planner loaded to act
+        with a shorter or longer one) is dropped, as :meth:`reset` drops one of another number of envs."""
         self.generator.set_state(state["generator"])
-        self._plan = state["plan"].to(self.device) if state["plan"].numel() else None
+        plan = state["plan"]
+        self._plan = plan.to(self.device) if plan.numel() and plan.shape[1] == self.horizon else None
 
     def _middle(self) -> torch.Tensor:
         return (self.low + self.high) / 2

@@ -48,6 +48,20 @@ def test_cem_warm_start_reuses_shifted_plan():
     assert bool((planner.initial_mean(1) == 0).all())
 
 
+@pytest.mark.parametrize("name", ["cem", "mppi"])
+def test_a_warm_start_of_another_horizon_is_dropped_on_load(name):
+    """A planner saved with horizon 3 loads into one of horizon 1 (acting with a shorter look-ahead)."""
+    saved = make_planner(name, -torch.ones(3), torch.ones(3), horizon=3, seed=0)
+    saved.plan(quadratic, num_envs=2)
+    shorter = make_planner(name, -torch.ones(3), torch.ones(3), horizon=1, seed=0)
+    shorter.load_state_dict(saved.state_dict())
+    assert bool((shorter.initial_mean(2) == 0).all())  # no warm start, the stream restored
+    assert shorter.plan(quadratic, num_envs=2, proposals=torch.zeros(2, 4, 1, 3)).actions.shape == (2, 1, 3)
+    same = make_planner(name, -torch.ones(3), torch.ones(3), horizon=3, seed=0)
+    same.load_state_dict(saved.state_dict())
+    assert torch.equal(same.initial_mean(2), saved.initial_mean(2))  # the same horizon keeps it
+
+
 def test_same_seed_same_plan_and_bad_input_is_named():
     plans = [make_planner("mppi", -torch.ones(2), torch.ones(2), seed=7).plan(quadratic_one).actions
              for _ in range(2)]
