@@ -124,7 +124,7 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
 
     def on_point(points: list) -> None:
         saved.save(agent, points)
-        if args.save_agents:  # the agent as it acts at this point: --what rescore --at-step
+        if args.save_agents:  # the agent as it acts at this point, for the sections' --at-step
             save_snapshot(agent, path.parent / f"step_{agent.num_timesteps}", snapshot)
 
     curve = learning_curve(agent, make_env, steps, eval_every, args.eval_episodes,
@@ -146,7 +146,7 @@ def learn_one(algo: str, args: argparse.Namespace, env_kwargs: dict[str, Any], o
 
 def save_snapshot(agent: Any, folder: pathlib.Path, record: dict[str, Any]) -> None:
     """``<algo>_s<seed>.agent`` and its record (algo, seed, env_kwargs) in ``folder``, as ``--save-agents``
-    writes the final agent: how the agent acts part-way, for ``--what rescore --at-step``."""
+    writes the final agent: how the agent acts part-way, for ``--at-step``."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{record['algo']}_s{record['seed']}"
     agent.save(folder / f"{stem}.agent")
