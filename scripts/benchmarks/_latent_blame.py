@@ -29,32 +29,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from scripts.benchmarks._latent_imagined import roll_rewards
-
-
-def replay(env: gym.Env, agent: Any, plan: np.ndarray | None) -> tuple[np.ndarray, Any, np.ndarray]:
-    """Replay ``plan`` [H, A] (normalised; ``None``: the scripted expert's next H decisions) from the
-    env's current state, each decision held ``action_repeat`` steps; the simulator is restored after.
-
-    Returns the env's reward per decision ``[H]``, the observation where the plan ends, and the
-    normalised decisions taken ``[H, A]``.
-    """
-    base = env.unwrapped
-    state = base.save_state()
-    rewards, taken = [], []
-    for t in range(agent.config.horizon):
-        if plan is None:
-            decision = agent.to_normalised(np.asarray(base.scripted_action(), dtype=np.float32)[None])[0]
-        else:
-            decision = plan[t]
-        total = 0.0
-        for _ in range(agent.config.action_repeat):
-            obs, reward, *_ = base.step(agent.env_actions(decision[None])[0])
-            total += float(reward)
-        rewards.append(total)
-        taken.append(decision)
-    base.restore_state(state)
-    return np.asarray(rewards), obs, np.asarray(taken, dtype=np.float32)
+from scripts.benchmarks._latent_imagined import replay, roll_rewards
 
 
 @torch.no_grad()
@@ -96,10 +71,10 @@ def trace(agent: Any, env: gym.Env, episodes: int, seed: int) -> dict[str, np.nd
             chosen = agent.planned_sequences(obs)[0].cpu().numpy()
             if not info.get("is_success", False):
                 mine, expert = replay(env, agent, chosen), replay(env, agent, None)
-                plans = np.stack([chosen, expert[2]])
-                ends = [mine[1], expert[1]]
+                plans = np.stack([chosen, expert.decisions])
+                ends = [mine.obs, expert.obs]
                 imagined, real, imagined_rewards, real_rewards = scores(agent, obs, plans, ends,
-                                                                        np.stack([mine[0], expert[0]]))
+                                                                        np.stack([mine.rewards, expert.rewards]))
                 rows["start"].append(_distance(obs))
                 rows["end"].append([_distance(end) for end in ends])
                 rows["imagined"].append(imagined)

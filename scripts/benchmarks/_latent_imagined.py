@@ -12,28 +12,48 @@ from __future__ import annotations
 import argparse
 import pathlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 
-def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The env's reward for each decision of ``plan`` [H, A] (normalised), each held as training held it,
-    and whether success was lost by the end; the simulator is restored afterwards."""
+class Replay(NamedTuple):
+    """What the env did with a replayed plan."""
+    rewards: np.ndarray  # [H] the env's reward per decision (summed over its held steps)
+    obs: Any  # the observation where the plan ends
+    info: dict  # the last step's info
+    decisions: np.ndarray  # [H, A] the normalised decisions taken
+
+
+def replay(env: gym.Env, agent: Any, plan: np.ndarray | None) -> Replay:
+    """Replay ``plan`` [H, A] (normalised; ``None``: the scripted expert's next H decisions) from the
+    env's current state, each decision held ``action_repeat`` steps as training held it; the simulator
+    is restored afterwards, so the episode goes on as if nothing happened."""
     base = env.unwrapped
     state = base.save_state()
-    rewards, success = [], True
-    for action in plan:
+    rewards, taken = [], []
+    for t in range(agent.config.horizon if plan is None else len(plan)):
+        if plan is None:
+            decision = agent.to_normalised(np.asarray(base.scripted_action(), dtype=np.float32)[None])[0]
+        else:
+            decision = plan[t]
         total = 0.0
         for _ in range(agent.config.action_repeat):
-            _, reward, _, _, info = base.step(agent.env_actions(action[None])[0])
+            obs, reward, _, _, info = base.step(agent.env_actions(decision[None])[0])
             total += float(reward)
         rewards.append(total)
-        success = bool(info.get("is_success", False))
+        taken.append(decision)
     base.restore_state(state)
-    return np.asarray(rewards), not success
+    return Replay(np.asarray(rewards), obs, info, np.asarray(taken, dtype=np.float32))
+
+
+def env_rewards(env: gym.Env, agent: Any, plan: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The env's reward for each decision of ``plan`` [H, A] (normalised), and whether success was lost
+    by the end (:func:`replay`)."""
+    played = replay(env, agent, plan)
+    return played.rewards, not bool(played.info.get("is_success", False))
 
 
 @torch.no_grad()

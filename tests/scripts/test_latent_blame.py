@@ -1,21 +1,10 @@
 """benchmark.py latent --what blame: the agent's and the expert's plans replayed and scored, and the counts."""
 import gymnasium as gym
 import numpy as np
-import pytest
-import torch
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
-from agents.planning.latent_agent import LatentPlanningAgent
-from scripts.benchmarks._latent_blame import replay, trace, verdicts
-
-TINY = dict(latent_dim=16, hidden_dim=32, batch_size=32, num_candidates=16, num_elites=4, num_prior=2, iterations=1,
-            learning_starts=40, pretrain_updates=5, action_repeat=2)
-
-
-@pytest.fixture(scope="module")
-def reach_agent():
-    torch.set_num_threads(1)
-    return LatentPlanningAgent(gym.make("Foresight/PandaReach-v0", obs_mode="goal"), seed=0, **TINY).learn(60)
+from scripts.benchmarks._latent_blame import trace, verdicts
+from scripts.benchmarks._latent_imagined import replay
 
 
 def test_the_experts_replay_is_what_the_expert_does_and_the_episode_comes_back(reach_agent):
@@ -23,14 +12,14 @@ def test_the_experts_replay_is_what_the_expert_does_and_the_episode_comes_back(r
     env, fresh, untouched = make(), make(), make()
     for e in (env, fresh, untouched):
         e.reset(seed=3)
-    rewards, end, taken = replay(env, agent, None)
+    rewards, end, _, taken = replay(env, agent, None)
     assert rewards.shape == (agent.config.horizon,) and taken.shape == (agent.config.horizon, 3)
     for _ in range(agent.config.horizon):  # the expert deciding afresh each decision, held as the agent holds
         decision = agent.to_normalised(fresh.unwrapped.scripted_action()[None])
         for _ in range(agent.config.action_repeat):
             seen, *_ = fresh.step(agent.env_actions(decision)[0])
     np.testing.assert_allclose(seen["achieved_goal"], end["achieved_goal"], atol=1e-6)
-    _, again, _ = replay(env, agent, taken)  # the same decisions replayed: the same end
+    _, again, _, _ = replay(env, agent, taken)  # the same decisions replayed: the same end
     np.testing.assert_allclose(again["achieved_goal"], end["achieved_goal"], atol=1e-6)
     after, *_ = env.step(np.zeros(3, dtype=np.float32))  # restored: the episode goes on from where it was
     expected, *_ = untouched.step(np.zeros(3, dtype=np.float32))

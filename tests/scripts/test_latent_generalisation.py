@@ -12,16 +12,14 @@ import torch
 from agents.planning.latent_agent import LatentPlanningAgent
 from scripts.benchmarks._latent_generalisation import apply_masks, collect, generalisation, load_dataset, save_dataset
 from tests.agents import point_goal_env
-
-TINY = dict(latent_dim=16, hidden_dim=32, batch_size=32, num_candidates=16, num_elites=4, num_prior=2, iterations=1,
-            learning_starts=50, pretrain_updates=5)
+from tests.scripts.latent_fixtures import TINY
 
 
 @pytest.fixture(scope="module")
 def saved_folder(tmp_path_factory):
     torch.set_num_threads(1)
     folder = tmp_path_factory.mktemp("generalise")
-    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **TINY).learn(80)
+    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **{**TINY, "learning_starts": 50}).learn(80)
     agent.save(folder / "lmpc_s0.agent")
     (folder / "lmpc_s0.json").write_text(json.dumps({"env_kwargs": {}}))
     return folder

@@ -12,15 +12,7 @@ import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.planning.latent_agent import LatentPlanningAgent
 from scripts.benchmarks._latent_imagined import env_rewards, imagined, imagined_rewards, trace
 from tests.agents import point_goal_env
-
-TINY = dict(latent_dim=16, hidden_dim=32, batch_size=32, num_candidates=16, num_elites=4, num_prior=2, iterations=1,
-            learning_starts=40, pretrain_updates=5, action_repeat=2)
-
-
-@pytest.fixture(scope="module")
-def reach_agent():
-    torch.set_num_threads(1)
-    return LatentPlanningAgent(gym.make("Foresight/PandaReach-v0", obs_mode="goal"), seed=0, **TINY).learn(60)
+from tests.scripts.latent_fixtures import TINY
 
 
 def test_replaying_a_plan_pays_what_acting_pays_and_restores_the_episode(reach_agent):
@@ -53,7 +45,7 @@ def test_trace_has_a_row_per_decision(reach_agent):
 
 
 def test_an_env_without_saved_states_is_refused(tmp_path):
-    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **{**TINY, "action_repeat": 1})
+    agent = LatentPlanningAgent(gym.make(point_goal_env.ENV_ID), seed=0, **TINY)
     agent.save(tmp_path / "lmpc_s0.agent")
     (tmp_path / "lmpc_s0.json").write_text(json.dumps({"env_kwargs": {}}))
     args = argparse.Namespace(env=point_goal_env.ENV_ID, seeds=[0], final_episodes=1)

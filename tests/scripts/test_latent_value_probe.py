@@ -10,10 +10,9 @@ import torch
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from agents.planning.latent_agent import LatentPlanningAgent
 from scripts.benchmarks._latent_value_probe import distance_bins, probe, value_probe
+from tests.scripts.latent_fixtures import TINY
 
 ENV_ID = "Foresight/PandaReach-v0"
-TINY = dict(latent_dim=16, hidden_dim=32, batch_size=32, num_candidates=16, num_elites=4, num_prior=2, iterations=1,
-            learning_starts=40, pretrain_updates=5)
 
 
 def make_env(env_kwargs):
