@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import torch
 
+from world_models.latent_dynamics import LatentDynamicsEnsemble
 from world_models.latent_value import LatentValueModel
 from world_models.planners import ScoreFn
 
@@ -35,14 +36,20 @@ def _tile(x: torch.Tensor, count: int) -> torch.Tensor:
 
 
 def latent_value_score_fn(model: LatentValueModel, z: torch.Tensor, goal: torch.Tensor, discount: float,
-                          generator: torch.Generator, pessimism: float = 0.0) -> ScoreFn:
+                          generator: torch.Generator, pessimism: float = 0.0, disagreement: float = 0.0) -> ScoreFn:
     """``actions[E, N, H, A]`` -> imagined return ``[E, N]`` from latents ``z[E, L]`` towards ``goal[E, G]``.
 
     ``pessimism`` k > 0 values the end of a sequence at the mean minus k standard deviations of
     every Q member (MoDem-v2's uncertainty-aware planning): a search that maximises over many
     sequences finds those where the model is wrong in its favour, and there the members disagree.
     0 keeps TD-MPC2's mean of two random members.
+
+    ``disagreement`` c > 0 (a dynamics ensemble only) subtracts, at every imagined step, c times the
+    dynamics members' spread in multiples of its mean on replayed data, discounted as the rewards:
+    the same remedy one step earlier, where the imagined latent itself goes wrong.
     """
+    if disagreement and not isinstance(model.dynamics, LatentDynamicsEnsemble):
+        raise ValueError(f"disagreement={disagreement} needs a dynamics ensemble (num_dynamics >= 2)")
 
     def score(actions: torch.Tensor) -> torch.Tensor:
         envs, count, horizon, _ = actions.shape
@@ -52,7 +59,10 @@ def latent_value_score_fn(model: LatentValueModel, z: torch.Tensor, goal: torch.
         weight = 1.0
         for t in range(horizon):
             total = total + weight * model.rewards(latent, flat[:, t], goals)
-            latent = model.next(latent, flat[:, t])
+            members = model.next_members(latent, flat[:, t])
+            latent = members.mean(0)
+            if disagreement:
+                total = total - weight * disagreement * model.dynamics.relative_disagreement(members, latent)
             weight *= discount
         final_action, _ = model.pi(latent, goals, generator)
         if pessimism:

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from perception.encoders import make_encoder
+from world_models.latent_dynamics import LatentDynamicsEnsemble
 from world_models.models import EnsembleLinear
 from world_models.observation_coding import IMAGE_PREFIX, ObservationCoding
 
@@ -36,6 +37,9 @@ class LatentValueConfig:
     """Width of every hidden layer."""
     num_q: int = 5
     """Q functions in the ensemble (targets use the min of two random members)."""
+    num_dynamics: int = 1
+    """Latent dynamics members: 1 is one MLP; K >= 2 an ensemble whose mean is the step and whose
+    spread planning can pay for (:mod:`world_models.latent_dynamics`)."""
     simnorm_dim: int = 8
     """Size of each simplex of the latent (SimNorm groups)."""
     image_encoder: str = "nature"
@@ -188,7 +192,10 @@ class LatentValueModel(nn.Module):
         L, A, H = config.latent_dim, action_dim, config.hidden_dim
         G = coding.goal_dim * (2 if config.goal_offset else 1)  # the goal, and its offset from achieved(z)
         self.encoder = ObservationEncoder(coding, config)
-        self.dynamics = nn.Sequential(mlp(L + A, [H, H], L), *latent_norm(config))
+        if config.num_dynamics < 1:
+            raise ValueError(f"num_dynamics must be >= 1 (1: one MLP, K >= 2: an ensemble), got {config.num_dynamics}")
+        self.dynamics = (LatentDynamicsEnsemble(config.num_dynamics, L + A, H, L, config.simnorm_dim)
+                         if config.num_dynamics > 1 else nn.Sequential(mlp(L + A, [H, H], L), *latent_norm(config)))
         # the achieved goal read back from the latent (goal_offset): the heads' offset to the goal
         self.achieved = mlp(L, [H], coding.goal_dim) if config.goal_offset else None
         self.reward = mlp(L + A + G, [H, H], config.num_bins)
@@ -205,8 +212,13 @@ class LatentValueModel(nn.Module):
         return self.encoder(obs)
 
     def next(self, z: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """The latent one step later ``[B, L]``."""
-        return self.dynamics(torch.cat([z, action], dim=-1))
+        """The latent one step later ``[B, L]`` (an ensemble's mean: still on the simplices)."""
+        return self.next_members(z, action).mean(0)
+
+    def next_members(self, z: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Every dynamics member's next latent ``[K, B, L]`` (``K`` = 1 for one MLP)."""
+        x = torch.cat([z, action], dim=-1)
+        return self.dynamics(x) if isinstance(self.dynamics, LatentDynamicsEnsemble) else self.dynamics(x).unsqueeze(0)
 
     def goal_inputs(self, z: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         """What the heads read of the goal: ``goal`` ``[B, G]``, with ``goal_offset`` also

@@ -166,7 +166,7 @@ class LatentPlanningAgent(OnlineAgent):
         self.model.eval()
         z, goal = self.encode_observation(obs)
         proposals = prior_proposals(self.model, z, goal, c.num_prior, c.horizon, generator) if c.num_prior else None
-        score = latent_value_score_fn(self.model, z, goal, self.discount, generator, c.pessimism)
+        score = latent_value_score_fn(self.model, z, goal, self.discount, generator, c.pessimism, c.disagreement)
         result = planner.plan(score, z.shape[0], proposals)
         self.model.train()
         return result

@@ -28,6 +28,9 @@ class LatentAgentConfig:
     hidden_dim: int = 128
     """Width of every hidden MLP layer (TD-MPC2: 512; 128 keeps planning near 10 ms on 2 CPU cores)."""
     num_q: int = 5
+    num_dynamics: int = 1
+    """Latent dynamics members: 1 (TD-MPC2's one MLP) or K >= 2, an ensemble stepped by its mean
+    whose spread ``disagreement`` makes planning pay for."""
     q_dropout: float = 0.0
     """Dropout in the Q heads' first layer (TD-MPC2: 0.01; its random mask costs ~10% of a CPU update)."""
     simnorm_dim: int = 8
@@ -127,6 +130,9 @@ class LatentAgentConfig:
     """Planning values a sequence's end at the Q ensemble's mean minus this many standard deviations
     (0: the mean of two random members, as TD-MPC2). A search over many sequences picks those the
     model is wrong about in its favour; where the members disagree, k > 0 trusts them less."""
+    disagreement: float = 0.0
+    """Planning subtracts, per imagined step, this many reward units times the dynamics ensemble's
+    spread in multiples of its mean on replayed data (needs ``num_dynamics`` >= 2; 0: none)."""
     act: str = "plan"
     """``plan`` (MPPI with the value) or ``prior`` (the policy prior alone: deployment speed)."""
 
@@ -157,6 +163,12 @@ class LatentAgentConfig:
         if not config.pessimism >= 0 or (config.pessimism and config.num_q < 2):
             raise ValueError(f"pessimism must be >= 0 (standard deviations of the Q ensemble) and needs num_q >= 2, "
                              f"got pessimism={config.pessimism!r} with num_q={config.num_q}")
+        members = config.num_dynamics
+        if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+            raise ValueError(f"num_dynamics must be an integer >= 1 (1: one MLP, K >= 2: an ensemble), got {members!r}")
+        if not config.disagreement >= 0 or (config.disagreement and members < 2):
+            raise ValueError(f"disagreement must be >= 0 and needs num_dynamics >= 2 (an ensemble to disagree), "
+                             f"got disagreement={config.disagreement!r} with num_dynamics={members}")
         if config.horizon < 1 or config.batch_size < 1 or config.updates_per_step < 0:
             raise ValueError(f"horizon and batch_size must be >= 1 and updates_per_step >= 0, got "
                              f"{config.horizon}, {config.batch_size}, {config.updates_per_step}")
@@ -164,7 +176,8 @@ class LatentAgentConfig:
 
     def model_config(self) -> LatentValueConfig:
         return LatentValueConfig(latent_dim=self.latent_dim, hidden_dim=self.hidden_dim, num_q=self.num_q,
-                                 dropout=self.q_dropout, simnorm_dim=self.simnorm_dim, image_encoder=self.image_encoder,
+                                 num_dynamics=self.num_dynamics, dropout=self.q_dropout, simnorm_dim=self.simnorm_dim,
+                                 image_encoder=self.image_encoder,
                                  image_features=self.image_features, goal_offset=self.goal_offset)
 
     def update_config(self, discount: float) -> UpdateConfig:

@@ -4,7 +4,9 @@ The losses of TD-MPC2 (Hansen et al. 2024), written for our model:
 
 1. Encode every observation of the sub-sequence; the later ones (no gradient) are targets.
 2. Roll the latent forward from the first with the real actions: *consistency* of each predicted
-   latent with the encoded one, weighted ``rho ** t`` (near steps count more).
+   latent with the encoded one, weighted ``rho ** t`` (near steps count more). A dynamics ensemble
+   trains every member from the members' mean, and keeps the running mean of their spread at the
+   first step (:meth:`~world_models.latent_dynamics.LatentDynamicsEnsemble.observe`).
 3. On the rolled latents: the *reward* head against the (relabelled) rewards, and every Q member
    against the TD target ``r + discount * (1 - terminated) * min(two target Qs at pi(z'))``, both as
    cross-entropy against a two-hot code (:class:`world_models.latent_value.TwoHot`).
@@ -34,6 +36,7 @@ from torch.nn import functional as F
 
 from agents.planning.sequence_replay import SequenceBatch
 from foresight_base.checks import check_choice
+from world_models.latent_dynamics import LatentDynamicsEnsemble
 from world_models.latent_value import LatentValueModel
 
 
@@ -173,8 +176,11 @@ class LatentValueLearner:
             z, rolled, consistency = latents[0], [], []
             for t in range(horizon):
                 rolled.append(z)
-                z = model.next(z, batch.actions[t])
-                consistency.append(F.mse_loss(z, latents[t + 1].detach()))
+                members = model.next_members(z, batch.actions[t])  # [K, B, L]
+                if t == 0 and isinstance(model.dynamics, LatentDynamicsEnsemble):
+                    model.dynamics.observe(members, c.tau)  # the spread from encoded, replayed latents
+                consistency.append(F.mse_loss(members, latents[t + 1].detach().expand_as(members)))
+                z = members.mean(0)
             zs = torch.stack(rolled)  # [H, B, L]
             flat_z, flat_a, flat_g = zs.flatten(0, 1), batch.actions.flatten(0, 1), batch.goal.repeat(horizon, 1)
             two_hot = model.two_hot

@@ -113,12 +113,16 @@ def reload_and_compare_plans(agent: LatentPlanningAgent, env: gym.Env, path) -> 
     return clone, obs
 
 
-def test_save_load_reproduces_actions_in_both_acting_modes(tmp_path):
+@pytest.mark.parametrize("dynamics", [{}, {"num_dynamics": 2, "disagreement": 1.0}], ids=["one", "ensemble"])
+def test_save_load_reproduces_actions_in_both_acting_modes(tmp_path, dynamics):
     env = gym.make(point_goal_env.ENV_ID)
-    agent = LatentPlanningAgent(env, seed=0, **TINY).learn(150)
+    agent = LatentPlanningAgent(env, seed=0, **TINY, **dynamics).learn(150)
     clone, obs = reload_and_compare_plans(agent, env, tmp_path / "agent.pt")
     np.testing.assert_array_equal(agent.predict_prior(obs), clone.predict_prior(obs))
     assert clone.num_timesteps == 150
+    if dynamics:  # updates measured the members' spread on replayed latents, and it was saved
+        assert clone.model.dynamics.started and clone.model.dynamics.spread != 1.0
+        assert torch.equal(clone.model.dynamics.spread, agent.model.dynamics.spread)
 
 
 def test_prior_exports_to_onnx_and_matches_for_images(tmp_path):
@@ -232,6 +236,10 @@ def test_bad_hyperparameters_name_the_valid_ones():
         LatentPlanningAgent(gym.make("Pendulum-v1"), exploration="planner", planner="cem")
     with pytest.raises(ValueError, match="pessimism must be >= 0.*got pessimism=-0.5"):
         LatentPlanningAgent(gym.make("Pendulum-v1"), pessimism=-0.5)
+    with pytest.raises(ValueError, match="disagreement must be >= 0 and needs num_dynamics >= 2.*num_dynamics=1"):
+        LatentPlanningAgent(gym.make("Pendulum-v1"), disagreement=1.0)
+    with pytest.raises(ValueError, match="num_dynamics must be an integer >= 1.*got 0"):
+        LatentPlanningAgent(gym.make("Pendulum-v1"), num_dynamics=0)
 
 
 def write_dataset(path, env_id: str, episodes: int):
