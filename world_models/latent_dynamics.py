@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from world_models.models import EnsembleLinear
+from world_models.simplex import simplex_softmax
 
 
 class LatentDynamicsEnsemble(nn.Module):
@@ -52,7 +53,7 @@ class LatentDynamicsEnsemble(nn.Module):
             h = F.layer_norm(h.float() if i == len(self.layers) - 1 else h, h.shape[-1:])
             if i < len(self.layers) - 1:
                 h = F.silu(h)
-        return F.softmax(h.unflatten(-1, (-1, self.simnorm_dim)), dim=-1).flatten(-2)
+        return simplex_softmax(h, self.simnorm_dim)
 
     @staticmethod
     def disagreement(members: torch.Tensor, mean: torch.Tensor | None = None) -> torch.Tensor:

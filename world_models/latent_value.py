@@ -25,6 +25,7 @@ from perception.encoders import make_encoder
 from world_models.latent_dynamics import LatentDynamicsEnsemble
 from world_models.models import EnsembleLinear
 from world_models.observation_coding import IMAGE_PREFIX, ObservationCoding
+from world_models.simplex import SimNorm
 
 
 @dataclass(frozen=True)
@@ -102,17 +103,6 @@ class TwoHot(nn.Module):
         lower = log_probs.gather(-1, below.long().unsqueeze(-1)).squeeze(-1)
         upper = log_probs.gather(-1, below.long().unsqueeze(-1) + 1).squeeze(-1)
         return -((1 - upper_weight) * lower + upper_weight * upper)
-
-
-class SimNorm(nn.Module):
-    """Softmax over groups of ``dim`` entries: the latent lives on a product of simplices (bounded)."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(x.float().unflatten(-1, (-1, self.dim)), dim=-1).flatten(-2)  # float32 latents
 
 
 def latent_norm(config: LatentValueConfig) -> list[nn.Module]:

@@ -17,6 +17,11 @@ members): a fixed reading, the same for every plan. Where the env prefers the ex
 the imagined score the agent's, the planner was misled. If the real score then prefers the
 expert's plan, the value reads the true outcomes right and the imagined end was wrong: the
 dynamics misled it. Otherwise the value misjudges the outcomes themselves.
+
+With a dynamics ensemble (``num_dynamics`` >= 2), each plan's *spread* is what planning pays for
+per unit of ``disagreement``: the members' discounted relative spread along the imagined latents.
+If the spread is what gives exploited plans away, it is larger for the chosen plan than for the
+expert's and it rises with the chosen plan's optimism (their correlation is printed).
 """
 from __future__ import annotations
 
@@ -56,12 +61,29 @@ def scores(agent: Any, obs: Any, plans: np.ndarray, ends: list[Any], rewards: np
     return imagined, real, imagined_part, real_part
 
 
+@torch.no_grad()
+def spreads(agent: Any, obs: Any, plans: np.ndarray) -> np.ndarray:
+    """Plans ``[K, H, A]`` from ``obs`` -> the dynamics members' discounted relative spread ``[K]`` along
+    their imagined latents (what ``disagreement`` 1 subtracts from the score)."""
+    latent, _ = agent.encode_observation(obs)
+    latent, actions = latent.expand(len(plans), -1), torch.as_tensor(plans)
+    total = torch.zeros(len(plans))
+    for t in range(plans.shape[1]):
+        members = agent.model.next_members(latent, actions[:, t])
+        latent = members.mean(0)
+        total += agent.discount ** t * agent.model.dynamics.relative_disagreement(members, latent)
+    return total.cpu().numpy()
+
+
 def trace(agent: Any, env: gym.Env, episodes: int, seed: int) -> dict[str, np.ndarray]:
     """Per decision outside the goal, for the chosen plan (column 0) and the expert's (column 1):
     goal distance at the start ``[N]``, at each plan's end ``[N, 2]``, imagined and real scores ``[N, 2]``
-    and their discounted-reward parts ``[N, 2]``."""
+    and their discounted-reward parts ``[N, 2]``; with a dynamics ensemble also each plan's ``spread`` ``[N, 2]``."""
     rows: dict[str, list] = {"start": [], "end": [], "imagined": [], "real": [], "imagined_rewards": [],
                              "real_rewards": []}
+    ensemble = agent.config.num_dynamics > 1
+    if ensemble:
+        rows["spread"] = []
     for episode in range(episodes):
         obs, info = env.reset(seed=seed + episode)
         agent.reseed(seed + episode)
@@ -81,6 +103,8 @@ def trace(agent: Any, env: gym.Env, episodes: int, seed: int) -> dict[str, np.nd
                 rows["real"].append(real)
                 rows["imagined_rewards"].append(imagined_rewards)
                 rows["real_rewards"].append(real_rewards)
+                if ensemble:
+                    rows["spread"].append(spreads(agent, obs, plans))
             for _ in range(agent.config.action_repeat):
                 obs, _, terminated, truncated, info = env.step(agent.env_actions(chosen[:1])[0])
                 done = terminated or truncated
@@ -97,7 +121,13 @@ def verdicts(rows: dict[str, np.ndarray], margin: float) -> dict[str, Any]:
     env_expert = differ & (end[:, 1] < end[:, 0])
     misled = env_expert & (imagined[:, 0] > imagined[:, 1])
     value_right = misled & (real[:, 1] > real[:, 0])
-    return {"decisions": len(start), "farther": float(np.mean(end[:, 0] >= start + margin)) if len(start) else 0.0,
+    spread = {}
+    if "spread" in rows and len(start) > 1:
+        optimism = imagined[:, 0] - real[:, 0]
+        spread = {"spread": np.mean(rows["spread"], axis=0).tolist(),
+                  "spread_optimism_corr": float(np.corrcoef(rows["spread"][:, 0], optimism)[0, 1])}
+    return {**spread, "decisions": len(start),
+            "farther": float(np.mean(end[:, 0] >= start + margin)) if len(start) else 0.0,
             "expert_farther": float(np.mean(end[:, 1] >= start + margin)) if len(start) else 0.0,
             "differ": int(differ.sum()), "env_prefers_expert": int(env_expert.sum()), "misled": int(misled.sum()),
             "dynamics_misled": int(value_right.sum()), "value_misjudged": int(misled.sum() - value_right.sum()),
@@ -133,6 +163,10 @@ def blame(args: argparse.Namespace, folder: pathlib.Path, make_env: Callable[[di
               f"{counts['misled']}: the dynamics misled it in {counts['dynamics_misled']} (the value of the real "
               f"ends prefers the expert's), the value misjudged the real ends in {counts['value_misjudged']}",
               flush=True)
+        if "spread" in counts:
+            print(f"    dynamics members' relative spread along the plan: chosen {counts['spread'][0]:.2f}, "
+                  f"expert's {counts['spread'][1]:.2f}; its correlation with the chosen plan's optimism "
+                  f"{counts['spread_optimism_corr']:+.2f}", flush=True)
     return by_seed
 
 

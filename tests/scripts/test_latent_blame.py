@@ -1,6 +1,7 @@
 """benchmark.py latent --what blame: the agent's and the expert's plans replayed and scored, and the counts."""
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import envs  # noqa: F401  (registers the Foresight/ ids)
 from scripts.benchmarks._latent_blame import trace, verdicts
@@ -50,3 +51,12 @@ def test_verdicts_count_where_the_planner_was_misled_and_by_what():
     assert counts["env_prefers_expert"] == 2 and counts["misled"] == 2
     assert counts["dynamics_misled"] == 1 and counts["value_misjudged"] == 1
     assert counts["farther"] == 0.5 and counts["optimism"] == [1.0, 0.0]
+
+
+def test_verdicts_report_the_ensembles_spread_and_whether_it_tracks_optimism():
+    rows = {"start": np.full(3, 0.2), "end": np.full((3, 2), 0.1), "imagined": np.array([[1.0, 0], [2, 0], [3, 0]]),
+            "real": np.zeros((3, 2)), "imagined_rewards": np.zeros((3, 2)), "real_rewards": np.zeros((3, 2)),
+            "spread": np.array([[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]])}
+    counts = verdicts(rows, margin=0.01)
+    assert counts["spread"] == [2.0, 1.0] and counts["spread_optimism_corr"] == pytest.approx(1.0)
+    assert "spread" not in verdicts({k: v for k, v in rows.items() if k != "spread"}, margin=0.01)

@@ -6,6 +6,7 @@ from gymnasium import spaces
 from world_models.latent_dynamics import LatentDynamicsEnsemble
 from world_models.latent_value import LatentValueConfig, LatentValueModel
 from world_models.observation_coding import ObservationCoding
+from world_models.simplex import simplex_softmax
 
 
 def model(num_dynamics: int) -> LatentValueModel:
@@ -63,3 +64,10 @@ def test_members_fitted_on_one_region_disagree_more_outside_it():
         on_data = LatentDynamicsEnsemble.disagreement(ensemble(torch.rand(256, 6) - 1)).mean()
         off_data = LatentDynamicsEnsemble.disagreement(ensemble(torch.rand(256, 6) * 2 + 2)).mean()
     assert off_data > 5 * on_data
+
+
+def test_the_written_out_simplex_softmax_is_torchs_softmax_per_group():
+    x = torch.randn(5, 3, 16) * 20  # large logits: the max shift keeps exp finite
+    expected = torch.softmax(x.unflatten(-1, (-1, 8)), dim=-1).flatten(-2)
+    torch.testing.assert_close(simplex_softmax(x, 8), expected)
+    assert simplex_softmax(x.bfloat16(), 8).dtype == torch.float32
