@@ -33,7 +33,8 @@ Sections (``--what``):
   detours  PointNav only: the rescored episodes split by how close a pillar stands to the straight
           way from start to goal (a detour needed or not), every agent's success in each band.
   compare  the lmpc rows rescored in ``--tag``'s folder paired, seed by seed on the same episodes,
-          against every row rescored in each ``--against`` tag's folder (a variant against another).
+          against every row rescored in each ``--against`` tag's folder (a variant against another);
+          with ``--at-step N``, the rows rescored at that step on both sides (equal env steps).
   Every section that reads saved agents (acting to detours) reads, with ``--at-step N``, the agents as
   they were at the evaluation of env step N (``step_<N>/``) instead of the final ones.
   report  medians over seeds with 95% bootstrap CIs (``agents.evaluation.statistics``), the paired
@@ -250,12 +251,14 @@ def compare(args: argparse.Namespace) -> None:
     if not args.against or args.tag in args.against:
         raise ValueError(f"--what compare needs --against TAG [TAG ...], tags other than --tag {args.tag!r}: "
                          f"the results folders to pair against (got {args.against})")
-    folders = {tag: results_path(args.env, tag, args.out) for tag in [args.tag, *args.against]}
+    step = "" if args.at_step is None else f"step_{args.at_step}"  # both sides at the same evaluation
+    folders = {tag: results_path(args.env, tag, args.out) / step for tag in [args.tag, *args.against]}
     missing = [tag for tag, folder in folders.items() if not folder.is_dir()]
     if missing:
         prefix = results_path(args.env, "", args.out).name
         known = sorted(f.name[len(prefix) + 1:] for f in pathlib.Path(args.out).glob(f"{prefix}-*") if f.is_dir())
-        raise ValueError(f"no results folder for tag(s) {missing} of {args.env} in {args.out}; tags there: {known}")
+        raise ValueError(f"no results folder for tag(s) {missing} of {args.env} in {args.out}"
+                         f"{f' with agents at step {args.at_step}' if step else ''}; tags there: {known}")
     pair_folders(folders.pop(args.tag), folders, args.final_episodes)
 
 

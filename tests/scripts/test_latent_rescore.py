@@ -4,6 +4,7 @@ import json
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 from stable_baselines3 import SAC
 
@@ -76,3 +77,18 @@ def test_compare_pairs_one_folders_lmpc_rows_with_anothers_seed_by_seed(tmp_path
     assert results["lmpc - sac of base"] is None  # no seed in common
     mean, low, high = results["lmpc - lmpc of base"]
     assert low <= mean <= high
+
+
+def test_compare_at_a_step_pairs_the_rows_rescored_at_that_evaluation_on_both_sides(tmp_path, capsys):
+    from scripts.benchmarks.latent import main
+    for tag, rows in (("variant", [1, 1, 1, 0]), ("base", [0, 1, 1, 0])):
+        step = tmp_path / f"Foresight-PandaPush-v0-{tag}" / "step_5000"
+        step.mkdir(parents=True)
+        (step / "rescore_4_s0.json").write_text(json.dumps({"lmpc": {"0": rows}}))
+        (step.parent / "rescore_4_s0.json").write_text(json.dumps({"lmpc": {"0": [0, 0, 0, 0]}}))  # the finals
+    argv = ["--what", "compare", "--env", "Foresight/PandaPush-v0", "--tag", "variant", "--against", "base",
+            "--final-episodes", "4", "--out", str(tmp_path)]
+    main([*argv, "--at-step", "5000"])
+    assert "+0.25" in capsys.readouterr().out  # 1 of 4 episodes better at step 5000; the finals tie
+    with pytest.raises(ValueError, match="no results folder for tag.*'base'.*with agents at step 6000"):
+        main([*argv, "--at-step", "6000"])
