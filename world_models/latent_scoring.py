@@ -59,10 +59,9 @@ def latent_value_score_fn(model: LatentValueModel, z: torch.Tensor, goal: torch.
         weight = 1.0
         for t in range(horizon):
             total = total + weight * model.rewards(latent, flat[:, t], goals)
-            members = model.next_members(latent, flat[:, t])
-            latent = members.mean(0)
+            latent, spread = model.next_and_spread(latent, flat[:, t])
             if disagreement:
-                total = total - weight * disagreement * model.dynamics.relative_disagreement(members, latent)
+                total = total - weight * disagreement * spread
             weight *= discount
         final_action, _ = model.pi(latent, goals, generator)
         if pessimism:

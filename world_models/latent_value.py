@@ -203,7 +203,16 @@ class LatentValueModel(nn.Module):
 
     def next(self, z: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """The latent one step later ``[B, L]`` (an ensemble's mean: still on the simplices)."""
-        return self.next_members(z, action).mean(0)
+        return self.next_and_spread(z, action)[0]
+
+    def next_and_spread(self, z: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`next`'s latent ``[B, L]`` and the members' spread ``[B]`` in multiples of its mean on
+        replayed data (what planning's ``disagreement`` pays for); ``None`` for one MLP."""
+        if not isinstance(self.dynamics, LatentDynamicsEnsemble):
+            return self.dynamics(torch.cat([z, action], dim=-1)), None
+        members = self.next_members(z, action)
+        mean = members.mean(0)
+        return mean, self.dynamics.relative_disagreement(members, mean)
 
     def next_members(self, z: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Every dynamics member's next latent ``[K, B, L]`` (``K`` = 1 for one MLP)."""

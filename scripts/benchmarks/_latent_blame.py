@@ -69,9 +69,8 @@ def spreads(agent: Any, obs: Any, plans: np.ndarray) -> np.ndarray:
     latent, actions = latent.expand(len(plans), -1), torch.as_tensor(plans)
     total = torch.zeros(len(plans))
     for t in range(plans.shape[1]):
-        members = agent.model.next_members(latent, actions[:, t])
-        latent = members.mean(0)
-        total += agent.discount ** t * agent.model.dynamics.relative_disagreement(members, latent)
+        latent, spread = agent.model.next_and_spread(latent, actions[:, t])
+        total += agent.discount ** t * spread
     return total.cpu().numpy()
 
 
